@@ -1,0 +1,78 @@
+#include "net/buffered_reader.hpp"
+
+#include <asio/error.hpp>
+#include <system_error>
+
+#include "core/varint.hpp"
+
+namespace mp::net {
+
+asio::awaitable<bool> BufferedReader::fill() {
+  if (pos_ > 0 && pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  } else if (pos_ > 4096 && pos_ * 2 > buf_.size()) {
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
+    pos_ = 0;
+  }
+  const std::size_t old = buf_.size();
+  const std::size_t chunk = 16 * 1024;
+  buf_.resize(old + chunk);
+  std::size_t n = 0;
+  try {
+    n = co_await stream_.read_some(std::span<std::uint8_t>(buf_.data() + old, chunk));
+  } catch (...) {
+    buf_.resize(old);
+    throw;
+  }
+  buf_.resize(old + n);
+  co_return n > 0;
+}
+
+asio::awaitable<std::uint64_t> BufferedReader::read_varint() {
+  for (;;) {
+    varint::Decoded d{};
+    switch (varint::decode(buffered(), d)) {
+      case varint::DecodeStatus::kOk:
+        consume(d.size);
+        co_return d.value;
+      case varint::DecodeStatus::kOverflow:
+        throw ProtocolError("varint too long");
+      case varint::DecodeStatus::kNotMinimal:
+        throw ProtocolError("varint not minimally encoded");
+      case varint::DecodeStatus::kIncomplete:
+        break;
+    }
+    if (!co_await fill()) throw std::system_error(asio::error::eof);
+  }
+}
+
+asio::awaitable<Bytes> BufferedReader::read_exact(std::size_t n) {
+  while (buffered().size() < n) {
+    if (!co_await fill()) throw std::system_error(asio::error::eof);
+  }
+  auto view = buffered();
+  Bytes out(view.begin(), view.begin() + static_cast<std::ptrdiff_t>(n));
+  consume(n);
+  co_return out;
+}
+
+asio::awaitable<std::optional<Bytes>> BufferedReader::read_length_prefixed(std::size_t max_size) {
+  if (buffered().empty() && !co_await fill()) co_return std::nullopt;
+  const std::uint64_t len = co_await read_varint();
+  if (len > max_size) {
+    throw ProtocolError("message of " + std::to_string(len) + " bytes exceeds the limit of " +
+                        std::to_string(max_size));
+  }
+  co_return co_await read_exact(static_cast<std::size_t>(len));
+}
+
+asio::awaitable<void> write_length_prefixed(ByteStream& stream, BytesView data) {
+  Bytes out;
+  out.reserve(data.size() + varint::kMaxBytes);
+  varint::encode(data.size(), out);
+  append(out, data);
+  co_await stream.write(out);
+}
+
+}  // namespace mp::net

@@ -1,0 +1,29 @@
+// TcpStream: ByteStream over an Asio TCP socket.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+
+#include "net/byte_stream.hpp"
+
+namespace mp::net {
+
+class TcpStream final : public ByteStream {
+ public:
+  explicit TcpStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+
+  asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> buf) override;
+  asio::awaitable<void> write(BytesView data) override;
+  asio::awaitable<void> close_write() override;
+  void reset() override;
+
+  asio::ip::tcp::socket& socket() { return socket_; }
+  std::uint64_t bytes_read() const { return bytes_read_; }
+  std::uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+  std::uint64_t bytes_read_ = 0;
+  std::uint64_t bytes_written_ = 0;
+};
+
+}  // namespace mp::net
