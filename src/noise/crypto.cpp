@@ -1,0 +1,151 @@
+#include "noise/crypto.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace mp::noise {
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// Fetched once: implicit fetches (EVP_sha256()) cost a lookup per call.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (m == nullptr) throw std::runtime_error("noise: OpenSSL has no SHA256");
+    return m;
+  }();
+  return md;
+}
+
+// One digest context per thread, reused for every hash and HMAC.
+EVP_MD_CTX* thread_md_ctx() {
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) throw std::bad_alloc();
+  return ctx.get();
+}
+
+Hash32 digest(std::initializer_list<BytesView> parts) {
+  EVP_MD_CTX* ctx = thread_md_ctx();
+  Hash32 out{};
+  unsigned int len = 0;
+  bool ok = EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) == 1;
+  for (BytesView p : parts) {
+    ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx, out.data(), &len) == 1;
+  if (!ok || len != out.size()) throw std::runtime_error("noise: SHA256 failed");
+  return out;
+}
+
+PkeyPtr x25519_private(const Key32& private_key) {
+  PkeyPtr key(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, private_key.data(),
+                                           private_key.size()));
+  if (!key) throw std::runtime_error("noise: cannot load X25519 private key");
+  return key;
+}
+
+}  // namespace
+
+X25519KeyPair X25519KeyPair::generate() {
+  Key32 sk{};
+  if (RAND_bytes(sk.data(), static_cast<int>(sk.size())) != 1) {
+    throw std::runtime_error("noise: RAND_bytes failed");
+  }
+  X25519KeyPair kp = from_private(sk);
+  secure_wipe(sk.data(), sk.size());
+  return kp;
+}
+
+X25519KeyPair X25519KeyPair::from_private(const Key32& private_key) {
+  X25519KeyPair kp;
+  kp.private_key = private_key;
+  PkeyPtr key = x25519_private(private_key);
+  std::size_t len = kp.public_key.size();
+  if (EVP_PKEY_get_raw_public_key(key.get(), kp.public_key.data(), &len) != 1 ||
+      len != kp.public_key.size()) {
+    throw std::runtime_error("noise: cannot derive X25519 public key");
+  }
+  return kp;
+}
+
+Result<Key32> x25519(const Key32& private_key, const Key32& remote_public) {
+  PkeyPtr ours = x25519_private(private_key);
+  PkeyPtr theirs(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, remote_public.data(),
+                                             remote_public.size()));
+  if (!theirs) return make_error("noise: invalid X25519 public key");
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(ours.get(), nullptr));
+  Key32 shared{};
+  std::size_t len = shared.size();
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), theirs.get()) != 1 ||
+      EVP_PKEY_derive(ctx.get(), shared.data(), &len) != 1 || len != shared.size()) {
+    return make_error("noise: X25519 key agreement failed (low-order remote key?)");
+  }
+  return shared;
+}
+
+Hash32 sha256(BytesView data) {
+  return digest({data});
+}
+
+Hash32 sha256(BytesView a, BytesView b) {
+  return digest({a, b});
+}
+
+// RFC 2104 HMAC with SHA-256 (block size 64). Written out over the reused
+// digest context because OpenSSL's one-shot HMAC() fetches SHA256 each call.
+Hash32 hmac_sha256(BytesView key, BytesView data) {
+  constexpr std::size_t kBlock = 64;
+  std::array<std::uint8_t, kBlock> k{};
+  if (key.size() > kBlock) {
+    const Hash32 hk = sha256(key);
+    std::memcpy(k.data(), hk.data(), hk.size());
+  } else if (!key.empty()) {
+    std::memcpy(k.data(), key.data(), key.size());
+  }
+  std::array<std::uint8_t, kBlock> pad{};
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<std::uint8_t>(k[i] ^ 0x36);
+  const Hash32 inner = digest({pad, data});
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<std::uint8_t>(k[i] ^ 0x5c);
+  const Hash32 outer = digest({pad, inner});
+  secure_wipe(k.data(), k.size());
+  secure_wipe(pad.data(), pad.size());
+  return outer;
+}
+
+// Noise section 4.3: temp_key = HMAC(ck, ikm); output1 = HMAC(temp_key, 0x01);
+// output2 = HMAC(temp_key, output1 || 0x02).
+Hkdf2 hkdf2(const Hash32& chaining_key, BytesView input_key_material) {
+  Hash32 temp_key = hmac_sha256(chaining_key, input_key_material);
+  Hkdf2 out;
+  const std::uint8_t one = 0x01;
+  out.out1 = hmac_sha256(temp_key, BytesView(&one, 1));
+  std::array<std::uint8_t, kHashLen + 1> buf{};
+  std::memcpy(buf.data(), out.out1.data(), kHashLen);
+  buf[kHashLen] = 0x02;
+  out.out2 = hmac_sha256(temp_key, buf);
+  secure_wipe(temp_key.data(), temp_key.size());
+  secure_wipe(buf.data(), buf.size());
+  return out;
+}
+
+void secure_wipe(void* p, std::size_t n) {
+  OPENSSL_cleanse(p, n);
+}
+
+}  // namespace mp::noise
