@@ -35,8 +35,10 @@ class PeerId {
   // True if `key` hashes to this Peer ID.
   bool matches(const PublicKey& key) const;
 
-  auto operator<=>(const PeerId&) const = default;
-  bool operator==(const PeerId&) const = default;
+  // Byte-wise order of the multihashes. Out of line: GCC 12 raises a false
+  // -Wstringop-overread when vector<uint8_t> <=> is inlined into callers.
+  std::strong_ordering operator<=>(const PeerId& o) const;
+  bool operator==(const PeerId& o) const { return bytes_ == o.bytes_; }
 
  private:
   explicit PeerId(Bytes b) : bytes_(std::move(b)) {}
