@@ -1,0 +1,125 @@
+#include "noise/noise_stream.hpp"
+
+#include <algorithm>
+#include <asio/redirect_error.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cstring>
+
+namespace mp::noise {
+
+NoiseStream::NoiseStream(std::unique_ptr<net::ByteStream> inner, HandshakeResult handshake,
+                         FrameReader reader)
+    : inner_(std::move(inner)),
+      send_(std::move(handshake.send)),
+      recv_(std::move(handshake.recv)),
+      remote_(std::move(handshake.remote)),
+      reader_(std::move(reader)) {}
+
+asio::awaitable<std::size_t> NoiseStream::read_some(std::span<std::uint8_t> buf) {
+  if (buf.empty()) co_return 0;
+  if (read_failed_) throw net::ProtocolError("noise: channel failed earlier");
+  while (plain_.empty()) {
+    std::optional<std::span<std::uint8_t>> frame = co_await reader_.next(*inner_);
+    if (!frame) co_return 0;
+    // Decrypted in place: the plaintext stays in the reader's buffer until it
+    // is consumed, which happens before the reader is asked for more.
+    Result<std::size_t> n = recv_.decrypt_with_ad({}, *frame, *frame);
+    if (!n) {
+      read_failed_ = true;
+      throw net::ProtocolError(n.message());
+    }
+    plain_ = frame->first(*n);  // empty frames are legal: loop for the next one
+  }
+  const std::size_t n = std::min(buf.size(), plain_.size());
+  std::memcpy(buf.data(), plain_.data(), n);
+  plain_ = plain_.subspan(n);
+  co_return n;
+}
+
+asio::awaitable<void> NoiseStream::acquire_write() {
+  while (writing_) {
+    if (!write_turn_) {
+      write_turn_.emplace(co_await asio::this_coro::executor,
+                          asio::steady_timer::time_point::max());
+    }
+    std::error_code ec;  // operation_aborted is the wake-up signal
+    co_await write_turn_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  writing_ = true;
+}
+
+void NoiseStream::release_write() {
+  writing_ = false;
+  if (write_turn_) write_turn_->cancel();  // wakes every waiter; one wins, the rest wait again
+}
+
+namespace {
+// Releases the write turn however the write ends (including exceptions).
+template <typename F>
+struct ScopeExit {
+  F f;
+  ~ScopeExit() { f(); }
+};
+template <typename F>
+ScopeExit(F) -> ScopeExit<F>;
+}  // namespace
+
+asio::awaitable<void> NoiseStream::write(BytesView data) {
+  co_await acquire_write();
+  ScopeExit release{[this] { release_write(); }};
+  while (!data.empty()) {
+    const std::size_t chunk = std::min(data.size(), kMaxFramePlaintext);
+    send_buf_.clear();  // keeps its capacity
+    if (Status st = encrypt_frame(send_, data.first(chunk), send_buf_); !st) {
+      throw net::ProtocolError(st.message());
+    }
+    co_await inner_->write(send_buf_);
+    data = data.subspan(chunk);
+  }
+}
+
+asio::awaitable<void> NoiseStream::close_write() {
+  co_await acquire_write();
+  ScopeExit release{[this] { release_write(); }};
+  co_await inner_->close_write();
+}
+
+void NoiseStream::reset() {
+  inner_->reset();
+}
+
+asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net::ByteStream> inner,
+                                                            Handshake handshake) {
+  FrameReader reader;
+  Bytes out;
+  while (!handshake.is_complete()) {
+    if (handshake.is_my_turn()) {
+      out.assign(kFrameHeaderLen, 0);
+      if (Status st = handshake.write_message(out); !st) throw net::ProtocolError(st.message());
+      put_frame_header(out.data(), out.size() - kFrameHeaderLen);
+      co_await inner->write(out);
+    } else {
+      std::optional<std::span<std::uint8_t>> msg = co_await reader.next(*inner);
+      if (!msg) throw net::ProtocolError("noise: connection closed during the handshake");
+      if (Status st = handshake.read_message(*msg); !st) throw net::ProtocolError(st.message());
+    }
+  }
+  Result<HandshakeResult> result = std::move(handshake).finish();
+  if (!result) throw net::ProtocolError(result.message());
+  co_return std::make_unique<NoiseStream>(std::move(inner), std::move(*result), std::move(reader));
+}
+
+asio::awaitable<std::unique_ptr<NoiseStream>> secure_outbound(
+    std::unique_ptr<net::ByteStream> inner, const LocalIdentity& local,
+    std::optional<PeerId> expected) {
+  co_return co_await run_handshake(std::move(inner),
+                                   Handshake::initiator(local, std::move(expected)));
+}
+
+asio::awaitable<std::unique_ptr<NoiseStream>> secure_inbound(std::unique_ptr<net::ByteStream> inner,
+                                                             const LocalIdentity& local) {
+  co_return co_await run_handshake(std::move(inner), Handshake::responder(local));
+}
+
+}  // namespace mp::noise
