@@ -1,0 +1,194 @@
+// Kademlia: the node-wide DHT logic (rust-libp2p's behaviour.rs role). It
+// owns the routing table and the record and provider stores and answers
+// requests with handle(): a pure function of (remote peer, request, now)
+// plus that state. Stream I/O is in server.hpp, outbound requests are built
+// with protocol.hpp and driven by ClosestPeersQuery (query.hpp).
+//
+// What the host calls:
+//   on_peer_identified  after identify (addresses, kad support)
+//   resolve_pending     with the outcome of a ping asked by a PendingEviction
+//   on_peer_unreachable when a peer of the table fails repeatedly
+//   handle / serve_stream for inbound /ipfs/kad/1.0.0 streams
+//   start_lookup        to begin a FIND_NODE lookup (refresh, bootstrap)
+//
+// Answers (libp2p/specs kad-dht/README.md "RPC messages"; where the spec is
+// silent, go-libp2p-kad-dht handlers.go):
+//   FIND_NODE      k closest known peers to sha256(key), never the requester;
+//                  ourselves when the key is our own Peer ID (go)
+//   GET_VALUE      the record if stored, plus closer peers
+//   PUT_VALUE      key must equal record.key; validated; echoed back (go)
+//   GET_PROVIDERS  live providers plus closer peers
+//   ADD_PROVIDER   only the sender itself is recorded; no response
+//   PING           echoed (spec: "respond with PING")
+// Refusals are counted by reason. A refused request that expects an answer
+// ends the stream (go resets it), so the client fails fast instead of
+// waiting for its timeout.
+//
+// Not thread-safe: use from the strand that owns it. Counters are atomics
+// so /metrics may read them from another thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/multiaddr.hpp"
+#include "core/peer_id.hpp"
+#include "kad/config.hpp"
+#include "kad/protocol.hpp"
+#include "kad/provider_store.hpp"
+#include "kad/query.hpp"
+#include "kad/record_store.hpp"
+#include "kad/record_validator.hpp"
+#include "kad/routing_table.hpp"
+
+namespace mp::kad {
+
+struct KadConfig {
+  // Protocol ids we serve (and speak first when dialing).
+  std::vector<std::string> protocols{std::string(kDefaultProtocol)};
+  std::size_t k = kK;
+  std::size_t alpha = kAlpha;
+  std::size_t max_message_size = kMaxMessageSize;
+  InsertPolicy insert_policy = InsertPolicy::kServers;
+  bool allow_private_addrs = false;
+  std::size_t max_addrs_per_peer = 16;
+  DiversityLimits diversity;
+  RecordStoreLimits records;
+  ProviderStoreLimits providers;
+  RecordValidation validation;
+  Duration request_timeout = kRequestTimeout;
+  Duration query_timeout = kQueryTimeout;
+  Duration refresh_interval = kRefreshInterval;
+  Duration inbound_idle_timeout = kInboundStreamIdleTimeout;
+};
+
+enum class Refusal : std::size_t {
+  kMalformed,          // not a protobuf Message
+  kOversized,          // length prefix over max_message_size
+  kUnknownType,
+  kMissingKey,
+  kMissingRecord,      // PUT_VALUE without a record
+  kKeyMismatch,        // PUT_VALUE key != record.key
+  kInvalidRecord,      // validator refused (/pk/, /ipns/, namespace)
+  kRecordTooLarge,     // key or value over the store limits
+  kRecordStoreFull,
+  kOlderRecord,        // /ipns/ with a sequence not above the stored one
+  kInvalidProviderKey, // not a multihash, or too long
+  kProviderNotSender,  // ADD_PROVIDER for another peer
+  kProviderStoreFull,  // per key or in total
+  kCount
+};
+const char* to_string(Refusal r);
+
+struct KadCounters {
+  // Indexed by MessageType (0..5); requests of unknown type count as
+  // Refusal::kUnknownType only.
+  std::array<std::atomic<std::uint64_t>, 6> requests{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::kCount)> refusals{};
+  std::atomic<std::uint64_t> inbound_streams{0};
+  std::atomic<std::uint64_t> responses_sent{0};
+
+  void refuse(Refusal r) { refusals[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t refused(Refusal r) const {
+    return refusals[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+  std::uint64_t requested(MessageType t) const {
+    return requests[static_cast<std::size_t>(t)].load(std::memory_order_relaxed);
+  }
+};
+
+// What to do after handle().
+enum class Disposition {
+  kRespond,      // send `response`
+  kNoResponse,   // nothing to send (ADD_PROVIDER); keep reading
+  kCloseStream,  // refused a request that expects an answer: end the stream
+};
+
+struct HandleResult {
+  Disposition disposition;
+  std::optional<Refusal> refusal;
+};
+
+class Kademlia {
+ public:
+  Kademlia(PeerId local, KadConfig config, TimePoint now);
+
+  // --- inbound requests ---
+  // Fills `response` (cleared first; reuse it across calls to avoid
+  // allocation) and says whether to send it.
+  HandleResult handle(const PeerId& remote, const Message& request, TimePoint now,
+                      Message& response);
+  // Convenience for tests and cold paths: the response, if any.
+  std::optional<Message> handle(const PeerId& remote, const Message& request, TimePoint now);
+
+  // --- routing table feed ---
+  UpdateResult on_peer_identified(const PeerId& peer, std::vector<Multiaddr> listen_addrs,
+                                  bool supports_kad, TimePoint now);
+  void resolve_pending(const PeerId& pinged, bool alive, TimePoint now) {
+    table_.resolve_pending(pinged, alive, now);
+  }
+  void on_peer_unreachable(const PeerId& peer) { table_.remove(peer); }
+  // Our own listen addresses, for FIND_NODE answers about ourselves.
+  void set_local_addresses(std::vector<Multiaddr> addrs) { local_addrs_ = std::move(addrs); }
+  // The host may tell how we are connected to a peer (Peer.connection field);
+  // without it every peer is sent as NOT_CONNECTED.
+  void set_connectedness(std::function<ConnectionType(const PeerId&)> fn) {
+    connectedness_ = std::move(fn);
+  }
+
+  // --- lookups ---
+  // A FIND_NODE lookup for `target` seeded with our k closest peers.
+  ClosestPeersQuery start_lookup(const Key& target, TimePoint now) const;
+  QueryConfig query_config() const;
+
+  // Drops expired records and providers (call e.g. hourly).
+  void expire(TimePoint now);
+
+  const PeerId& local_peer() const { return local_; }
+  const KadConfig& config() const { return config_; }
+  RoutingTable& routing_table() { return table_; }
+  const RoutingTable& routing_table() const { return table_; }
+  RecordStore& records() { return records_; }
+  ProviderStore& providers() { return providers_; }
+  KadCounters& counters() { return counters_; }
+  const KadCounters& counters() const { return counters_; }
+  AddressPolicy address_policy() const {
+    return {config_.allow_private_addrs, config_.max_addrs_per_peer};
+  }
+
+ private:
+  HandleResult refuse(Refusal r, Disposition d) {
+    counters_.refuse(r);
+    return {d, r};
+  }
+  void add_closer_peers(const PeerId& remote, BytesView key, Message& response);
+  ConnectionType connection_of(const PeerId& peer) const {
+    return connectedness_ ? connectedness_(peer) : pb::Message_ConnectionType_NOT_CONNECTED;
+  }
+
+  HandleResult on_find_node(const PeerId& remote, const Message& req, Message& resp);
+  HandleResult on_get_value(const PeerId& remote, const Message& req, TimePoint now, Message& resp);
+  HandleResult on_put_value(const PeerId& remote, const Message& req, TimePoint now, Message& resp);
+  HandleResult on_get_providers(const PeerId& remote, const Message& req, TimePoint now,
+                                Message& resp);
+  HandleResult on_add_provider(const PeerId& remote, const Message& req, TimePoint now);
+
+  PeerId local_;
+  KadConfig config_;
+  RoutingTable table_;
+  RecordStore records_;
+  ProviderStore providers_;
+  KadCounters counters_;
+  std::vector<Multiaddr> local_addrs_;
+  std::function<ConnectionType(const PeerId&)> connectedness_;
+  std::vector<const PeerEntry*> closest_scratch_;
+  std::vector<const ProviderRecord*> provider_scratch_;
+};
+
+}  // namespace mp::kad

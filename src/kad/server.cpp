@@ -1,0 +1,129 @@
+#include "kad/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <memory>
+#include <system_error>
+
+#include "core/varint.hpp"
+#include "net/buffered_reader.hpp"
+
+namespace mp::kad {
+
+namespace {
+
+// Resets the stream if no request arrives in time. The timer callback may run
+// after serve_stream returned; `done` tells it the stream is gone.
+struct IdleWatchdog {
+  explicit IdleWatchdog(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool done = false;
+  bool fired = false;
+
+  static void arm(const std::shared_ptr<IdleWatchdog>& self, net::ByteStream& stream,
+                  Duration timeout) {
+    self->timer.expires_after(timeout);
+    self->timer.async_wait([self, &stream](const std::error_code& ec) {
+      if (ec || self->done) return;
+      self->fired = true;
+      stream.reset();
+    });
+  }
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote) {
+  auto& counters = kad.counters();
+  counters.inbound_streams.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t max_size = kad.config().max_message_size;
+  auto watchdog = std::make_shared<IdleWatchdog>(co_await asio::this_coro::executor);
+  struct Disarm {
+    std::shared_ptr<IdleWatchdog>& w;
+    ~Disarm() {
+      w->done = true;
+      w->timer.cancel();
+    }
+  } disarm{watchdog};
+
+  net::BufferedReader reader(stream);
+  Message request;
+  Message response;
+  Bytes out;
+  bool clean_eof = false;
+  try {
+    for (;;) {
+      IdleWatchdog::arm(watchdog, stream, kad.config().inbound_idle_timeout);
+      if (reader.buffered().empty() && !co_await reader.fill()) {
+        clean_eof = true;
+        break;
+      }
+      const std::uint64_t len = co_await reader.read_varint();
+      if (len > max_size) {
+        counters.refuse(Refusal::kOversized);
+        spdlog::warn("kad: {} sent a {}-byte message (limit {}); closing stream",
+                     remote.to_string(), len, max_size);
+        stream.reset();
+        co_return;
+      }
+      while (reader.buffered().size() < len) {
+        if (!co_await reader.fill()) throw std::system_error(asio::error::eof);
+      }
+      const BytesView body = reader.buffered().first(static_cast<std::size_t>(len));
+      const bool parsed = decode_message_into(body, request);
+      reader.consume(static_cast<std::size_t>(len));
+      if (!parsed) {
+        counters.refuse(Refusal::kMalformed);
+        spdlog::warn("kad: malformed message from {}; closing stream", remote.to_string());
+        stream.reset();
+        co_return;
+      }
+      const HandleResult r = kad.handle(remote, request, Clock::now(), response);
+      if (r.disposition == Disposition::kCloseStream) {
+        spdlog::warn("kad: refused {} from {} ({}); closing stream",
+                     message_type_name(request.type()), remote.to_string(),
+                     r.refusal ? to_string(*r.refusal) : "refused");
+        stream.reset();
+        co_return;
+      }
+      if (r.refusal) {
+        spdlog::debug("kad: refused {} from {} ({})", message_type_name(request.type()),
+                      remote.to_string(), to_string(*r.refusal));
+      }
+      if (r.disposition == Disposition::kRespond) {
+        const std::size_t size = response.ByteSizeLong();
+        out.clear();
+        varint::encode(size, out);
+        const std::size_t prefix = out.size();
+        out.resize(prefix + size);
+        response.SerializeWithCachedSizesToArray(out.data() + prefix);
+        co_await stream.write(out);
+        counters.responses_sent.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  } catch (const net::ProtocolError& e) {
+    counters.refuse(Refusal::kMalformed);
+    spdlog::warn("kad: protocol error from {}: {}; closing stream", remote.to_string(), e.what());
+    stream.reset();
+    co_return;
+  } catch (const std::system_error& e) {
+    // Reset by the remote, by a lower layer, or by our idle watchdog.
+    if (watchdog->fired) {
+      spdlog::debug("kad: inbound stream from {} idle; closed", remote.to_string());
+    } else {
+      spdlog::debug("kad: inbound stream from {} ended: {}", remote.to_string(), e.what());
+    }
+    co_return;
+  }
+  if (clean_eof) {
+    try {
+      co_await stream.close_write();
+    } catch (const std::system_error&) {
+      // The remote may already be gone; nothing left to do.
+    }
+  }
+}
+
+}  // namespace mp::kad

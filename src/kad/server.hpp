@@ -1,0 +1,26 @@
+// Inbound /ipfs/kad/1.0.0 streams: read a request, answer, repeat until the
+// remote closes its side (libp2p/specs kad-dht/README.md "RPC messages":
+// "Implementations must handle additional RPC request messages on an
+// incoming stream"). Each message is an unsigned-varint length prefix and a
+// protobuf Message of at most KadConfig::max_message_size bytes.
+//
+// The stream ends (reset) on: an oversized or malformed message, an unknown
+// type, a refused request that expects an answer, or no request within
+// KadConfig::inbound_idle_timeout. Each is logged (warn) with the remote peer
+// and counted in Kademlia::counters(). Reads and writes reuse per-stream
+// buffers: no allocation per request once warm.
+#pragma once
+
+#include <asio/awaitable.hpp>
+
+#include "core/peer_id.hpp"
+#include "kad/kademlia.hpp"
+#include "net/byte_stream.hpp"
+
+namespace mp::kad {
+
+// `kad` and `stream` must outlive the coroutine. Returns when the stream is
+// done; never throws for remote misbehaviour or resets.
+asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote);
+
+}  // namespace mp::kad
