@@ -96,19 +96,23 @@ std::string base58btc_encode(BytesView data) {
   return out;
 }
 
-std::optional<Bytes> base58btc_decode(std::string_view text) {
-  static const auto table = reverse_table(kBase58);
-  std::size_t ones = 0;
-  while (ones < text.size() && text[ones] == '1') ++ones;
-  // log(58)/log(256) ~ 0.733: bytes needed for the rest.
-  Bytes bytes((text.size() - ones) * 733 / 1000 + 1);
+namespace {
+
+// Big-number base conversion shared by base58btc and base36: each leading
+// zero digit stands for one leading zero byte.
+std::optional<Bytes> decode_radix(std::string_view text, const std::array<int, 256>& table,
+                                  std::uint32_t radix, char zero_digit) {
+  std::size_t zeros = 0;
+  while (zeros < text.size() && text[zeros] == zero_digit) ++zeros;
+  // log(radix)/log(256) < 0.733 for radix <= 58: bytes needed for the rest.
+  Bytes bytes((text.size() - zeros) * 733 / 1000 + 1);
   std::size_t len = 0;
-  for (std::size_t i = ones; i < text.size(); ++i) {
+  for (std::size_t i = zeros; i < text.size(); ++i) {
     const int v = table[static_cast<unsigned char>(text[i])];
     if (v < 0) return std::nullopt;
     std::uint32_t carry = static_cast<std::uint32_t>(v);
     for (std::size_t j = 0; j < len; ++j) {
-      carry += static_cast<std::uint32_t>(bytes[j]) * 58;
+      carry += static_cast<std::uint32_t>(bytes[j]) * radix;
       bytes[j] = static_cast<std::uint8_t>(carry & 0xff);
       carry >>= 8;
     }
@@ -117,9 +121,24 @@ std::optional<Bytes> base58btc_decode(std::string_view text) {
       carry >>= 8;
     }
   }
-  Bytes out(ones, 0);
+  Bytes out(zeros, 0);
   for (std::size_t i = len; i-- > 0;) out.push_back(bytes[i]);
   return out;
+}
+
+}  // namespace
+
+std::optional<Bytes> base58btc_decode(std::string_view text) {
+  static const auto table = reverse_table(kBase58);
+  return decode_radix(text, table, 58, '1');
+}
+
+std::optional<Bytes> base36_decode(std::string_view text) {
+  static const auto lower = reverse_table("0123456789abcdefghijklmnopqrstuvwxyz");
+  static const auto upper = reverse_table("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+  auto r = decode_radix(text, lower, 36, '0');
+  if (!r) r = decode_radix(text, upper, 36, '0');
+  return r;
 }
 
 std::string base32_encode(BytesView data) { return encode_bits(data, kBase32, 5); }
@@ -148,6 +167,8 @@ std::optional<Bytes> multibase_decode(std::string_view text) {
   const std::string_view rest = text.substr(1);
   switch (text[0]) {
     case 'z': return base58btc_decode(rest);
+    case 'k':
+    case 'K': return base36_decode(rest);
     case 'b':
     case 'B': return base32_decode(rest);
     case 'f':

@@ -15,6 +15,8 @@ namespace mp {
 
 std::string base58btc_encode(BytesView data);
 std::optional<Bytes> base58btc_decode(std::string_view text);
+// base36 (multibase 'k' lower / 'K' upper; IPNS and some CID tools use it).
+std::optional<Bytes> base36_decode(std::string_view text);
 
 // RFC 4648 base32, lower case, no padding (multibase 'b').
 std::string base32_encode(BytesView data);
@@ -26,8 +28,9 @@ std::string base64_encode(BytesView data, bool url);
 // Accepts optional '=' padding.
 std::optional<Bytes> base64_decode(std::string_view text, bool url);
 
-// Multibase prefixes we read: 'z' base58btc, 'b'/'B' base32, 'f'/'F' base16,
-// 'm'/'M' base64, 'u'/'U' base64url (capital = padded for base64 forms).
+// Multibase prefixes we read: 'z' base58btc, 'k'/'K' base36, 'b'/'B' base32,
+// 'f'/'F' base16, 'm'/'M' base64, 'u'/'U' base64url (capital = padded for
+// the base64 forms).
 std::optional<Bytes> multibase_decode(std::string_view text);
 // `base` is one of the prefixes above ('z', 'b', 'f', 'm', 'u').
 std::string multibase_encode(char base, BytesView data);

@@ -78,7 +78,8 @@ TEST(Multibase, PrefixesFromTheSpecTestSuite) {
   const Bytes v = to_bytes("yes mani !");
   const char* encodings[] = {
       "f796573206d616e692021", "F796573206D616E692021", "bpfsxgidnmfxgsibb", "BPFSXGIDNMFXGSIBB",
-      "z7paNL19xttacUY",       "meWVzIG1hbmkgIQ",       "MeWVzIG1hbmkgIQ==", "ueWVzIG1hbmkgIQ",
+      "z7paNL19xttacUY",       "k2lcpzo5yikidynfl",     "K2LCPZO5YIKIDYNFL",
+      "meWVzIG1hbmkgIQ",       "MeWVzIG1hbmkgIQ==", "ueWVzIG1hbmkgIQ",
       "UeWVzIG1hbmkgIQ==",
   };
   for (const char* e : encodings) {
@@ -91,6 +92,8 @@ TEST(Multibase, PrefixesFromTheSpecTestSuite) {
   EXPECT_EQ(multibase_encode('u', v), "ueWVzIG1hbmkgIQ");
   EXPECT_EQ(multibase_encode('m', v), "meWVzIG1hbmkgIQ");
   EXPECT_EQ(multibase_encode('f', v), "f796573206d616e692021");
+  EXPECT_EQ(*multibase_decode("k001eyr"), from_hex("0000010203"));  // leading zeros, base36
+  EXPECT_FALSE(multibase_decode("k2lcpzo5yiKidynfl").has_value());      // mixed case
   EXPECT_FALSE(multibase_decode("").has_value());
   EXPECT_FALSE(multibase_decode("?abc").has_value());
 }
