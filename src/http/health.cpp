@@ -1,0 +1,33 @@
+#include "http/health.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mp::http {
+
+HealthResponse render_health(const HealthSnapshot& s, std::uint64_t uptime_seconds,
+                             const std::string& version) {
+  // Field order: the Rust node's three fields first, for people reading it.
+  nlohmann::ordered_json j;
+  j["status"] = s.storage.ok ? "OK" : "DEGRADED";
+  j["peer_count"] = s.peer_count;
+  j["uptime_seconds"] = uptime_seconds;
+  if (!s.storage.ok) {
+    j["reason"] = s.storage.failure.empty() ? std::string("storage failing")
+                                            : "storage: " + s.storage.failure;
+  }
+  j["storage"] = {{"total_peers", s.storage.total_peers},
+                  {"total_addresses", s.storage.total_addresses},
+                  {"stale_peers", s.storage.stale_peers}};
+  j["routing_table_size"] = s.routing_table_size;
+  j["peer_id"] = s.peer_id;
+  j["listen_addrs"] = s.listen_addrs;
+  j["version"] = version;
+  HealthResponse r;
+  r.status = s.storage.ok ? 200 : 503;
+  // Replace invalid UTF-8 instead of throwing: a failure message may carry
+  // bytes from the OS.
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+}  // namespace mp::http

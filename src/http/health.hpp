@@ -1,0 +1,71 @@
+// /health: the Rust bootstrap node's answer ({"status":"OK","peer_count",
+// "uptime_seconds"}) extended with storage, routing table and identity
+// fields. Existing health checks that look for HTTP 200 or "status":"OK"
+// keep working; a failing peer store turns the answer into HTTP 503 with
+// "status":"DEGRADED" and a "reason".
+//
+// Threading: the app publishes snapshots (HealthState::publish) from its own
+// thread; the HTTP thread only copies the latest one. Nothing here touches
+// network objects.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mp::http {
+
+struct StorageHealth {
+  std::uint64_t total_peers = 0;
+  std::uint64_t total_addresses = 0;
+  std::uint64_t stale_peers = 0;
+  // false when the peer store cannot write (disk full, corrupt database...);
+  // `failure` then says why, in words an operator can act on.
+  bool ok = true;
+  std::string failure;
+};
+
+struct HealthSnapshot {
+  std::uint64_t peer_count = 0;  // connected peers
+  std::uint64_t routing_table_size = 0;
+  StorageHealth storage;
+  std::string peer_id;
+  std::vector<std::string> listen_addrs;
+};
+
+// What the HTTP thread calls on every /health request. It must only read
+// published data (a snapshot, atomics); it must not block on the network.
+using HealthSource = std::function<HealthSnapshot()>;
+
+// Latest snapshot behind a mutex held only for a copy.
+class HealthState {
+ public:
+  void publish(HealthSnapshot snapshot) {
+    std::lock_guard lock(mu_);
+    current_ = std::move(snapshot);
+  }
+  HealthSnapshot read() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+  HealthSource source() const {
+    return [this] { return read(); };
+  }
+
+ private:
+  mutable std::mutex mu_;
+  HealthSnapshot current_;
+};
+
+struct HealthResponse {
+  int status = 200;  // 200 OK or 503 DEGRADED
+  std::string body;  // JSON
+};
+
+// Pure: builds the /health answer for a snapshot.
+HealthResponse render_health(const HealthSnapshot& snapshot, std::uint64_t uptime_seconds,
+                             const std::string& version);
+
+}  // namespace mp::http

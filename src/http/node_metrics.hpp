@@ -1,0 +1,99 @@
+// The node's own metrics, all named mepassa_*, registered once at startup.
+// Network-side code keeps a reference to the NodeMetrics (or to a single
+// child such as `connections_opened.at(kInbound)`) and updates it with
+// relaxed atomics; /metrics renders whatever the values are at scrape time.
+//
+// Label values are fixed here so that a series never appears or vanishes at
+// runtime and dashboards can rely on every series existing from the start.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "http/metrics.hpp"
+
+namespace mp::http {
+
+// Index into the `direction` label of the connection families.
+enum class Direction : std::size_t { kInbound = 0, kOutbound = 1 };
+
+// Index into mepassa_handshake_failures_total{reason}.
+enum class HandshakeFailure : std::size_t {
+  kTimeout = 0,      // HANDSHAKE_TIMEOUT_SECS elapsed
+  kMultistream = 1,  // protocol negotiation failed
+  kNoise = 2,        // Noise handshake or identity check failed
+  kYamux = 3,        // muxer negotiation failed
+  kIo = 4,           // reset / EOF / socket error during the handshake
+};
+
+// Index into mepassa_connections_refused_total{reason}.
+enum class ConnectionRefusal : std::size_t {
+  kMaxConnections = 0,  // MAX_CONNECTIONS
+  kMaxPerIp = 1,        // MAX_CONNECTIONS_PER_IP
+  kMaxPerPeer = 2,      // MAX_CONNECTIONS_PER_PEER
+};
+
+// Index into mepassa_kad_requests_total{type} (libp2p/specs kad-dht message types).
+enum class KadRequest : std::size_t {
+  kFindNode = 0,
+  kGetProviders = 1,
+  kAddProvider = 2,
+  kGetValue = 3,
+  kPutValue = 4,
+  kPing = 5,
+};
+
+// Index into the `result` label of the relay request families.
+enum class RelayResult : std::size_t { kAccepted = 0, kDenied = 1, kFailed = 2 };
+
+struct NodeMetrics {
+  // Registers every family below on `registry` (which must outlive this).
+  // `version` becomes the label of mepassa_build_info.
+  NodeMetrics(MetricRegistry& registry, const std::string& version);
+
+  // Connections (direction = inbound|outbound).
+  LabelledGauge& connections_current;
+  LabelledCounter& connections_opened;
+  LabelledCounter& connections_closed;
+  LabelledCounter& connections_refused;  // reason
+  LabelledCounter& handshake_failures;   // reason
+  Counter& bytes_received;
+  Counter& bytes_sent;
+
+  // Kademlia.
+  LabelledCounter& kad_requests;  // type
+  Histogram& kad_request_duration;
+  Gauge& routing_table_size;
+
+  // Peer store (storage thread).
+  Gauge& storage_queue_depth;
+  Counter& storage_queue_dropped;
+  Histogram& storage_batch_duration;
+  Counter& storage_write_failures;
+
+  // Circuit relay v2 (hop side).
+  Gauge& relay_reservations_current;
+  LabelledCounter& relay_reservation_requests;  // result
+  Gauge& relay_circuits_current;
+  LabelledCounter& relay_circuit_requests;  // result
+  Counter& relay_circuit_bytes;
+
+  Counter& handshake_failure(HandshakeFailure r) {
+    return handshake_failures.at(static_cast<std::size_t>(r));
+  }
+  Counter& connection_refused(ConnectionRefusal r) {
+    return connections_refused.at(static_cast<std::size_t>(r));
+  }
+  Counter& kad_request(KadRequest t) { return kad_requests.at(static_cast<std::size_t>(t)); }
+  Gauge& connections(Direction d) { return connections_current.at(static_cast<std::size_t>(d)); }
+  Counter& opened(Direction d) { return connections_opened.at(static_cast<std::size_t>(d)); }
+  Counter& closed(Direction d) { return connections_closed.at(static_cast<std::size_t>(d)); }
+  Counter& relay_reservation(RelayResult r) {
+    return relay_reservation_requests.at(static_cast<std::size_t>(r));
+  }
+  Counter& relay_circuit(RelayResult r) {
+    return relay_circuit_requests.at(static_cast<std::size_t>(r));
+  }
+};
+
+}  // namespace mp::http

@@ -1,0 +1,220 @@
+// Prometheus text exposition (format 0.0.4): HELP/TYPE lines, label
+// escaping, cumulative histogram buckets; and the node's metric set.
+#include "http/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/node_metrics.hpp"
+#include "http/process_metrics.hpp"
+
+namespace mp::http {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A line-by-line check of the text format: every sample belongs to the
+// family announced by the preceding TYPE line (histograms add _bucket,
+// _sum, _count), every family has HELP then TYPE exactly once, and sample
+// lines have the shape name{labels} value.
+void expect_well_formed(const std::string& text) {
+  ASSERT_FALSE(text.empty());
+  ASSERT_EQ(text.back(), '\n');
+  static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*)");
+  static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
+  static const std::regex sample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\+Inf|-Inf|NaN))");
+  std::map<std::string, int> seen;
+  std::string family, family_type, pending_help;
+  for (const auto& l : lines_of(text)) {
+    std::smatch m;
+    if (std::regex_match(l, m, help)) {
+      pending_help = m[1];
+      EXPECT_EQ(seen[pending_help]++, 0) << "family announced twice: " << l;
+    } else if (std::regex_match(l, m, type)) {
+      EXPECT_EQ(m[1], pending_help) << "TYPE without HELP just before: " << l;
+      family = m[1];
+      family_type = m[2];
+    } else {
+      ASSERT_TRUE(std::regex_match(l, m, sample)) << "bad sample line: " << l;
+      const std::string name = m[1];
+      if (family_type == "histogram") {
+        EXPECT_TRUE(name == family + "_bucket" || name == family + "_sum" ||
+                    name == family + "_count")
+            << l;
+      } else {
+        EXPECT_EQ(name, family) << l;
+      }
+    }
+  }
+}
+
+TEST(PrometheusText, EscapesLabelValuesAndHelp) {
+  EXPECT_EQ(escape_label_value(R"(a"b\c)" "\n" "d"), R"(a\"b\\c\nd)");
+  EXPECT_EQ(escape_help("line1\nback\\slash \"quotes stay\""),
+            "line1\\nback\\\\slash \"quotes stay\"");
+}
+
+TEST(PrometheusText, FormatsValues) {
+  EXPECT_EQ(format_value(0), "0");
+  EXPECT_EQ(format_value(3), "3");
+  EXPECT_EQ(format_value(0.25), "0.25");
+  EXPECT_EQ(format_value(1.0 / 0.0), "+Inf");
+  EXPECT_EQ(format_value(-1.0 / 0.0), "-Inf");
+  EXPECT_EQ(format_value(0.0 / 0.0), "NaN");
+}
+
+TEST(MetricRegistry, RendersCountersGaugesAndLabels) {
+  MetricRegistry r;
+  auto& c = r.counter("mepassa_test_total", "A test counter.");
+  auto& g = r.gauge("mepassa_test_gauge", "A test gauge.");
+  auto& lc = r.counter("mepassa_test_by_reason_total", "By reason.", "reason",
+                       {"plain", "with \"quote\"", "back\\slash", "new\nline"});
+  c.inc();
+  c.inc(41);
+  g.set(10);
+  g.sub(13);
+  lc.at("plain").inc(2);
+  lc.at(std::size_t{1}).inc();
+  lc.at("new\nline").inc(7);
+
+  const std::string text = r.render();
+  expect_well_formed(text);
+  EXPECT_EQ(text,
+            "# HELP mepassa_test_total A test counter.\n"
+            "# TYPE mepassa_test_total counter\n"
+            "mepassa_test_total 42\n"
+            "# HELP mepassa_test_gauge A test gauge.\n"
+            "# TYPE mepassa_test_gauge gauge\n"
+            "mepassa_test_gauge -3\n"
+            "# HELP mepassa_test_by_reason_total By reason.\n"
+            "# TYPE mepassa_test_by_reason_total counter\n"
+            "mepassa_test_by_reason_total{reason=\"plain\"} 2\n"
+            "mepassa_test_by_reason_total{reason=\"with \\\"quote\\\"\"} 1\n"
+            "mepassa_test_by_reason_total{reason=\"back\\\\slash\"} 0\n"
+            "mepassa_test_by_reason_total{reason=\"new\\nline\"} 7\n");
+}
+
+TEST(MetricRegistry, HistogramBucketsAreCumulativeAndInclusive) {
+  MetricRegistry r;
+  auto& h = r.histogram("mepassa_test_seconds", "Latency.", {0.1, 0.5, 1});
+  h.observe(0.05);
+  h.observe(0.1);  // le is inclusive: lands in the 0.1 bucket
+  h.observe(0.3);
+  h.observe(2);
+  const std::string text = r.render();
+  expect_well_formed(text);
+  EXPECT_NE(text.find("mepassa_test_seconds_bucket{le=\"0.1\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("mepassa_test_seconds_bucket{le=\"0.5\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("mepassa_test_seconds_bucket{le=\"1\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("mepassa_test_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("mepassa_test_seconds_sum 2.45\n"), std::string::npos);
+  EXPECT_NE(text.find("mepassa_test_seconds_count 4\n"), std::string::npos);
+  EXPECT_EQ(h.count(), 4u);
+}
+
+TEST(MetricRegistry, RejectsBadNamesAndDuplicates) {
+  MetricRegistry r;
+  r.counter("ok_total", "x");
+  EXPECT_THROW(r.counter("ok_total", "again"), std::invalid_argument);
+  EXPECT_THROW(r.counter("1starts_with_digit", "x"), std::invalid_argument);
+  EXPECT_THROW(r.gauge("has-dash", "x"), std::invalid_argument);
+  EXPECT_THROW(r.counter("fine_total", "x", "bad-label", {"a"}), std::invalid_argument);
+  EXPECT_THROW(r.histogram("h", "x", {1, 1}), std::invalid_argument);
+  auto& l = r.counter("labelled_total", "x", "kind", {"a"});
+  EXPECT_THROW(l.at("b"), std::out_of_range);
+}
+
+TEST(MetricRegistry, ConcurrentIncrementsAreNotLost) {
+  MetricRegistry r;
+  auto& c = r.counter("c_total", "x");
+  auto& h = r.histogram("h_seconds", "x", {1});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        c.inc();
+        h.observe(0.5);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.value(), 40000u);
+  EXPECT_EQ(h.count(), 40000u);
+  EXPECT_DOUBLE_EQ(h.sum(), 20000.0);
+}
+
+TEST(NodeMetrics, RegistersTheDocumentedFamilies) {
+  MetricRegistry r;
+  NodeMetrics m(r, "1.2.3");
+  m.opened(Direction::kInbound).inc();
+  m.connections(Direction::kOutbound).add(2);
+  m.handshake_failure(HandshakeFailure::kNoise).inc(3);
+  m.kad_request(KadRequest::kFindNode).inc(5);
+  m.kad_request_duration.observe(0.0007);
+  m.relay_reservation(RelayResult::kDenied).inc();
+  const std::string text = r.render();
+  expect_well_formed(text);
+  for (const char* line : {
+           "mepassa_connections_opened_total{direction=\"inbound\"} 1\n",
+           "mepassa_connections_current{direction=\"outbound\"} 2\n",
+           "mepassa_handshake_failures_total{reason=\"noise\"} 3\n",
+           "mepassa_kad_requests_total{type=\"find_node\"} 5\n",
+           "mepassa_kad_request_duration_seconds_bucket{le=\"0.001\"} 1\n",
+           "mepassa_relay_reservation_requests_total{result=\"denied\"} 1\n",
+           "mepassa_build_info{version=\"1.2.3\"} 1\n",
+           "# TYPE mepassa_storage_batch_duration_seconds histogram\n",
+           "# TYPE mepassa_routing_table_size gauge\n",
+           "# TYPE mepassa_storage_queue_depth gauge\n",
+           "# TYPE mepassa_storage_write_failures_total counter\n",
+           "# TYPE mepassa_relay_circuits_current gauge\n",
+           "# TYPE mepassa_bytes_received_total counter\n",
+           "# TYPE mepassa_bytes_sent_total counter\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line;
+  }
+}
+
+TEST(ProcessMetrics, ParsesProcStatWithAwkwardCommandName) {
+  // Fields 14,15 = 250,50 ticks; 22 = 1000; 23 = 123456789; 24 = 2048 pages.
+  const std::string line =
+      "4242 (evil) name (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 1000 "
+      "123456789 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+  auto s = parse_proc_stat(line);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->utime_ticks, 250u);
+  EXPECT_EQ(s->stime_ticks, 50u);
+  EXPECT_EQ(s->starttime_ticks, 1000u);
+  EXPECT_EQ(s->vsize_bytes, 123456789u);
+  EXPECT_EQ(s->rss_pages, 2048u);
+  EXPECT_FALSE(parse_proc_stat("no parenthesis here").has_value());
+  EXPECT_FALSE(parse_proc_stat("1 (short) S 1 2").has_value());
+}
+
+TEST(ProcessMetrics, ScrapeReadsThisProcess) {
+  MetricRegistry r;
+  add_process_metrics(r);
+  const std::string text = r.render();
+  expect_well_formed(text);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\nmepassa_process_resident_memory_bytes (\d+)\n)")))
+      << text;
+  EXPECT_GT(std::stod(m[1]), 0.0);
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\nmepassa_process_open_fds (\d+)\n)")));
+  EXPECT_GE(std::stod(m[1]), 3.0);  // at least stdin, stdout, stderr
+  EXPECT_NE(text.find("# TYPE mepassa_process_cpu_seconds_total counter\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mp::http
