@@ -222,7 +222,10 @@ Status SqlitePeerStore::open_files() {
   }
 
   // Start: garbage-collect first, so stale rows are never loaded.
-  try {
+  if (config_.read_only) {
+    spdlog::warn("DHT storage {} is open read-only: serving stored peers, every update will fail "
+                 "and be counted", db_path_.string());
+  } else try {
     const std::uint64_t n = writer_->collect_older_than(now() - config_.peer_max_age_secs);
     counters_.rows_collected += n;
     spdlog::info("Cleaned up {} stale peer records (older than {}s)", n, config_.peer_max_age_secs);
