@@ -48,7 +48,7 @@ struct ShellResult {
 // Runs `command` with /bin/sh, as an operator would type it.
 inline ShellResult sh(const std::string& command) {
   ShellResult r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  FILE* p = ::popen(("exec 2>&1\n" + command).c_str(), "r");
   if (!p) return r;
   char buf[4096];
   std::size_t n;
