@@ -50,8 +50,8 @@ std::filesystem::path move_aside(const std::filesystem::path& db, std::int64_t n
 // every row. Touched by the writer thread only, once it runs.
 struct SqlitePeerStore::Writer {
   sqlite::Database db;
-  sqlite::Statement upsert, upsert_success, remove, penalize_row, penalize_peer, cap_peer,
-      touch_peer, collect, promote, evict, count;
+  sqlite::Statement upsert, upsert_success, remove, penalize_row, penalize_peer, count_peer,
+      cap_peer, touch_peer, collect, promote, evict, count;
   // Upper bound of the row count, so the total cap needs a COUNT(*) only
   // when it may be exceeded.
   std::uint64_t rows_estimate = 0;
@@ -77,6 +77,7 @@ struct SqlitePeerStore::Writer {
       WHERE peer_id = ?1 AND multiaddr = ?2)");
     penalize_peer = sqlite::Statement(db, R"(
       UPDATE dht_peers SET reputation = MAX(?2, reputation - ?3) WHERE peer_id = ?1)");
+    count_peer = sqlite::Statement(db, "SELECT COUNT(*) FROM dht_peers WHERE peer_id = ?1");
     cap_peer = sqlite::Statement(db, R"(
       DELETE FROM dht_peers WHERE rowid IN (
         SELECT rowid FROM dht_peers WHERE peer_id = ?1
@@ -111,6 +112,12 @@ struct SqlitePeerStore::Writer {
 
   // Keeps the best `max_addrs` rows of `peer`; returns how many were deleted.
   std::uint64_t cap_addresses(std::string_view peer, std::size_t max_addrs) {
+    // Counting on the primary key's prefix is cheap; the ordered DELETE is
+    // not, and is rarely needed.
+    count_peer.bind(1, peer).step();
+    const auto n_addrs = static_cast<std::uint64_t>(count_peer.column_int(0));
+    count_peer.reset();
+    if (n_addrs <= max_addrs) return 0;
     cap_peer.bind(1, peer).bind(2, static_cast<std::int64_t>(max_addrs)).run();
     auto n = static_cast<std::uint64_t>(db.changes());
     rows_estimate -= std::min(rows_estimate, n);
@@ -182,6 +189,8 @@ Status SqlitePeerStore::open_files() {
     if (!ro) db.exec("PRAGMA journal_mode = WAL");
     db.query_int("SELECT COUNT(*) FROM sqlite_master");
     db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA cache_size = -" + std::to_string(config_.cache_size_kib));
+    if (!ro) db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(config_.wal_autocheckpoint_pages));
     if (config_.max_page_count > 0) {
       db.exec("PRAGMA max_page_count = " + std::to_string(config_.max_page_count));
     }
@@ -251,6 +260,7 @@ Status SqlitePeerStore::open_files() {
   try {
     reader_ = sqlite::Database(db_path_.string(), sqlite::Database::Mode::kReadOnly);
     reader_.set_busy_timeout(static_cast<int>(config_.busy_timeout.count()));
+    reader_.exec("PRAGMA cache_size = -" + std::to_string(config_.cache_size_kib));
   } catch (const std::exception& e) {
     return make_error("cannot open peer store for reading: " + std::string(e.what()));
   }
@@ -580,11 +590,13 @@ Status SqlitePeerStore::close() {
     std::lock_guard lk(mu_);
     st = flush_status_;
   }
-  writer_.reset();
   {
     std::lock_guard lk(read_mu_);
     reader_.close();
   }
+  // Closed last, the read-write connection checkpoints the WAL into dht.db
+  // and removes it: a cleanly stopped node leaves one self-contained file.
+  writer_.reset();
   lock_.release();
   return st;
 }

@@ -58,6 +58,14 @@ struct SqlitePeerStoreConfig {
   // write fails and is counted, as on a read-only filesystem. Also how tests
   // reach that path (root ignores chmod).
   bool read_only = false;
+  // SQLite page cache of each connection. Peer ids are random keys, so every
+  // batch touches pages all over the primary-key index; a cache that holds
+  // the index saves a read per row.
+  std::int64_t cache_size_kib = 32 * 1024;
+  // WAL pages between automatic checkpoints (SQLite's default is 1,000).
+  // Larger: a page rewritten by several batches is copied to the database
+  // file once, at the cost of a larger -wal file (about 4 KiB per page).
+  std::int64_t wal_autocheckpoint_pages = 10'000;
   // 0 = SQLite's default. A hard cap on the file size in pages; writes past
   // it fail with SQLITE_FULL as on a full disk.
   std::uint32_t max_page_count = 0;

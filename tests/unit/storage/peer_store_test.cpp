@@ -161,6 +161,8 @@ TEST(SqlitePeerStore, CloseWritesEverythingQueued) {
     EXPECT_FALSE(store->add_peer(test_peer(1), test_addr(1)));  // closed: refused
   }
   EXPECT_EQ(count_rows(dir), 3000);
+  // A clean stop leaves one self-contained file (WAL checkpointed and removed).
+  EXPECT_FALSE(std::filesystem::exists(dir.db().string() + "-wal"));
   auto reopened = open_store(test_config(dir));
   auto peers = reopened->load_peers();
   ASSERT_TRUE(peers);
