@@ -2,10 +2,11 @@
 
 namespace mp::noise {
 
-Handshake::Handshake(Role role, const LocalIdentity& local, std::optional<PeerId> expected_remote,
+Handshake::Handshake(Role role, const LocalIdentity& local,
+                     const std::optional<PeerId>& expected_remote,
                      std::optional<X25519KeyPair> ephemeral)
     : local_(&local),
-      expected_(std::move(expected_remote)),
+      expected_(expected_remote ? *expected_remote : PeerId()),
       xx_(role, local.static_key(), BytesView{}, std::move(ephemeral)) {}
 
 Status Handshake::write_message(Bytes& out) {
@@ -23,7 +24,8 @@ Status Handshake::read_message(BytesView message) {
   if (Status st = xx_.read_message(message, payload_buf_); !st) return st;
   // Message 1 carries no libp2p payload: whatever is there is ignored.
   if (xx_.step() == 1) return {};
-  Result<RemoteIdentity> remote = verify_payload(payload_buf_, *xx_.remote_static(), expected_);
+  Result<RemoteIdentity> remote =
+      verify_payload(payload_buf_, *xx_.remote_static(), expected_.empty() ? nullptr : &expected_);
   if (!remote) {
     failed_ = true;
     return remote.error();

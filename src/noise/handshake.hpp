@@ -30,13 +30,13 @@ class Handshake {
  public:
   // `local` must outlive the Handshake (it is the process-wide identity).
   // `ephemeral` is injectable for tests; normally fresh per handshake.
-  Handshake(Role role, const LocalIdentity& local, std::optional<PeerId> expected_remote,
+  Handshake(Role role, const LocalIdentity& local, const std::optional<PeerId>& expected_remote,
             std::optional<X25519KeyPair> ephemeral = std::nullopt);
 
   // Dialer side; fails the handshake if the remote's identity is not `expected`.
   static Handshake initiator(const LocalIdentity& local,
-                             std::optional<PeerId> expected = std::nullopt) {
-    return Handshake(Role::kInitiator, local, std::move(expected));
+                             const std::optional<PeerId>& expected = std::nullopt) {
+    return Handshake(Role::kInitiator, local, expected);
   }
   // Listener side.
   static Handshake responder(const LocalIdentity& local) {
@@ -59,7 +59,7 @@ class Handshake {
 
  private:
   const LocalIdentity* local_;
-  std::optional<PeerId> expected_;
+  PeerId expected_;  // empty: any peer
   XXHandshake xx_;
   std::optional<RemoteIdentity> remote_;
   Bytes payload_buf_;

@@ -36,7 +36,7 @@ Bytes encode_payload(BytesView identity_key_protobuf, BytesView identity_sig,
 }
 
 Result<RemoteIdentity> verify_payload(BytesView payload, const Key32& remote_static,
-                                      const std::optional<PeerId>& expected) {
+                                      const PeerId* expected) {
   pb::NoiseHandshakePayload msg;
   if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return make_error("noise: handshake payload is not a valid NoiseHandshakePayload protobuf");

@@ -60,9 +60,9 @@ Bytes encode_payload(BytesView identity_key_protobuf, BytesView identity_sig,
 
 // Decodes the remote payload, decodes its identity key (any key type), checks
 // the signature over the remote static key `remote_static` received in the
-// same handshake, and derives the Peer ID. If `expected` is set, the Peer ID
-// must equal it (libp2p/specs noise/README.md SecureOutbound).
+// same handshake, and derives the Peer ID. If `expected` is not null, the Peer
+// ID must equal it (libp2p/specs noise/README.md SecureOutbound).
 Result<RemoteIdentity> verify_payload(BytesView payload, const Key32& remote_static,
-                                      const std::optional<PeerId>& expected = std::nullopt);
+                                      const PeerId* expected = nullptr);
 
 }  // namespace mp::noise
