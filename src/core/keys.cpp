@@ -76,6 +76,7 @@ Result<KeyMessage> decode_key_message(BytesView in, const char* what) {
     pos += tag->size;
     const std::uint64_t field = tag->value >> 3;
     const unsigned wire = static_cast<unsigned>(tag->value & 7);
+    if (field == 0) return bad("field number 0");
     switch (wire) {
       case 0: {
         auto v = varint::decode(in.subspan(pos));

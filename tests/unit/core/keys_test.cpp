@@ -346,6 +346,11 @@ TEST(PublicKeyProtobuf, RejectsMalformed) {
   Bytes long_len = good;
   long_len[3] = 0x7f;
   EXPECT_FALSE(PublicKey::from_protobuf(long_len).ok());
+  // Field number 0 is not a valid protobuf field.
+  Bytes field0 = good;
+  field0.push_back(0x00);
+  field0.push_back(0x00);
+  EXPECT_FALSE(PublicKey::from_protobuf(field0).ok());
   // Group wire type.
   Bytes group = good;
   group.push_back(0x1b);
