@@ -22,7 +22,9 @@ namespace mp {
 
 namespace {
 
-EVP_PKEY* as_pkey(const std::shared_ptr<void>& p) { return static_cast<EVP_PKEY*>(p.get()); }
+EVP_PKEY* as_pkey(const std::shared_ptr<void>& p) {
+  return static_cast<EVP_PKEY*>(p.get());
+}
 
 std::shared_ptr<void> share_pkey(EVP_PKEY* k) {
   return std::shared_ptr<void>(k, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
@@ -178,7 +180,9 @@ Result<std::shared_ptr<void>> load_public(KeyType type, BytesView data) {
       break;
     case KeyType::kSecp256k1:
       pkey = secp256k1_public(data);
-      if (pkey == nullptr) return make_error("invalid secp256k1 public key (want a 33-byte compressed point on the curve)");
+      if (pkey == nullptr)
+        return make_error(
+            "invalid secp256k1 public key (want a 33-byte compressed point on the curve)");
       break;
     case KeyType::kEcdsa: {
       pkey = pkix_public(data);
@@ -220,10 +224,14 @@ Result<std::shared_ptr<void>> load_public(KeyType type, BytesView data) {
 
 const char* key_type_name(KeyType t) {
   switch (t) {
-    case KeyType::kRsa: return "RSA";
-    case KeyType::kEd25519: return "Ed25519";
-    case KeyType::kSecp256k1: return "secp256k1";
-    case KeyType::kEcdsa: return "ECDSA";
+    case KeyType::kRsa:
+      return "RSA";
+    case KeyType::kEd25519:
+      return "Ed25519";
+    case KeyType::kSecp256k1:
+      return "secp256k1";
+    case KeyType::kEcdsa:
+      return "ECDSA";
   }
   return "unknown";
 }
@@ -253,7 +261,9 @@ Result<PublicKey> PublicKey::from_ed25519(BytesView raw32) {
   return from_raw(KeyType::kEd25519, raw32);
 }
 
-Bytes PublicKey::to_protobuf() const { return encode_key_message(type_, data_); }
+Bytes PublicKey::to_protobuf() const {
+  return encode_key_message(type_, data_);
+}
 
 bool PublicKey::verify(BytesView msg, BytesView sig) const {
   if (pkey_ == nullptr || sig.empty()) return false;
@@ -261,10 +271,9 @@ bool PublicKey::verify(BytesView msg, BytesView sig) const {
   MdCtx md;
   // Ed25519 hashes internally (no digest); the others sign SHA-256(msg).
   const EVP_MD* digest = type_ == KeyType::kEd25519 ? nullptr : EVP_sha256();
-  const bool ok =
-      md.ctx != nullptr &&
-      EVP_DigestVerifyInit(md.ctx, nullptr, digest, nullptr, as_pkey(pkey_)) == 1 &&
-      EVP_DigestVerify(md.ctx, sig.data(), sig.size(), nonnull(msg), msg.size()) == 1;
+  const bool ok = md.ctx != nullptr &&
+                  EVP_DigestVerifyInit(md.ctx, nullptr, digest, nullptr, as_pkey(pkey_)) == 1 &&
+                  EVP_DigestVerify(md.ctx, sig.data(), sig.size(), nonnull(msg), msg.size()) == 1;
   if (!ok) ERR_clear_error();
   return ok;
 }
@@ -370,7 +379,9 @@ Bytes Ed25519KeyPair::sign(BytesView msg) const {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 // Reads a small file whole. nullopt + errno ENOENT means "does not exist".
 Result<Bytes> read_small_file(const std::string& path, bool* missing) {
@@ -437,7 +448,8 @@ Status write_new_file_0600(const std::string& path, BytesView data) {
   }
   // Make the rename itself durable (best effort).
   const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     (void)::fsync(dfd);

@@ -18,13 +18,13 @@ namespace {
 // How a protocol's value is written (multiformats/multiaddr protocols.csv
 // gives the binary size; the text form is per protocol).
 enum class Kind {
-  kNone,      // no value
-  kIp4,       // 4 bytes
-  kIp6,       // 16 bytes
-  kPort,      // 2 bytes, big-endian
-  kName,      // varint length + UTF-8 text (dns*, ip6zone, sni)
-  kPeerId,    // varint length + multihash; text base58btc (or CID on input)
-  kMultibase, // varint length + multihash; text multibase (certhash)
+  kNone,       // no value
+  kIp4,        // 4 bytes
+  kIp6,        // 16 bytes
+  kPort,       // 2 bytes, big-endian
+  kName,       // varint length + UTF-8 text (dns*, ip6zone, sni)
+  kPeerId,     // varint length + multihash; text base58btc (or CID on input)
+  kMultibase,  // varint length + multihash; text multibase (certhash)
 };
 
 struct ProtoInfo {
@@ -85,7 +85,8 @@ const ProtoInfo& info(Proto p) {
 // keep control characters out so an address is always safe to log.
 bool valid_name(BytesView v) {
   if (v.empty() || v.size() > 255) return false;
-  return std::none_of(v.begin(), v.end(), [](std::uint8_t c) { return c == '/' || c < 0x20 || c == 0x7f; });
+  return std::none_of(v.begin(), v.end(),
+                      [](std::uint8_t c) { return c == '/' || c < 0x20 || c == 0x7f; });
 }
 
 // A multihash: <varint code><varint length><digest of that length>.
@@ -102,16 +103,22 @@ Status check_value(const ProtoInfo& p, BytesView v) {
     return make_error(std::string("multiaddr /") + p.name + ": " + why);
   };
   switch (p.kind) {
-    case Kind::kNone: return v.empty() ? Status::Ok() : bad("takes no value");
-    case Kind::kIp4: return v.size() == 4 ? Status::Ok() : bad("needs 4 bytes");
-    case Kind::kIp6: return v.size() == 16 ? Status::Ok() : bad("needs 16 bytes");
-    case Kind::kPort: return v.size() == 2 ? Status::Ok() : bad("needs 2 bytes");
-    case Kind::kName: return valid_name(v) ? Status::Ok() : bad("invalid name");
+    case Kind::kNone:
+      return v.empty() ? Status::Ok() : bad("takes no value");
+    case Kind::kIp4:
+      return v.size() == 4 ? Status::Ok() : bad("needs 4 bytes");
+    case Kind::kIp6:
+      return v.size() == 16 ? Status::Ok() : bad("needs 16 bytes");
+    case Kind::kPort:
+      return v.size() == 2 ? Status::Ok() : bad("needs 2 bytes");
+    case Kind::kName:
+      return valid_name(v) ? Status::Ok() : bad("invalid name");
     case Kind::kPeerId: {
       auto id = PeerId::from_bytes(v);
       return id ? Status::Ok() : bad(id.message().c_str());
     }
-    case Kind::kMultibase: return valid_multihash(v) ? Status::Ok() : bad("not a multihash");
+    case Kind::kMultibase:
+      return valid_multihash(v) ? Status::Ok() : bad("not a multihash");
   }
   return bad("unknown value kind");
 }
@@ -119,15 +126,20 @@ Status check_value(const ProtoInfo& p, BytesView v) {
 std::string value_text(const ProtoInfo& p, BytesView v) {
   char buf[INET6_ADDRSTRLEN] = {};
   switch (p.kind) {
-    case Kind::kNone: return {};
+    case Kind::kNone:
+      return {};
     case Kind::kIp4:
       return inet_ntop(AF_INET, v.data(), buf, sizeof(buf)) != nullptr ? buf : "";
     case Kind::kIp6:
       return inet_ntop(AF_INET6, v.data(), buf, sizeof(buf)) != nullptr ? buf : "";
-    case Kind::kPort: return std::to_string(v[0] << 8 | v[1]);
-    case Kind::kName: return std::string(as_string(v));
-    case Kind::kPeerId: return base58btc_encode(v);
-    case Kind::kMultibase: return multibase_encode('u', v);
+    case Kind::kPort:
+      return std::to_string(v[0] << 8 | v[1]);
+    case Kind::kName:
+      return std::string(as_string(v));
+    case Kind::kPeerId:
+      return base58btc_encode(v);
+    case Kind::kMultibase:
+      return multibase_encode('u', v);
   }
   return {};
 }
@@ -138,7 +150,8 @@ Result<Bytes> parse_value(const ProtoInfo& p, std::string_view text) {
                       ": " + why);
   };
   switch (p.kind) {
-    case Kind::kNone: return Bytes{};
+    case Kind::kNone:
+      return Bytes{};
     case Kind::kIp4:
     case Kind::kIp6: {
       const bool v4 = p.kind == Kind::kIp4;
@@ -185,18 +198,27 @@ Result<Bytes> parse_value(const ProtoInfo& p, std::string_view text) {
 
 bool fixed_size(Kind k, std::size_t* n) {
   switch (k) {
-    case Kind::kNone: *n = 0; return true;
-    case Kind::kIp4: *n = 4; return true;
-    case Kind::kIp6: *n = 16; return true;
-    case Kind::kPort: *n = 2; return true;
-    default: return false;
+    case Kind::kNone:
+      *n = 0;
+      return true;
+    case Kind::kIp4:
+      *n = 4;
+      return true;
+    case Kind::kIp6:
+      *n = 16;
+      return true;
+    case Kind::kPort:
+      *n = 2;
+      return true;
+    default:
+      return false;
   }
 }
 
 bool ip4_private(const std::uint8_t* a) {
   const auto in = [&](std::uint8_t b0, std::uint8_t b1, int prefix) {
-    const std::uint32_t addr = std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 |
-                               std::uint32_t{a[2]} << 8 | a[3];
+    const std::uint32_t addr =
+        std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 | a[3];
     const std::uint32_t net = std::uint32_t{b0} << 24 | std::uint32_t{b1} << 16;
     const std::uint32_t mask = prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
     return (addr & mask) == (net & mask);
@@ -222,12 +244,13 @@ bool ip6_private(const std::uint8_t* a) {
   // ::/96 holds :: and ::1 and the deprecated IPv4-compatible form: none of
   // it is a public IPv6 address.
   if (std::all_of(a, a + 12, [](std::uint8_t b) { return b == 0; })) return true;
-  if ((a[0] & 0xfe) == 0xfc) return true;                    // fc00::/7 unique-local
-  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return true;    // fe80::/10 link-local
-  if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return true;    // fec0::/10 old site-local
-  if (a[0] == 0xff) return true;                             // multicast
+  if ((a[0] & 0xfe) == 0xfc) return true;                  // fc00::/7 unique-local
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return true;  // fe80::/10 link-local
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return true;  // fec0::/10 old site-local
+  if (a[0] == 0xff) return true;                           // multicast
   if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) return true;  // documentation
-  if (a[0] == 0x01 && a[1] == 0x00 && std::all_of(a + 2, a + 8, [](std::uint8_t b) { return b == 0; })) {
+  if (a[0] == 0x01 && a[1] == 0x00 &&
+      std::all_of(a + 2, a + 8, [](std::uint8_t b) { return b == 0; })) {
     return true;  // 100::/64 discard-only
   }
   return false;
@@ -235,7 +258,9 @@ bool ip6_private(const std::uint8_t* a) {
 
 }  // namespace
 
-const char* proto_name(Proto p) { return info(p).name; }
+const char* proto_name(Proto p) {
+  return info(p).name;
+}
 
 void Multiaddr::push(Proto proto, Bytes value) {
   varint::encode(static_cast<std::uint64_t>(proto), bytes_);
@@ -248,7 +273,8 @@ void Multiaddr::push(Proto proto, Bytes value) {
 
 Result<Multiaddr> Multiaddr::parse(std::string_view text) {
   if (text.empty()) return make_error("multiaddr: empty text");
-  if (text.front() != '/') return make_error("multiaddr '" + std::string(text.substr(0, 100)) + "' must start with '/'");
+  if (text.front() != '/')
+    return make_error("multiaddr '" + std::string(text.substr(0, 100)) + "' must start with '/'");
   // One trailing slash is tolerated ("/ip4/1.2.3.4/tcp/1/"), as go-multiaddr does.
   if (text.size() > 1 && text.back() == '/') text.remove_suffix(1);
   Multiaddr out;
@@ -262,9 +288,12 @@ Result<Multiaddr> Multiaddr::parse(std::string_view text) {
   };
   while (pos <= text.size()) {
     auto name = next_token();
-    if (!name || name->empty()) return make_error("multiaddr '" + std::string(text.substr(0, 100)) + "': empty protocol name");
+    if (!name || name->empty())
+      return make_error("multiaddr '" + std::string(text.substr(0, 100)) +
+                        "': empty protocol name");
     const ProtoInfo* p = find_name(*name);
-    if (p == nullptr) return make_error("multiaddr: unknown protocol '" + std::string(name->substr(0, 50)) + "'");
+    if (p == nullptr)
+      return make_error("multiaddr: unknown protocol '" + std::string(name->substr(0, 50)) + "'");
     Bytes value;
     if (p->kind != Kind::kNone) {
       auto v = next_token();
@@ -285,19 +314,23 @@ Result<Multiaddr> Multiaddr::from_bytes(BytesView bytes) {
   std::size_t pos = 0;
   while (pos < bytes.size()) {
     auto code = varint::decode(bytes.subspan(pos));
-    if (!code) return make_error("multiaddr: malformed protocol code at byte " + std::to_string(pos));
+    if (!code)
+      return make_error("multiaddr: malformed protocol code at byte " + std::to_string(pos));
     pos += code->size;
     const ProtoInfo* p = find_code(code->value);
-    if (p == nullptr) return make_error("multiaddr: unknown protocol code " + std::to_string(code->value));
+    if (p == nullptr)
+      return make_error("multiaddr: unknown protocol code " + std::to_string(code->value));
     std::size_t n = 0;
     if (!fixed_size(p->kind, &n)) {
       auto len = varint::decode(bytes.subspan(pos));
       if (!len) return make_error(std::string("multiaddr /") + p->name + ": malformed length");
       pos += len->size;
-      if (len->value > bytes.size() - pos) return make_error(std::string("multiaddr /") + p->name + ": value runs past the end");
+      if (len->value > bytes.size() - pos)
+        return make_error(std::string("multiaddr /") + p->name + ": value runs past the end");
       n = static_cast<std::size_t>(len->value);
     }
-    if (n > bytes.size() - pos) return make_error(std::string("multiaddr /") + p->name + ": value runs past the end");
+    if (n > bytes.size() - pos)
+      return make_error(std::string("multiaddr /") + p->name + ": value runs past the end");
     const BytesView value = bytes.subspan(pos, n);
     pos += n;
     if (Status st = check_value(*p, value); !st) return st.error();
@@ -312,7 +345,8 @@ Multiaddr Multiaddr::ip_tcp(const std::string& ip, std::uint16_t port) {
   if (!addr) return {};
   Multiaddr out;
   out.push(v6 ? Proto::kIp6 : Proto::kIp4, std::move(addr.value()));
-  out.push(Proto::kTcp, Bytes{static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port & 0xff)});
+  out.push(Proto::kTcp,
+           Bytes{static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port & 0xff)});
   return out;
 }
 
@@ -382,7 +416,9 @@ std::optional<std::pair<std::string, std::uint16_t>> Multiaddr::tcp_endpoint() c
   return std::make_pair(value_text(info(ip.proto), ip.value), port);
 }
 
-bool Multiaddr::is_circuit() const { return has(Proto::kP2pCircuit); }
+bool Multiaddr::is_circuit() const {
+  return has(Proto::kP2pCircuit);
+}
 
 bool Multiaddr::is_private_or_local() const {
   for (const auto& c : components_) {

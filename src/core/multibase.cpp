@@ -54,7 +54,8 @@ std::optional<Bytes> decode_bits(std::string_view text, const std::array<int, 25
 
 std::string encode_bits(BytesView data, std::string_view alphabet, int bits) {
   std::string out;
-  out.reserve((data.size() * 8 + static_cast<std::size_t>(bits) - 1) / static_cast<std::size_t>(bits));
+  out.reserve((data.size() * 8 + static_cast<std::size_t>(bits) - 1) /
+              static_cast<std::size_t>(bits));
   std::uint32_t acc = 0;
   int nbits = 0;
   const std::uint32_t mask = (1u << bits) - 1;
@@ -141,7 +142,9 @@ std::optional<Bytes> base36_decode(std::string_view text) {
   return r;
 }
 
-std::string base32_encode(BytesView data) { return encode_bits(data, kBase32, 5); }
+std::string base32_encode(BytesView data) {
+  return encode_bits(data, kBase32, 5);
+}
 
 std::optional<Bytes> base32_decode(std::string_view text) {
   static const auto lower = reverse_table(kBase32);
@@ -166,11 +169,14 @@ std::optional<Bytes> multibase_decode(std::string_view text) {
   if (text.empty()) return std::nullopt;
   const std::string_view rest = text.substr(1);
   switch (text[0]) {
-    case 'z': return base58btc_decode(rest);
+    case 'z':
+      return base58btc_decode(rest);
     case 'k':
-    case 'K': return base36_decode(rest);
+    case 'K':
+      return base36_decode(rest);
     case 'b':
-    case 'B': return base32_decode(rest);
+    case 'B':
+      return base32_decode(rest);
     case 'f':
     case 'F': {
       bool ok = false;
@@ -179,20 +185,28 @@ std::optional<Bytes> multibase_decode(std::string_view text) {
       return b;
     }
     case 'm':
-    case 'M': return base64_decode(rest, false);
+    case 'M':
+      return base64_decode(rest, false);
     case 'u':
-    case 'U': return base64_decode(rest, true);
-    default: return std::nullopt;
+    case 'U':
+      return base64_decode(rest, true);
+    default:
+      return std::nullopt;
   }
 }
 
 std::string multibase_encode(char base, BytesView data) {
   switch (base) {
-    case 'z': return "z" + base58btc_encode(data);
-    case 'b': return "b" + base32_encode(data);
-    case 'f': return "f" + to_hex(data);
-    case 'm': return "m" + base64_encode(data, false);
-    default: return "u" + base64_encode(data, true);
+    case 'z':
+      return "z" + base58btc_encode(data);
+    case 'b':
+      return "b" + base32_encode(data);
+    case 'f':
+      return "f" + to_hex(data);
+    case 'm':
+      return "m" + base64_encode(data, false);
+    default:
+      return "u" + base64_encode(data, true);
   }
 }
 

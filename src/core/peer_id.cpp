@@ -60,7 +60,8 @@ Result<PeerId> PeerId::from_bytes(BytesView multihash) {
   } else if (code->value == kSha256) {
     if (len->value != 32) return make_error("peer id: sha2-256 digest must be 32 bytes");
   } else {
-    return make_error("peer id: unsupported multihash code 0x" + to_hex(varint::encode(code->value)));
+    return make_error("peer id: unsupported multihash code 0x" +
+                      to_hex(varint::encode(code->value)));
   }
   return PeerId(Bytes(multihash.begin(), multihash.end()));
 }
@@ -76,7 +77,9 @@ Result<PeerId> PeerId::parse(std::string_view text) {
     return from_bytes(*mh);
   }
   auto cid = multibase_decode(text);
-  if (!cid) return make_error("peer id: '" + std::string(text) + "' is neither base58btc nor a multibase CID");
+  if (!cid)
+    return make_error("peer id: '" + std::string(text) +
+                      "' is neither base58btc nor a multibase CID");
   const BytesView v(*cid);
   auto version = varint::decode(v);
   if (!version || version->value != 1) return make_error("peer id: CID is not CIDv1");
@@ -87,7 +90,9 @@ Result<PeerId> PeerId::parse(std::string_view text) {
   return from_bytes(v.subspan(version->size + codec->size));
 }
 
-std::string PeerId::to_base58() const { return base58btc_encode(bytes_); }
+std::string PeerId::to_base58() const {
+  return base58btc_encode(bytes_);
+}
 
 std::string PeerId::to_cid() const {
   Bytes cid;

@@ -72,9 +72,9 @@ Bytes sign_sha256(EVP_PKEY* k, BytesView msg) {
 Bytes compressed_point(EVP_PKEY* k) {
   Bytes point(65);
   std::size_t len = 0;
-  EXPECT_EQ(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size(),
-                                            &len),
-            1);
+  EXPECT_EQ(
+      EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size(), &len),
+      1);
   if (len != 65 || point[0] != 0x04) return {};
   Bytes out(33);
   out[0] = (point[64] & 1) ? 0x03 : 0x02;

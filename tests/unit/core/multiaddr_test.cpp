@@ -124,20 +124,48 @@ TEST(Multiaddr, GoMultiaddrGoodInputs) {
 // Inputs go-multiaddr refuses ("bad" in multiaddr_test.go) plus our own.
 TEST(Multiaddr, RejectsBadText) {
   for (const char* bad : {
-           "", "/", "//", "ip4/1.2.3.4", "/ip4", "/ip4/::1", "/ip4/fdpsofodsajfdoisa", "/ip6",
-           "/ip6zone", "/ip6zone/", "/ip6zone//ip6/fe80::1", "/udp", "/tcp", "/udp/65536",
-           "/tcp/65536", "/quic/65536", "/quic-v1/65536", "/ip4/127.0.0.1/udp/jfodsajfidosajfoidsa",
-           "/ip4/127.0.0.1/udp", "/ip4/127.0.0.1/tcp", "/ip4/127.0.0.1/quic/1234",
-           "/ip4/127.0.0.1/quic-v1/1234", "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash",
+           "",
+           "/",
+           "//",
+           "ip4/1.2.3.4",
+           "/ip4",
+           "/ip4/::1",
+           "/ip4/fdpsofodsajfdoisa",
+           "/ip6",
+           "/ip6zone",
+           "/ip6zone/",
+           "/ip6zone//ip6/fe80::1",
+           "/udp",
+           "/tcp",
+           "/udp/65536",
+           "/tcp/65536",
+           "/quic/65536",
+           "/quic-v1/65536",
+           "/ip4/127.0.0.1/udp/jfodsajfidosajfoidsa",
+           "/ip4/127.0.0.1/udp",
+           "/ip4/127.0.0.1/tcp",
+           "/ip4/127.0.0.1/quic/1234",
+           "/ip4/127.0.0.1/quic-v1/1234",
+           "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash",
            // one character missing from the certhash
            "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/b2uaraocy6yrdblb4sfptaddgimjmmp",
-           "/ip4/127.0.0.1/ipfs", "/ip4/127.0.0.1/ipfs/tcp", "/ip4/127.0.0.1/p2p",
-           "/ip4/127.0.0.1/p2p/tcp", "/unix", "/ip4/1.2.3.4/tcp/80/unix", "/ip4/1.2.3.4/tcp/-1",
+           "/ip4/127.0.0.1/ipfs",
+           "/ip4/127.0.0.1/ipfs/tcp",
+           "/ip4/127.0.0.1/p2p",
+           "/ip4/127.0.0.1/p2p/tcp",
+           "/unix",
+           "/ip4/1.2.3.4/tcp/80/unix",
+           "/ip4/1.2.3.4/tcp/-1",
            "/ip4/127.0.0.1/tcp/9090/http/p2p-webcrt-direct",
            // sha256 multihash with a digest longer than 32 bytes
            "/p2p/QmxoHT6iViN5xAjoz1VZ553cL31U9F94ht3QvWR1FrEbZY",
-           "/ip4/1.2.3.4//tcp/1", "/ip4/1.2.3.4/tcp/+1", "/ip4/01.2.3.4.5", "/dns4/",
-           "/ip4/1.2.3.4/tcp/00000001", "/ip6/1::2::3", "/ip6/fe80::1%eth0",
+           "/ip4/1.2.3.4//tcp/1",
+           "/ip4/1.2.3.4/tcp/+1",
+           "/ip4/01.2.3.4.5",
+           "/dns4/",
+           "/ip4/1.2.3.4/tcp/00000001",
+           "/ip6/1::2::3",
+           "/ip6/fe80::1%eth0",
        }) {
     auto r = Multiaddr::parse(bad);
     EXPECT_FALSE(r.ok()) << bad << " parsed as " << r->to_string();
@@ -163,7 +191,7 @@ TEST(Multiaddr, RejectsBadBytes) {
            "80",              // truncated varint
            "8000",            // non-minimal varint
            "ffffffffffffffffffff01",
-           "cc0300",          // trailing byte after quic: 0 is not a protocol we know
+           "cc0300",  // trailing byte after quic: 0 is not a protocol we know
        }) {
     auto r = Multiaddr::from_bytes(from_hex(bad));
     EXPECT_FALSE(r.ok()) << bad << " parsed as " << r->to_string();
@@ -176,7 +204,8 @@ TEST(Multiaddr, PeerIdHelpers) {
   EXPECT_FALSE(base.peer_id().has_value());
 
   const Multiaddr with = base.with_peer_id(id);
-  EXPECT_EQ(with.to_string(), "/ip4/1.2.3.4/tcp/4001/p2p/12D3KooWCryG7Mon9orvQxcS1rYZjotPgpwoJNHHKcLLfE4Hf5mV");
+  EXPECT_EQ(with.to_string(),
+            "/ip4/1.2.3.4/tcp/4001/p2p/12D3KooWCryG7Mon9orvQxcS1rYZjotPgpwoJNHHKcLLfE4Hf5mV");
   ASSERT_TRUE(with.peer_id().has_value());
   EXPECT_EQ(*with.peer_id(), id);
   EXPECT_EQ(with.with_peer_id(id), with);  // idempotent
@@ -196,7 +225,8 @@ TEST(Multiaddr, PeerIdHelpers) {
 }
 
 TEST(Multiaddr, TcpEndpoint) {
-  auto e = ma("/ip4/10.0.0.1/tcp/4001/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC").tcp_endpoint();
+  auto e = ma("/ip4/10.0.0.1/tcp/4001/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC")
+               .tcp_endpoint();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->first, "10.0.0.1");
   EXPECT_EQ(e->second, 4001);
@@ -216,21 +246,49 @@ TEST(Multiaddr, TcpEndpoint) {
 
 TEST(Multiaddr, PrivateOrLocal) {
   for (const char* priv : {
-           "/ip4/127.0.0.1/tcp/1", "/ip4/127.255.0.9", "/ip4/10.1.2.3", "/ip4/172.16.0.1",
-           "/ip4/172.31.255.255", "/ip4/192.168.1.1", "/ip4/100.64.0.1", "/ip4/100.127.255.255",
-           "/ip4/169.254.1.1", "/ip4/0.0.0.0", "/ip4/224.0.0.1", "/ip4/255.255.255.255",
-           "/ip4/192.0.2.5", "/ip4/198.18.0.1", "/ip6/::1", "/ip6/::", "/ip6/fc00::1",
-           "/ip6/fd12:3456::1", "/ip6/fe80::1", "/ip6/febf::1", "/ip6/ff02::1", "/ip6/2001:db8::1",
-           "/ip6/::ffff:10.0.0.1", "/ip6/::ffff:127.0.0.1", "/ip6zone/eth0/ip6/fe80::1/tcp/1",
+           "/ip4/127.0.0.1/tcp/1",
+           "/ip4/127.255.0.9",
+           "/ip4/10.1.2.3",
+           "/ip4/172.16.0.1",
+           "/ip4/172.31.255.255",
+           "/ip4/192.168.1.1",
+           "/ip4/100.64.0.1",
+           "/ip4/100.127.255.255",
+           "/ip4/169.254.1.1",
+           "/ip4/0.0.0.0",
+           "/ip4/224.0.0.1",
+           "/ip4/255.255.255.255",
+           "/ip4/192.0.2.5",
+           "/ip4/198.18.0.1",
+           "/ip6/::1",
+           "/ip6/::",
+           "/ip6/fc00::1",
+           "/ip6/fd12:3456::1",
+           "/ip6/fe80::1",
+           "/ip6/febf::1",
+           "/ip6/ff02::1",
+           "/ip6/2001:db8::1",
+           "/ip6/::ffff:10.0.0.1",
+           "/ip6/::ffff:127.0.0.1",
+           "/ip6zone/eth0/ip6/fe80::1/tcp/1",
            "/ip4/192.168.0.1/tcp/1/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC/p2p-circuit",
        }) {
     EXPECT_TRUE(ma(priv).is_private_or_local()) << priv;
   }
   for (const char* pub : {
-           "/ip4/1.2.3.4/tcp/1", "/ip4/8.8.8.8", "/ip4/172.15.255.255", "/ip4/172.32.0.1",
-           "/ip4/100.63.255.255", "/ip4/100.128.0.1", "/ip4/169.253.1.1", "/ip4/192.169.0.1",
-           "/ip6/2606:4700::1111", "/ip6/::ffff:8.8.8.8", "/ip6/2001:4860::8888",
-           "/dns4/localhost/tcp/1", "/dnsaddr/bootstrap.libp2p.io",
+           "/ip4/1.2.3.4/tcp/1",
+           "/ip4/8.8.8.8",
+           "/ip4/172.15.255.255",
+           "/ip4/172.32.0.1",
+           "/ip4/100.63.255.255",
+           "/ip4/100.128.0.1",
+           "/ip4/169.253.1.1",
+           "/ip4/192.169.0.1",
+           "/ip6/2606:4700::1111",
+           "/ip6/::ffff:8.8.8.8",
+           "/ip6/2001:4860::8888",
+           "/dns4/localhost/tcp/1",
+           "/dnsaddr/bootstrap.libp2p.io",
        }) {
     EXPECT_FALSE(ma(pub).is_private_or_local()) << pub;
   }
@@ -274,9 +332,13 @@ TEST(Multiaddr, RandomInputNeverCrashes) {
       (void)r->peer_id();
     }
   }
-  const std::string pieces[] = {"/", "ip4", "ip6", "tcp", "udp", "1.2.3.4", "::1", "p2p",
-                                "12D3KooWCryG7Mon9orvQxcS1rYZjotPgpwoJNHHKcLLfE4Hf5mV", "65535",
-                                "dns", "x", "certhash", "uEiDDq4", "%", "", "quic-v1", "99999"};
+  const std::string pieces[] = {
+      "/",        "ip4",     "ip6",
+      "tcp",      "udp",     "1.2.3.4",
+      "::1",      "p2p",     "12D3KooWCryG7Mon9orvQxcS1rYZjotPgpwoJNHHKcLLfE4Hf5mV",
+      "65535",    "dns",     "x",
+      "certhash", "uEiDDq4", "%",
+      "",         "quic-v1", "99999"};
   for (int i = 0; i < 30000; ++i) {
     std::string s;
     const int n = static_cast<int>(rng() % 8);

@@ -26,9 +26,9 @@ TEST(Base58, Vectors) {
       {"ecac89cad93923c02321", "EJDM8drfXA6uyA"},
       {"10c8511e", "Rt5zm"},
       {"00000000000000000000", "1111111111"},
-      {"796573206d616e692021", "7paNL19xttacUY"},         // "yes mani !"
-      {"00796573206d616e692021", "17paNL19xttacUY"},       // "\0yes mani !"
-      {"0000796573206d616e692021", "117paNL19xttacUY"},    // "\0\0yes mani !"
+      {"796573206d616e692021", "7paNL19xttacUY"},        // "yes mani !"
+      {"00796573206d616e692021", "17paNL19xttacUY"},     // "\0yes mani !"
+      {"0000796573206d616e692021", "117paNL19xttacUY"},  // "\0\0yes mani !"
   };
   for (const auto& c : cases) {
     const Bytes raw = from_hex(c.hex);
@@ -78,9 +78,8 @@ TEST(Multibase, PrefixesFromTheSpecTestSuite) {
   const Bytes v = to_bytes("yes mani !");
   const char* encodings[] = {
       "f796573206d616e692021", "F796573206D616E692021", "bpfsxgidnmfxgsibb", "BPFSXGIDNMFXGSIBB",
-      "z7paNL19xttacUY",       "k2lcpzo5yikidynfl",     "K2LCPZO5YIKIDYNFL",
-      "meWVzIG1hbmkgIQ",       "MeWVzIG1hbmkgIQ==", "ueWVzIG1hbmkgIQ",
-      "UeWVzIG1hbmkgIQ==",
+      "z7paNL19xttacUY",       "k2lcpzo5yikidynfl",     "K2LCPZO5YIKIDYNFL", "meWVzIG1hbmkgIQ",
+      "MeWVzIG1hbmkgIQ==",     "ueWVzIG1hbmkgIQ",       "UeWVzIG1hbmkgIQ==",
   };
   for (const char* e : encodings) {
     auto d = multibase_decode(e);
@@ -93,7 +92,7 @@ TEST(Multibase, PrefixesFromTheSpecTestSuite) {
   EXPECT_EQ(multibase_encode('m', v), "meWVzIG1hbmkgIQ");
   EXPECT_EQ(multibase_encode('f', v), "f796573206d616e692021");
   EXPECT_EQ(*multibase_decode("k001eyr"), from_hex("0000010203"));  // leading zeros, base36
-  EXPECT_FALSE(multibase_decode("k2lcpzo5yiKidynfl").has_value());      // mixed case
+  EXPECT_FALSE(multibase_decode("k2lcpzo5yiKidynfl").has_value());  // mixed case
   EXPECT_FALSE(multibase_decode("").has_value());
   EXPECT_FALSE(multibase_decode("?abc").has_value());
 }

@@ -13,7 +13,9 @@ namespace {
 
 namespace tv = test_vectors;
 
-Bytes hex(std::string_view h) { return from_hex(h); }
+Bytes hex(std::string_view h) {
+  return from_hex(h);
+}
 
 PublicKey key(const char* pb_hex) {
   auto k = PublicKey::from_protobuf(hex(pb_hex));
@@ -60,7 +62,10 @@ TEST(PeerId, SpecVectorKeys) {
 TEST(PeerId, IdentityVersusSha256) {
   const PeerId ed = PeerId::from_public_key(key(tv::kEd25519Public));
   // 36-byte encoding <= 42: identity multihash (0x00, length, key).
-  EXPECT_EQ(to_hex(ed.bytes()), "0024" + std::string("080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e"));
+  EXPECT_EQ(
+      to_hex(ed.bytes()),
+      "0024" +
+          std::string("080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e"));
   auto extracted = ed.extract_public_key();
   ASSERT_TRUE(extracted.has_value());
   EXPECT_EQ(extracted->to_protobuf(), hex(tv::kEd25519Public));
@@ -99,11 +104,11 @@ TEST(PeerId, SpecExamples) {
 TEST(PeerId, ParseRejects) {
   for (const char* bad : {
            "",
-           "Qm",                                                    // empty multihash
-           "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5",          // truncated
-           "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N1",        // trailing
-           "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx50",         // '0' not base58
-           "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S",   // truncated identity
+           "Qm",                                                          // empty multihash
+           "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5",               // truncated
+           "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N1",             // trailing
+           "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx50",              // '0' not base58
+           "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S",         // truncated identity
            "bafzbeie5745rpv2m6tjyuugywy4d5ewrqgqqhfnf445he3omzpjbx5xqx",  // truncated CID
            // CIDv1 dag-pb (0x70) rather than libp2p-key: a file, not a peer.
            "bafybeie5745rpv2m6tjyuugywy4d5ewrqgqqhfnf445he3omzpjbx5xqxe",
@@ -117,7 +122,7 @@ TEST(PeerId, ParseRejects) {
 
 TEST(PeerId, FromBytesValidatesMultihash) {
   EXPECT_FALSE(PeerId::from_bytes({}).ok());
-  EXPECT_FALSE(PeerId::from_bytes(hex("1220")).ok());                 // no digest
+  EXPECT_FALSE(PeerId::from_bytes(hex("1220")).ok());                         // no digest
   EXPECT_FALSE(PeerId::from_bytes(hex("1210" + std::string(32, 'a'))).ok());  // 16-byte sha256
   EXPECT_FALSE(PeerId::from_bytes(hex("1320" + std::string(64, 'a'))).ok());  // sha512 code
   EXPECT_FALSE(PeerId::from_bytes(hex("002b" + std::string(86, 'a'))).ok());  // identity > 42

@@ -13,8 +13,13 @@ TEST(Varint, SpecVectors) {
     std::uint64_t value;
     const char* hex;
   } cases[] = {
-      {0, "00"},        {1, "01"},        {127, "7f"},          {128, "8001"},
-      {255, "ff01"},    {300, "ac02"},    {16384, "808001"},
+      {0, "00"},
+      {1, "01"},
+      {127, "7f"},
+      {128, "8001"},
+      {255, "ff01"},
+      {300, "ac02"},
+      {16384, "808001"},
       {(1ull << 63) - 1, "ffffffffffffffff7f"},  // the largest value allowed (9 bytes)
   };
   for (const auto& c : cases) {
