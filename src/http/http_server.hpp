@@ -26,12 +26,16 @@ class Counter;
 class MetricRegistry;
 
 struct HttpServerOptions {
-  std::size_t worker_threads = 2;
+  // httplib serves one connection per worker at a time, including while a
+  // keep-alive connection sits idle, so idle and keep-alive timeouts are
+  // short: a scraper or health checker holding a connection open must not
+  // starve the others for long.
+  std::size_t worker_threads = 4;
   // Accepted connections waiting for a worker before the accept thread waits.
   std::size_t max_pending = 64;
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
-  std::chrono::seconds keep_alive_timeout{5};
+  std::chrono::seconds keep_alive_timeout{2};
   std::size_t keep_alive_max_requests = 100;
   // Reported as "version" in /health.
   std::string version = MP_VERSION;

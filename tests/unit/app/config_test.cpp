@@ -76,8 +76,10 @@ TEST_F(ConfigTest, DefaultsMatchTheRustNode) {
   EXPECT_EQ(c.command, Command::kRun);
   EXPECT_EQ(c.bootstrap_port, 4001);
   EXPECT_EQ(c.health_port, 8000);
-  EXPECT_EQ(c.peer_id_seed, "bootstrap-1");
-  EXPECT_EQ(c.data_dir, std::filesystem::path("/app/data"));
+  // Unlike the Rust node, no seed by default: a random key kept in DATA_DIR.
+  EXPECT_FALSE(c.peer_id_seed.has_value());
+  EXPECT_EQ(c.data_dir, std::filesystem::path("./data"));
+  EXPECT_EQ(c.ping_interval, std::chrono::seconds(15));
   EXPECT_EQ(c.log_level, LogLevel::kInfo);
   EXPECT_TRUE(c.relay_enabled);
   EXPECT_EQ(c.relay_max_circuits, 100u);

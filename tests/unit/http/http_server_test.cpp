@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <thread>
+#include <vector>
 
 #include "http/health.hpp"
 #include "http/metrics.hpp"
@@ -146,6 +148,34 @@ TEST_F(HttpServerTest, ManySequentialClientsAreServed) {
     ASSERT_TRUE(res) << i;
     ASSERT_EQ(res->status, 200);
   }
+}
+
+TEST(HttpServer, ConcurrentClientsBeyondThePoolAreAllServed) {
+  MetricRegistry registry;
+  HealthState state;
+  Counter waits;
+  HttpServerOptions o;
+  o.worker_threads = 1;
+  o.max_pending = 1;  // the accept thread has to wait for the worker
+  o.saturated = &waits;
+  HttpServer server(registry, state.source(), o);
+  ASSERT_TRUE(server.start("127.0.0.1", 0).ok());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        httplib::Client c("127.0.0.1", server.port());
+        c.set_read_timeout(10);
+        c.set_keep_alive(false);
+        auto res = c.Get(i % 2 == 0 ? "/health" : "/metrics");
+        if (res && res->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 40);
+  server.stop();
 }
 
 TEST(HttpServer, StopIsIdempotentAndFreesThePort) {

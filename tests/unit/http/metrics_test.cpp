@@ -5,8 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
+#include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,70 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
+bool is_name(std::string_view n, bool allow_colon) {
+  if (n.empty()) return false;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const char c = n[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (allow_colon && c == ':') || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_value(std::string_view v) {
+  if (v == "+Inf" || v == "-Inf" || v == "NaN") return true;
+  if (v.empty()) return false;
+  const std::string s(v);
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && s.find_first_of("iInN") == std::string::npos;
+}
+
+// Parses `name{l="v",...} value`; returns the name or "" if malformed.
+std::string sample_name(std::string_view line) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+  const std::string_view name = line.substr(0, i);
+  if (!is_name(name, true)) return "";
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    for (;;) {
+      const std::size_t eq = line.find('=', i);
+      if (eq == std::string_view::npos || !is_name(line.substr(i, eq - i), false)) return "";
+      i = eq + 1;
+      if (i >= line.size() || line[i] != '"') return "";
+      ++i;
+      while (i < line.size() && line[i] != '"') {
+        if (line[i] == '\\') {
+          if (i + 1 >= line.size()) return "";
+          const char e = line[i + 1];
+          if (e != '\\' && e != '"' && e != 'n') return "";
+          i += 2;
+        } else if (line[i] == '\n') {
+          return "";
+        } else {
+          ++i;
+        }
+      }
+      if (i >= line.size()) return "";
+      ++i;  // closing quote
+      if (i < line.size() && line[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        break;
+      }
+      return "";
+    }
+  }
+  if (i >= line.size() || line[i] != ' ') return "";
+  if (!is_value(line.substr(i + 1))) return "";
+  return std::string(name);
+}
+
 // A line-by-line check of the text format: every sample belongs to the
 // family announced by the preceding TYPE line (histograms add _bucket,
 // _sum, _count), every family has HELP then TYPE exactly once, and sample
@@ -31,24 +96,28 @@ std::vector<std::string> lines_of(const std::string& text) {
 void expect_well_formed(const std::string& text) {
   ASSERT_FALSE(text.empty());
   ASSERT_EQ(text.back(), '\n');
-  static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*)");
-  static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
-  static const std::regex sample(
-      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\+Inf|-Inf|NaN))");
   std::map<std::string, int> seen;
   std::string family, family_type, pending_help;
   for (const auto& l : lines_of(text)) {
-    std::smatch m;
-    if (std::regex_match(l, m, help)) {
-      pending_help = m[1];
+    if (l.rfind("# HELP ", 0) == 0) {
+      const auto sp = l.find(' ', 7);
+      ASSERT_NE(sp, std::string::npos) << l;
+      pending_help = l.substr(7, sp - 7);
+      EXPECT_TRUE(is_name(pending_help, true)) << l;
       EXPECT_EQ(seen[pending_help]++, 0) << "family announced twice: " << l;
-    } else if (std::regex_match(l, m, type)) {
-      EXPECT_EQ(m[1], pending_help) << "TYPE without HELP just before: " << l;
-      family = m[1];
-      family_type = m[2];
+    } else if (l.rfind("# TYPE ", 0) == 0) {
+      const auto sp = l.find(' ', 7);
+      ASSERT_NE(sp, std::string::npos) << l;
+      family = l.substr(7, sp - 7);
+      family_type = l.substr(sp + 1);
+      EXPECT_EQ(family, pending_help) << "TYPE without HELP just before: " << l;
+      EXPECT_TRUE(family_type == "counter" || family_type == "gauge" ||
+                  family_type == "histogram" || family_type == "summary" ||
+                  family_type == "untyped")
+          << l;
     } else {
-      ASSERT_TRUE(std::regex_match(l, m, sample)) << "bad sample line: " << l;
-      const std::string name = m[1];
+      const std::string name = sample_name(l);
+      ASSERT_FALSE(name.empty()) << "bad sample line: " << l;
       if (family_type == "histogram") {
         EXPECT_TRUE(name == family + "_bucket" || name == family + "_sum" ||
                     name == family + "_count")
@@ -60,10 +129,28 @@ void expect_well_formed(const std::string& text) {
   }
 }
 
+// The value of the unlabelled sample `name`, or -1 when absent.
+double sample_value(const std::string& text, const std::string& name) {
+  for (const auto& l : lines_of(text)) {
+    if (l.rfind(name + " ", 0) == 0) return std::stod(l.substr(name.size() + 1));
+  }
+  return -1;
+}
+
 TEST(PrometheusText, EscapesLabelValuesAndHelp) {
   EXPECT_EQ(escape_label_value(R"(a"b\c)" "\n" "d"), R"(a\"b\\c\nd)");
   EXPECT_EQ(escape_help("line1\nback\\slash \"quotes stay\""),
             "line1\\nback\\\\slash \"quotes stay\"");
+}
+
+TEST(PrometheusText, CheckerRejectsMalformedSamples) {
+  EXPECT_EQ(sample_name("ok_total 1"), "ok_total");
+  EXPECT_EQ(sample_name("ok{a=\"x\\\"y\",b=\"\"} +Inf"), "ok");
+  EXPECT_EQ(sample_name("bad-name 1"), "");
+  EXPECT_EQ(sample_name("x{a=\"unterminated} 1"), "");
+  EXPECT_EQ(sample_name("x{a=\"bad\\q\"} 1"), "");
+  EXPECT_EQ(sample_name("x 1.2.3"), "");
+  EXPECT_EQ(sample_name("x"), "");
 }
 
 TEST(PrometheusText, FormatsValues) {
@@ -207,12 +294,9 @@ TEST(ProcessMetrics, ScrapeReadsThisProcess) {
   add_process_metrics(r);
   const std::string text = r.render();
   expect_well_formed(text);
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\nmepassa_process_resident_memory_bytes (\d+)\n)")))
-      << text;
-  EXPECT_GT(std::stod(m[1]), 0.0);
-  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\nmepassa_process_open_fds (\d+)\n)")));
-  EXPECT_GE(std::stod(m[1]), 3.0);  // at least stdin, stdout, stderr
+  EXPECT_GT(sample_value(text, "mepassa_process_resident_memory_bytes"), 0.0) << text;
+  EXPECT_GE(sample_value(text, "mepassa_process_open_fds"), 3.0);  // stdin, stdout, stderr
+  EXPECT_GE(sample_value(text, "mepassa_process_cpu_seconds_total"), 0.0);
   EXPECT_NE(text.find("# TYPE mepassa_process_cpu_seconds_total counter\n"), std::string::npos);
 }
 
