@@ -80,15 +80,21 @@ X25519KeyPair X25519KeyPair::from_private(const Key32& private_key) {
       len != kp.public_key.size()) {
     throw std::runtime_error("noise: cannot derive X25519 public key");
   }
+  kp.pkey = std::shared_ptr<EVP_PKEY>(key.release(), PkeyFree{});
   return kp;
 }
 
-Result<Key32> x25519(const Key32& private_key, const Key32& remote_public) {
-  PkeyPtr ours = x25519_private(private_key);
+Result<Key32> x25519(const X25519KeyPair& ours_pair, const Key32& remote_public) {
+  PkeyPtr loaded;
+  EVP_PKEY* ours = ours_pair.pkey.get();
+  if (ours == nullptr) {  // a pair assembled by hand
+    loaded = x25519_private(ours_pair.private_key);
+    ours = loaded.get();
+  }
   PkeyPtr theirs(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, remote_public.data(),
                                              remote_public.size()));
   if (!theirs) return make_error("noise: invalid X25519 public key");
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(ours.get(), nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(ours, nullptr));
   Key32 shared{};
   std::size_t len = shared.size();
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||

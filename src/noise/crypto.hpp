@@ -6,9 +6,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "core/bytes.hpp"
 #include "core/result.hpp"
+
+struct evp_pkey_st;
 
 namespace mp::noise {
 
@@ -21,10 +24,13 @@ using Key32 = std::array<std::uint8_t, 32>;
 using Hash32 = std::array<std::uint8_t, kHashLen>;
 
 // An X25519 key pair. The private key is the raw 32-byte scalar (clamping is
-// done by X25519 itself, RFC 7748 section 5).
+// done by X25519 itself, RFC 7748 section 5). Cheap to copy: the loaded
+// OpenSSL key is shared (read-only), so a DH costs one scalar multiplication
+// instead of two (loading a raw private key recomputes its public key).
 struct X25519KeyPair {
   Key32 private_key{};
   Key32 public_key{};
+  std::shared_ptr<evp_pkey_st> pkey;
 
   static X25519KeyPair generate();
   // Derives the public key from a given private key (tests inject fixed keys).
@@ -34,7 +40,7 @@ struct X25519KeyPair {
 // DH(key_pair, public_key) of the Noise spec. Fails when the remote public
 // key is a low-order point (the shared secret would be all zeros; OpenSSL
 // refuses it, and Noise section 12.1 allows refusing it).
-Result<Key32> x25519(const Key32& private_key, const Key32& remote_public);
+Result<Key32> x25519(const X25519KeyPair& ours, const Key32& remote_public);
 
 Hash32 sha256(BytesView data);
 Hash32 sha256(BytesView a, BytesView b);  // SHA-256(a || b), no concatenation copy

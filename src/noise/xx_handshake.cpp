@@ -35,8 +35,8 @@ bool XXHandshake::is_my_turn() const {
   return initiator_turn == (role_ == Role::kInitiator);
 }
 
-Status XXHandshake::mix_dh(const Key32& private_key, const Key32& public_key) {
-  Result<Key32> shared = x25519(private_key, public_key);
+Status XXHandshake::mix_dh(const X25519KeyPair& ours, const Key32& theirs) {
+  Result<Key32> shared = x25519(ours, theirs);
   if (!shared) return shared.error();
   symmetric_.mix_key(*shared);
   secure_wipe(shared->data(), shared->size());
@@ -62,12 +62,12 @@ Status XXHandshake::write_message(BytesView payload, Bytes& out) {
     symmetric_.mix_hash(e_->public_key);
   }
   if (step_ == 1) {
-    st = mix_dh(e_->private_key, *re_);                            // ee
+    st = mix_dh(*e_, *re_);                                        // ee
     if (st) st = symmetric_.encrypt_and_hash(s_.public_key, out);  // s
-    if (st) st = mix_dh(s_.private_key, *re_);                     // es (responder)
+    if (st) st = mix_dh(s_, *re_);                                 // es (responder)
   } else if (step_ == 2) {
     st = symmetric_.encrypt_and_hash(s_.public_key, out);  // s
-    if (st) st = mix_dh(s_.private_key, *re_);             // se (initiator)
+    if (st) st = mix_dh(s_, *re_);                         // se (initiator)
   }
   if (st) st = symmetric_.encrypt_and_hash(payload, out);
   if (!st) {
@@ -101,7 +101,7 @@ Status XXHandshake::read_message(BytesView message, Bytes& payload_out) {
   }
   if (step_ == 1 || step_ == 2) {
     if (step_ == 1) {
-      if (Status st = mix_dh(e_->private_key, *re_); !st) return st;  // ee
+      if (Status st = mix_dh(*e_, *re_); !st) return st;  // ee
     }
     Bytes rs;
     if (Status st = symmetric_.decrypt_and_hash(rest.first(kEncryptedKeyLen), rs); !st) {
@@ -112,7 +112,7 @@ Status XXHandshake::read_message(BytesView message, Bytes& payload_out) {
     rest = rest.subspan(kEncryptedKeyLen);
     // Message 2: es, the initiator's side is DH(e, rs).
     // Message 3: se, the responder's side is DH(e, rs).
-    if (Status st = mix_dh(e_->private_key, *rs_); !st) return st;
+    if (Status st = mix_dh(*e_, *rs_); !st) return st;
   }
   const std::size_t start = payload_out.size();
   if (Status st = symmetric_.decrypt_and_hash(rest, payload_out); !st) {

@@ -54,7 +54,7 @@ class XXHandshake {
   Result<std::pair<CipherState, CipherState>> split() const;
 
  private:
-  Status mix_dh(const Key32& private_key, const Key32& public_key);
+  Status mix_dh(const X25519KeyPair& ours, const Key32& theirs);
 
   Role role_;
   SymmetricState symmetric_;
