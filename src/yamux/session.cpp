@@ -51,6 +51,10 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
   cfg_.initial_window = std::max(cfg_.initial_window, kInitialWindow);
   cfg_.max_send_frame = std::max<std::uint32_t>(cfg_.max_send_frame, 1);
   cfg_.read_buffer_size = std::max<std::size_t>(cfg_.read_buffer_size, kHeaderSize);
+  // A data write may overshoot the queue limit by one frame; control frames
+  // must still fit after that.
+  cfg_.control_queue_reserve =
+      std::max<std::size_t>(cfg_.control_queue_reserve, cfg_.max_send_frame + 4 * kHeaderSize);
   rbuf_.resize(cfg_.read_buffer_size);
 }
 

@@ -62,8 +62,9 @@ struct Config {
   // Spec "ACK backlog": outbound streams not yet acknowledged; open_stream
   // waits beyond this.
   std::size_t max_ack_backlog = 256;
-  // Bytes read from the connection at a time.
-  std::size_t read_buffer_size = 16 * 1024;
+  // Bytes read from the connection at a time (held for the session's life,
+  // so kept small: a bootstrap node has many idle connections).
+  std::size_t read_buffer_size = 8 * 1024;
   // Send a PING this often; one unanswered for a whole interval ends the
   // session. Zero disables.
   std::chrono::milliseconds keepalive_interval{0};
