@@ -154,7 +154,7 @@ void populate(const fs::path& dir, std::int64_t rows) {
 }
 
 struct StartupRow {
-  double open_ms = 0, load_ms = 0;
+  double open_ms = 0, load_ms = 0, cpu_ms = 0;
   std::size_t peers = 0, addrs = 0;
 };
 std::map<std::int64_t, StartupRow> g_startup;
@@ -165,11 +165,13 @@ void BM_StartupLoad(benchmark::State& state) {
   populate(dir, rows);
   StartupRow total;
   for (auto _ : state) {
+    const double cpu0 = process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     auto store = open_store(dir);
     const auto t1 = std::chrono::steady_clock::now();
     auto peers = store->load_peers();
     const auto t2 = std::chrono::steady_clock::now();
+    total.cpu_ms += (process_cpu_seconds() - cpu0) * 1000;
     if (!peers) {
       state.SkipWithError("load failed");
       break;
@@ -187,6 +189,7 @@ void BM_StartupLoad(benchmark::State& state) {
   const double it = static_cast<double>(state.iterations());
   total.open_ms /= it;
   total.load_ms /= it;
+  total.cpu_ms /= it;
   g_startup[rows] = total;
   state.counters["open_ms"] = total.open_ms;
   state.counters["load_ms"] = total.load_ms;
@@ -236,10 +239,11 @@ int main(int argc, char** argv) {
               ratio(cpu["batched"], cpu["seed-normal"]));
 
   std::printf("\n== Start-up (open + GC + quick_check, then load_peers) ==\n");
-  std::printf("%12s %10s %10s %10s %10s\n", "rows", "peers", "open ms", "load ms", "total ms");
+  std::printf("%12s %10s %10s %10s %10s %10s\n", "rows", "peers", "open ms", "load ms", "total ms",
+              "cpu ms");
   for (const auto& [rows, r] : g_startup) {
-    std::printf("%12lld %10zu %10.0f %10.0f %10.0f\n", static_cast<long long>(rows), r.peers, r.open_ms,
-                r.load_ms, r.open_ms + r.load_ms);
+    std::printf("%12lld %10zu %10.0f %10.0f %10.0f %10.0f\n", static_cast<long long>(rows), r.peers,
+                r.open_ms, r.load_ms, r.open_ms + r.load_ms, r.cpu_ms);
   }
   std::error_code ec;
   if (!std::getenv("MP_BENCH_KEEP")) fs::remove_all(bench_root(), ec);

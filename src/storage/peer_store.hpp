@@ -29,6 +29,7 @@
 // caps evict (lowest reputation, then oldest last_seen).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -44,6 +45,9 @@ inline constexpr double kReputationMax = 10.0;
 inline constexpr double kReputationFloor = 0.0;
 inline constexpr double kReputationStableBonus = 0.1;
 inline constexpr double kReputationDialFailurePenalty = 0.5;
+// How often the caller's timer should call schedule_maintenance (the seed's
+// "periodic sync" every 5 minutes).
+inline constexpr std::chrono::seconds kDefaultMaintenanceInterval{300};
 // "Stable" in the seed's reputation rule: seen within the last day.
 inline constexpr std::int64_t kStableWindowSecs = 24 * 60 * 60;
 
