@@ -327,9 +327,9 @@ const Setting kSettings[] = {
      "TCP port of the libp2p listener (used when LISTEN_ADDRS is unset)"},
     {"HEALTH_PORT", nullptr, "--health-port", "PORT", "8000", "HTTP port for /health and /metrics"},
     {"HEALTH_BIND", nullptr, "--health-bind", "IP", "0.0.0.0", "address the HTTP endpoint binds to"},
-    {"PEER_ID_SEED", nullptr, "--peer-id-seed", "TEXT", "bootstrap-1",
-     "seed of the node key (Ed25519 secret = SHA-256(seed)); same seed, same peer ID"},
-    {"DATA_DIR", nullptr, "--data-dir", "DIR", "/app/data", "directory of the peer store"},
+    {"PEER_ID_SEED", nullptr, "--peer-id-seed", "TEXT", "none (random key in DATA_DIR/identity.key)",
+     "seed of the node key (Ed25519 secret = SHA-256(seed), as the Rust node); only as secret as the seed"},
+    {"DATA_DIR", nullptr, "--data-dir", "DIR", "./data", "directory of the identity key and the peer store (dht.db)"},
     {"RUST_LOG", "LOG_LEVEL", "--log-level", "LEVEL", "info",
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", nullptr, "--log-format", "text|json", "text",
@@ -359,6 +359,8 @@ const Setting kSettings[] = {
      "connections per remote IP address"},
     {"MAX_STREAMS_PER_CONNECTION", nullptr, "--max-streams-per-connection", "N", "256",
      "concurrent Yamux streams per connection"},
+    {"PING_INTERVAL_SECS", nullptr, "--ping-interval-secs", "SECS", "15",
+     "how often each connected peer is pinged (rust-libp2p's default)"},
     {"IDLE_TIMEOUT_SECS", nullptr, "--idle-timeout-secs", "SECS", "60",
      "close connections without streams after this long"},
     {"HANDSHAKE_TIMEOUT_SECS", nullptr, "--handshake-timeout-secs", "SECS", "10",
@@ -668,6 +670,7 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
     count("MAX_CONNECTIONS_PER_IP", cfg.max_connections_per_ip, 1);
     count("MAX_STREAMS_PER_CONNECTION", cfg.max_streams_per_connection, 1);
     secs("IDLE_TIMEOUT_SECS", cfg.idle_timeout);
+    secs("PING_INTERVAL_SECS", cfg.ping_interval);
     secs("HANDSHAKE_TIMEOUT_SECS", cfg.handshake_timeout);
 
     if (auto f = r.single("RELAY_ENABLED")) cfg.relay_enabled = parse_bool(*f);

@@ -49,8 +49,10 @@ struct Config {
   // --- Variables of the Rust node (same names, meaning and defaults) ---
   std::uint16_t bootstrap_port = 4001;     // BOOTSTRAP_PORT
   std::uint16_t health_port = 8000;        // HEALTH_PORT
-  std::string peer_id_seed = "bootstrap-1";  // PEER_ID_SEED (Ed25519 key = SHA-256(seed))
-  std::filesystem::path data_dir = "/app/data";  // DATA_DIR
+  // PEER_ID_SEED (Ed25519 key = SHA-256(seed)). Unset: a random key kept in
+  // DATA_DIR/identity.key.
+  std::optional<std::string> peer_id_seed;
+  std::filesystem::path data_dir = "./data";  // DATA_DIR
   // RUST_LOG or LOG_LEVEL: the raw filter text and the level we apply.
   std::string log_filter = "info";
   LogLevel log_level = LogLevel::kInfo;
@@ -76,6 +78,7 @@ struct Config {
   std::uint32_t max_connections_per_ip = 64;                  // MAX_CONNECTIONS_PER_IP
   std::uint32_t max_streams_per_connection = 256;             // MAX_STREAMS_PER_CONNECTION
   std::chrono::seconds idle_timeout{60};                      // IDLE_TIMEOUT_SECS
+  std::chrono::seconds ping_interval{15};                     // PING_INTERVAL_SECS
   std::chrono::seconds handshake_timeout{10};                 // HANDSHAKE_TIMEOUT_SECS
   std::chrono::seconds kad_refresh_interval{300};             // KAD_REFRESH_INTERVAL_SECS
   std::chrono::seconds storage_maintenance_interval{300};     // STORAGE_MAINTENANCE_INTERVAL_SECS

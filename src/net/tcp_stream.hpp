@@ -2,6 +2,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <atomic>
 
 #include "net/byte_stream.hpp"
 
@@ -9,7 +10,9 @@ namespace mp::net {
 
 class TcpStream final : public ByteStream {
  public:
-  explicit TcpStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+  explicit TcpStream(asio::ip::tcp::socket socket, std::atomic<std::uint64_t>* bytes_in = nullptr,
+                     std::atomic<std::uint64_t>* bytes_out = nullptr)
+      : socket_(std::move(socket)), total_in_(bytes_in), total_out_(bytes_out) {}
 
   asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> buf) override;
   asio::awaitable<void> write(BytesView data) override;
@@ -24,6 +27,8 @@ class TcpStream final : public ByteStream {
   asio::ip::tcp::socket socket_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
+  std::atomic<std::uint64_t>* total_in_;   // process-wide counters (may be null)
+  std::atomic<std::uint64_t>* total_out_;
 };
 
 }  // namespace mp::net

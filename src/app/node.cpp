@@ -1,0 +1,371 @@
+#include "app/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <unistd.h>
+
+#include "app/identity.hpp"
+#include "host/host.hpp"
+#include "http/health.hpp"
+#include "http/http_server.hpp"
+#include "http/metrics.hpp"
+#include "http/node_metrics.hpp"
+#include "http/process_metrics.hpp"
+#include "kad/kademlia.hpp"
+#include "kad/server.hpp"
+#include "ping/ping.hpp"
+#include "storage/data_dir_lock.hpp"
+#include "storage/sqlite_peer_store.hpp"
+
+namespace mp::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+host::HostConfig host_config(const Config& c) {
+  host::HostConfig h;
+  h.listen_addrs = c.listen_addrs;
+  h.protocol_version = c.identify_protocol_version;
+  h.limits.max_connections = c.max_connections;
+  h.limits.max_connections_per_ip = c.max_connections_per_ip;
+  h.limits.max_connections_per_peer = c.max_connections_per_peer;
+  h.limits.max_streams_per_connection = c.max_streams_per_connection;
+  h.handshake_timeout = c.handshake_timeout;
+  h.idle_timeout = c.idle_timeout;
+  h.ping_interval = c.ping_interval;
+  return h;
+}
+
+kad::KadConfig kad_config(const Config& c) {
+  kad::KadConfig k;
+  k.protocols = c.kad_protocols;
+  k.insert_policy = c.kad_insert == KadInsert::kAll ? kad::InsertPolicy::kAll : kad::InsertPolicy::kServers;
+  k.allow_private_addrs = c.allow_private_addrs;
+  k.refresh_interval = c.kad_refresh_interval;
+  return k;
+}
+
+// Addresses worth remembering: not relayed (a relay address lives only as
+// long as the reservation), and not private unless the operator allows it.
+bool storable(const Multiaddr& a, bool allow_private) {
+  if (a.empty() || a.is_circuit()) return false;
+  if (!a.tcp_endpoint() && !a.value_of(Proto::kDns) && !a.value_of(Proto::kDns4) &&
+      !a.value_of(Proto::kDns6) && !a.value_of(Proto::kUdp)) {
+    return false;
+  }
+  return allow_private || !a.is_private_or_local();
+}
+
+class Node {
+ public:
+  Node(const Config& config, Ed25519KeyPair identity, std::unique_ptr<storage::SqlitePeerStore> store)
+      : config_(config),
+        host_(io_.get_executor(), host_config(config), identity),
+        kad_(host_.local_peer(), kad_config(config), Clock::now()),
+        store_(std::move(store)),
+        metrics_(registry_, MP_VERSION) {
+    http::add_process_metrics(registry_);
+  }
+
+  int run() {
+    if (auto st = host_.listen(); !st) {
+      spdlog::error("{}", st.message());
+      return 1;
+    }
+    for (const auto& p : config_.kad_protocols) {
+      host_.set_handler(p, [this](host::StreamContext ctx) { return serve_kad(std::move(ctx)); });
+    }
+    kad_.set_local_addresses(host_.advertised_addrs());
+    kad_.set_connectedness([this](const PeerId& p) {
+      return host_.connection_to(p) ? kad::pb::Message_ConnectionType_CONNECTED
+                                    : kad::pb::Message_ConnectionType_NOT_CONNECTED;
+    });
+    host_.events().subscribe([this](const host::Event& e) { on_event(e); });
+
+    load_stored_peers();
+
+    spdlog::info("Local peer id: {}", host_.local_peer().to_base58());
+    for (const auto& a : host_.listen_addrs()) {
+      spdlog::info("Listening on {}/p2p/{}", a.to_string(), host_.local_peer().to_base58());
+    }
+
+    http::HttpServerOptions hopts;
+    http_ = std::make_unique<http::HttpServer>(registry_, health_.source(), hopts);
+    publish_health();
+    if (auto st = http_->start(config_.health_bind, config_.health_port); !st) {
+      spdlog::error("HTTP server: {}", st.message());
+      return 1;
+    }
+    spdlog::info("HTTP server listening on {}:{} (/health, /metrics)", config_.health_bind, http_->port());
+
+    for (const auto& peer : config_.bootstrap_peers) {
+      asio::co_spawn(io_, dial_bootstrap_peer(peer), asio::detached);
+    }
+    asio::co_spawn(io_, tick_loop(), asio::detached);
+    asio::co_spawn(io_, maintenance_loop(), asio::detached);
+    asio::co_spawn(io_, wait_for_signals(), asio::detached);
+
+    io_.run();
+
+    // Shutdown: flush every queued write before exit.
+    http_->stop();
+    if (store_) {
+      if (auto st = store_->close(); !st) {
+        spdlog::error("Peer store did not flush cleanly: {}", st.message());
+        return 1;
+      }
+      spdlog::info("Peer store flushed and closed");
+    }
+    spdlog::info("Bye");
+    return 0;
+  }
+
+ private:
+  asio::awaitable<void> serve_kad(host::StreamContext ctx) {
+    co_await kad::serve_stream(kad_, *ctx.stream, ctx.connection->remote_peer());
+  }
+
+  void load_stored_peers() {
+    if (!store_) return;
+    auto peers = store_->load_peers();
+    if (!peers) {
+      spdlog::error("Could not load stored peers: {}", peers.message());
+      return;
+    }
+    const auto now = Clock::now();
+    std::size_t inserted = 0;
+    for (auto& p : *peers) {
+      if (p.id == host_.local_peer()) continue;
+      // Stored peers were admitted before; they answer FIND_NODE at once.
+      auto r = kad_.on_peer_identified(p.id, p.addrs, true, now);
+      if (r.outcome == kad::UpdateOutcome::kInserted || r.outcome == kad::UpdateOutcome::kUpdated) ++inserted;
+    }
+    spdlog::info("Routing table seeded with {} stored peers", inserted);
+  }
+
+  void on_event(const host::Event& e) {
+    if (const auto* est = std::get_if<host::ConnectionEstablished>(&e)) {
+      const auto dir = est->direction == host::Direction::kInbound ? http::Direction::kInbound
+                                                                   : http::Direction::kOutbound;
+      metrics_.opened(dir).inc();
+      metrics_.connections(dir).add();
+      // The remote address of an outbound connection is one we could dial;
+      // an inbound one is an ephemeral port (the seed stored it: it is useless).
+      if (est->direction == host::Direction::kOutbound && store_ &&
+          storable(est->remote_addr, config_.allow_private_addrs)) {
+        store_->record_dial_success(est->peer, est->remote_addr);
+      }
+    } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
+      const auto dir = closed->direction == host::Direction::kInbound ? http::Direction::kInbound
+                                                                      : http::Direction::kOutbound;
+      metrics_.closed(dir).inc();
+      metrics_.connections(dir).sub();
+    } else if (const auto* id = std::get_if<host::IdentifyReceived>(&e)) {
+      on_identify(*id);
+    } else if (const auto* rtt = std::get_if<host::PingRtt>(&e)) {
+      spdlog::debug("ping {}: rtt {} us", rtt->peer.to_base58(), rtt->rtt.count());
+    }
+  }
+
+  void on_identify(const host::IdentifyReceived& id) {
+    bool supports_kad = false;
+    for (const auto& p : id.info.protocols) {
+      for (const auto& k : config_.kad_protocols) supports_kad = supports_kad || p == k;
+    }
+    auto r = kad_.on_peer_identified(id.peer, id.info.listen_addrs, supports_kad, Clock::now());
+    if (r.pending) check_eviction_candidate(r.pending->ping);
+    if (store_) {
+      for (const auto& a : id.info.listen_addrs) {
+        if (storable(a, config_.allow_private_addrs)) store_->add_peer(id.peer, a.without_peer_id());
+      }
+    }
+  }
+
+  // Kademlia's rule: a full bucket keeps its least-recently-seen entry if it
+  // still answers a ping.
+  void check_eviction_candidate(const PeerId& peer) {
+    asio::co_spawn(io_, ping_eviction_candidate(peer), asio::detached);
+  }
+
+  asio::awaitable<void> ping_eviction_candidate(PeerId peer) {
+    bool alive = false;
+    try {
+      std::vector<std::string> protos{std::string(ping::kProtocol)};
+      std::vector<Multiaddr> addrs;
+      if (const auto* entry = kad_.routing_table().find(peer)) addrs = entry->addrs;
+      auto s = co_await host_.new_stream(peer, std::move(protos), addrs);
+      co_await ping::ping_once(*s.stream);
+      co_await s.stream->close_write();
+      alive = true;
+    } catch (const std::exception& e) {
+      spdlog::debug("eviction check of {} failed: {}", peer.to_base58(), e.what());
+    }
+    kad_.resolve_pending(peer, alive, Clock::now());
+  }
+
+  asio::awaitable<void> dial_bootstrap_peer(Multiaddr addr) {
+    try {
+      auto conn = co_await host_.dial(addr);
+      spdlog::info("Connected to bootstrap peer {}", addr.to_string());
+    } catch (const std::exception& e) {
+      spdlog::warn("Could not reach bootstrap peer {}: {}", addr.to_string(), e.what());
+    }
+  }
+
+  void publish_health() {
+    http::HealthSnapshot s;
+    s.peer_count = host_.connected_peer_count();
+    s.routing_table_size = kad_.routing_table().size();
+    s.peer_id = host_.local_peer().to_base58();
+    for (const auto& a : host_.advertised_addrs()) {
+      s.listen_addrs.push_back(a.to_string() + "/p2p/" + s.peer_id);
+    }
+    if (store_) {
+      const auto stats = store_->last_stats();
+      const auto counters = store_->counters();
+      s.storage.total_peers = stats.total_peers;
+      s.storage.total_addresses = stats.total_addresses;
+      s.storage.stale_peers = stats.stale_peers;
+      if (counters.write_failures > last_write_failures_) {
+        s.storage.ok = false;
+        s.storage.failure = "peer store writes are failing (" +
+                            std::to_string(counters.write_failures) + " failed transactions)";
+        degraded_until_ = Clock::now() + std::chrono::seconds(30);
+        last_failure_text_ = s.storage.failure;
+      } else if (Clock::now() < degraded_until_) {
+        s.storage.ok = false;
+        s.storage.failure = last_failure_text_;
+      }
+      last_write_failures_ = counters.write_failures;
+      metrics_.storage_queue_depth.set(static_cast<std::int64_t>(counters.queue_depth));
+      metrics_.storage_queue_dropped.inc(counters.queue_full_refusals - last_queue_refusals_);
+      last_queue_refusals_ = counters.queue_full_refusals;
+      metrics_.storage_write_failures.inc(counters.write_failures - last_failures_metric_);
+      last_failures_metric_ = counters.write_failures;
+      if (counters.batches_committed > last_batches_) {
+        metrics_.storage_batch_duration.observe(static_cast<double>(counters.last_batch_latency_us) / 1e6);
+        last_batches_ = counters.batches_committed;
+      }
+    }
+    metrics_.routing_table_size.set(static_cast<std::int64_t>(s.routing_table_size));
+    auto& hs = host_.stats();
+    sync_counter(metrics_.bytes_received, hs.bytes_in.load(), last_bytes_in_);
+    sync_counter(metrics_.bytes_sent, hs.bytes_out.load(), last_bytes_out_);
+    static constexpr std::pair<host::HandshakeFailure, http::HandshakeFailure> kMap[] = {
+        {host::HandshakeFailure::kTimeout, http::HandshakeFailure::kTimeout},
+        {host::HandshakeFailure::kMultistream, http::HandshakeFailure::kMultistream},
+        {host::HandshakeFailure::kNoise, http::HandshakeFailure::kNoise},
+        {host::HandshakeFailure::kPeerIdMismatch, http::HandshakeFailure::kNoise},
+        {host::HandshakeFailure::kYamux, http::HandshakeFailure::kYamux},
+        {host::HandshakeFailure::kIo, http::HandshakeFailure::kIo},
+    };
+    for (const auto& [from, to] : kMap) {
+      const auto i = static_cast<std::size_t>(from);
+      sync_counter(metrics_.handshake_failure(to), hs.handshake_failures[i].load(), last_failures_[i]);
+    }
+    sync_counter(metrics_.connection_refused(http::ConnectionRefusal::kMaxPerIp), hs.refused_inbound.load(),
+                 last_refused_);
+    const auto& kc = kad_.counters();
+    for (std::size_t t = 0; t < kc.requests.size(); ++t) {
+      sync_counter(metrics_.kad_requests.at(t), kc.requests[t].load(), last_kad_[t]);
+    }
+    health_.publish(std::move(s));
+  }
+
+  static void sync_counter(http::Counter& c, std::uint64_t now_value, std::uint64_t& last) {
+    if (now_value > last) c.inc(now_value - last);
+    last = now_value;
+  }
+
+  asio::awaitable<void> tick_loop() {
+    asio::steady_timer t(io_);
+    while (!stopping_) {
+      t.expires_after(std::chrono::seconds(1));
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping_) co_return;
+      kad_.expire(Clock::now());
+      kad_.set_local_addresses(host_.advertised_addrs());
+      publish_health();
+    }
+  }
+
+  asio::awaitable<void> maintenance_loop() {
+    asio::steady_timer t(io_);
+    while (!stopping_ && store_) {
+      t.expires_after(config_.storage_maintenance_interval);
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping_) co_return;
+      std::vector<PeerId> connected;
+      for (const auto& c : host_.connections()) connected.push_back(c->remote_peer());
+      store_->schedule_maintenance(std::move(connected));  // runs on the writer thread
+    }
+  }
+
+  asio::awaitable<void> wait_for_signals() {
+    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    std::error_code ec;
+    const int sig = co_await signals.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    spdlog::info("Received {}, shutting down (a second signal exits at once)",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stopping_ = true;
+    host_.shutdown();
+    // A second signal exits at once.
+    signals.async_wait([](std::error_code e, int) {
+      if (!e) std::_Exit(130);
+    });
+    // Give GoAway frames a moment to leave, then stop the loop.
+    asio::steady_timer t(io_, std::chrono::milliseconds(300));
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    io_.stop();
+  }
+
+  const Config& config_;
+  asio::io_context io_{1};
+  host::Host host_;
+  kad::Kademlia kad_;
+  std::unique_ptr<storage::SqlitePeerStore> store_;
+  http::MetricRegistry registry_;
+  http::NodeMetrics metrics_;
+  http::HealthState health_;
+  std::unique_ptr<http::HttpServer> http_;
+  bool stopping_ = false;
+  std::uint64_t last_write_failures_ = 0, last_queue_refusals_ = 0, last_failures_metric_ = 0,
+                last_batches_ = 0, last_bytes_in_ = 0, last_bytes_out_ = 0, last_refused_ = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(host::HandshakeFailure::kCount)> last_failures_{};
+  std::array<std::uint64_t, 6> last_kad_{};
+  Clock::time_point degraded_until_{};
+  std::string last_failure_text_;
+};
+
+}  // namespace
+
+int run_node(const Config& config) {
+  auto identity = node_identity(config);
+  if (!identity) {
+    spdlog::error("{}", identity.message());
+    return 1;
+  }
+  storage::SqlitePeerStoreConfig scfg;
+  scfg.data_dir = config.data_dir;
+  scfg.peer_max_age_secs = config.peer_max_age.count();
+  auto store = storage::SqlitePeerStore::open(scfg);
+  if (!store) {
+    spdlog::error("{}", store.message());
+    return 1;
+  }
+  Node node(config, std::move(*identity), std::move(*store));
+  return node.run();
+}
+
+}  // namespace mp::app

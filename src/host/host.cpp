@@ -1,0 +1,623 @@
+#include "host/host.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include "multistream/negotiate.hpp"
+#include "net/prefixed_stream.hpp"
+#include "net/tcp_stream.hpp"
+#include "noise/noise_stream.hpp"
+#include "ping/ping.hpp"
+#include "yamux/session.hpp"
+
+namespace mp::host {
+
+namespace {
+
+constexpr std::string_view kNoiseProtocol = "/noise";
+constexpr std::string_view kYamuxProtocol = "/yamux/1.0.0";
+
+Multiaddr endpoint_to_multiaddr(const asio::ip::tcp::endpoint& ep) {
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
+  return Multiaddr::ip_tcp(addr.to_string(), ep.port());
+}
+
+std::string endpoint_ip(const asio::ip::tcp::endpoint& ep) {
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
+  return addr.to_string();
+}
+
+// Interface addresses of this machine, to expand 0.0.0.0 / :: listeners.
+std::vector<std::string> interface_addresses(bool v6) {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* it = list; it; it = it->ifa_next) {
+    if (!it->ifa_addr || !(it->ifa_flags & IFF_UP)) continue;
+    const int family = it->ifa_addr->sa_family;
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (!v6 && family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(it->ifa_addr);
+      inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+    } else if (v6 && family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(it->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;  // needs a zone to be dialable
+      inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
+    } else {
+      continue;
+    }
+    std::string s(buf);
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+// Cancels a socket when a deadline passes; harmless after completion.
+class Deadline {
+ public:
+  Deadline(asio::any_io_executor ex, std::chrono::milliseconds after, std::function<void()> on_expiry)
+      : timer_(std::make_shared<asio::steady_timer>(ex)), fired_(std::make_shared<bool>(false)) {
+    timer_->expires_after(after);
+    timer_->async_wait([fired = fired_, f = std::move(on_expiry)](std::error_code ec) {
+      if (!ec) {
+        *fired = true;
+        f();
+      }
+    });
+  }
+  ~Deadline() { timer_->cancel(); }
+  bool fired() const { return *fired_; }
+
+ private:
+  std::shared_ptr<asio::steady_timer> timer_;
+  std::shared_ptr<bool> fired_;
+};
+
+}  // namespace
+
+std::size_t Connection::stream_count() const { return session_ ? session_->stream_count() : 0; }
+
+asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols) {
+  if (!open_ || !session_) throw std::system_error(asio::error::not_connected);
+  std::shared_ptr<net::ByteStream> stream = co_await session_->open_stream();
+  auto self = shared_from_this();
+  Deadline deadline(host_->executor_, host_->config_.stream_negotiation_timeout,
+                    [stream] { stream->reset(); });
+  auto negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
+  if (!negotiated.leftover.empty()) {
+    stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
+  }
+  co_return NegotiatedStream{std::move(stream), std::move(negotiated.protocol)};
+}
+
+void Connection::close(const std::string& reason) {
+  if (!open_) return;
+  close_reason_ = reason;
+  if (session_) {
+    session_->go_away(yamux::GoAwayCode::normal);
+    session_->close();
+  }
+}
+
+Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity)
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      local_peer_(PeerId::from_public_key(identity.public_key())),
+      local_key_(identity.public_key()),
+      noise_identity_(std::make_unique<noise::LocalIdentity>(identity)),
+      limits_(config_.limits) {
+  // Identify and ping are part of every connection. (Handlers are plain
+  // lambdas returning a coroutine: GCC 12 miscompiles coroutine lambdas that
+  // take parameters by value.)
+  set_handler(std::string(identify::kProtocol),
+              [this](StreamContext ctx) { return serve_identify(std::move(ctx)); });
+  set_handler(std::string(identify::kPushProtocol),
+              [this](StreamContext ctx) { return receive_identify_push(std::move(ctx)); });
+  set_handler(std::string(ping::kProtocol), [](StreamContext ctx) { return serve_ping(std::move(ctx)); });
+}
+
+asio::awaitable<void> Host::serve_identify(StreamContext ctx) {
+  co_await identify::serve(*ctx.stream, our_identify(*ctx.connection));
+}
+
+asio::awaitable<void> Host::receive_identify_push(StreamContext ctx) {
+  auto info = co_await identify::receive(*ctx.stream, ctx.connection->remote_peer());
+  handle_identify(ctx.connection, std::move(info));
+}
+
+asio::awaitable<void> Host::serve_ping(StreamContext ctx) { co_await ping::serve(*ctx.stream); }
+
+Host::~Host() { *alive_ = false; }
+
+void Host::set_handler(std::string protocol, StreamHandler handler) {
+  handlers_[std::move(protocol)] = std::move(handler);
+}
+
+std::vector<std::string> Host::protocols() const {
+  std::vector<std::string> out;
+  for (const auto& [p, h] : handlers_) out.push_back(p);
+  return out;
+}
+
+void Host::add_external_addr(const Multiaddr& addr) {
+  if (std::find(external_addrs_.begin(), external_addrs_.end(), addr) == external_addrs_.end()) {
+    external_addrs_.push_back(addr);
+  }
+}
+
+std::vector<Multiaddr> Host::advertised_addrs() const {
+  std::vector<Multiaddr> out = listen_addrs_;
+  for (const auto& a : external_addrs_) {
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
+  return out;
+}
+
+Status Host::listen() {
+  for (const auto& ma : config_.listen_addrs) {
+    auto ep = ma.tcp_endpoint();
+    if (!ep) return make_error("cannot listen on " + ma.to_string() + ": only /ip4|ip6/.../tcp/N is supported");
+    std::error_code ec;
+    auto address = asio::ip::make_address(ep->first, ec);
+    if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
+    asio::ip::tcp::endpoint endpoint(address, ep->second);
+    auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(executor_);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
+    const auto bound = acceptor->local_endpoint();
+    if (address.is_unspecified()) {
+      for (const auto& ip : interface_addresses(address.is_v6())) {
+        listen_addrs_.push_back(Multiaddr::ip_tcp(ip, bound.port()));
+      }
+    } else {
+      listen_addrs_.push_back(endpoint_to_multiaddr(bound));
+    }
+    acceptors_.push_back(acceptor);
+    asio::co_spawn(executor_, accept_loop(acceptor), asio::detached);
+  }
+  return Status::Ok();
+}
+
+asio::awaitable<void> Host::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
+  auto alive = alive_;
+  while (*alive && acceptor->is_open()) {
+    std::error_code ec;
+    asio::ip::tcp::socket socket =
+        co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive || shutting_down_) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      // Out of file descriptors and similar: back off instead of spinning.
+      asio::steady_timer t(executor_, std::chrono::milliseconds(100));
+      co_await t.async_wait(asio::use_awaitable);
+      continue;
+    }
+    asio::co_spawn(executor_, upgrade_inbound(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Host::upgrade_inbound(asio::ip::tcp::socket socket) {
+  auto alive = alive_;
+  std::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  const std::string ip = endpoint_ip(remote);
+  if (auto refusal = limits_.admit_socket(ip); !refusal.empty()) {
+    stats_.refused_inbound.fetch_add(1, std::memory_order_relaxed);
+    stats_.count(HandshakeFailure::kLimit);
+    spdlog::debug("refused inbound connection from {}: {}", remote.address().to_string(), refusal);
+    co_return;
+  }
+  try {
+    co_await upgrade(std::move(socket), Direction::kInbound, std::nullopt);
+  } catch (const std::exception& e) {
+    if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
+  }
+}
+
+void Host::count_handshake_failure(const std::string& label) {
+  for (std::size_t i = 0; i < kHandshakeFailureNames.size(); ++i) {
+    if (kHandshakeFailureNames[i] == label) stats_.count(static_cast<HandshakeFailure>(i));
+  }
+}
+
+asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket socket, Direction dir,
+                                                           std::optional<PeerId> expected) {
+  auto alive = alive_;
+  std::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) throw std::system_error(ec);
+  const auto local = socket.local_endpoint(ec);
+  const std::string ip = endpoint_ip(remote);
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+
+  limits_.socket_opened(ip);
+  bool socket_counted = true;
+  auto release_socket = [&] {
+    if (socket_counted && *alive) limits_.socket_closed(ip);
+    socket_counted = false;
+  };
+
+  auto tcp = std::make_unique<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
+  net::TcpStream* raw_tcp = tcp.get();
+  Deadline deadline(executor_, config_.handshake_timeout, [raw_tcp] { raw_tcp->reset(); });
+  std::string stage = "multistream";
+  std::shared_ptr<yamux::Session> session;
+  std::unique_ptr<noise::NoiseStream> secured;
+  try {
+    // 1. Security protocol.
+    std::unique_ptr<net::ByteStream> plain = std::move(tcp);
+    multistream::Negotiated sec;
+    if (dir == Direction::kInbound) {
+      sec = co_await multistream::negotiate_inbound(
+          *plain, [](std::string_view p) { return p == kNoiseProtocol; });
+    } else {
+      const std::vector<std::string> proposals{std::string(kNoiseProtocol)};
+      sec = co_await multistream::negotiate_outbound(*plain, proposals);
+    }
+    if (!sec.leftover.empty()) {
+      plain = std::make_unique<net::PrefixedStream>(std::move(sec.leftover),
+                                                    std::shared_ptr<net::ByteStream>(std::move(plain)));
+    }
+    // 2. Noise XX.
+    stage = "noise";
+    if (dir == Direction::kInbound) {
+      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_);
+    } else {
+      secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected);
+    }
+    // 3. Muxer.
+    stage = "multistream";
+    multistream::Negotiated mux;
+    if (dir == Direction::kInbound) {
+      mux = co_await multistream::negotiate_inbound(
+          *secured, [](std::string_view p) { return p == kYamuxProtocol; });
+    } else {
+      const std::vector<std::string> proposals{std::string(kYamuxProtocol)};
+      mux = co_await multistream::negotiate_outbound(*secured, proposals);
+    }
+    stage = "yamux";
+    const PeerId remote_peer = secured->remote_peer();
+    const PublicKey remote_key = secured->remote_public_key();
+    std::unique_ptr<net::ByteStream> muxed = std::move(secured);
+    if (!mux.leftover.empty()) {
+      muxed = std::make_unique<net::PrefixedStream>(std::move(mux.leftover),
+                                                    std::shared_ptr<net::ByteStream>(std::move(muxed)));
+    }
+    if (deadline.fired()) throw std::system_error(asio::error::timed_out);
+    if (!*alive || shutting_down_) throw std::system_error(asio::error::operation_aborted);
+
+    if (!limits_.admit_peer(remote_peer)) {
+      stats_.count(HandshakeFailure::kLimit);
+      throw net::ProtocolError("per-peer connection limit reached for " + remote_peer.to_base58());
+    }
+    yamux::Config ycfg;
+    ycfg.max_streams = config_.limits.max_streams_per_connection;
+    session = yamux::Session::create(executor_, std::move(muxed), dir == Direction::kOutbound, ycfg);
+
+    auto conn = std::make_shared<Connection>();
+    conn->host_ = this;
+    conn->id_ = next_connection_id_++;
+    conn->peer_ = remote_peer;
+    conn->remote_key_ = remote_key;
+    conn->direction_ = dir;
+    conn->remote_addr_ = endpoint_to_multiaddr(remote);
+    conn->local_addr_ = endpoint_to_multiaddr(local);
+    conn->remote_ip_ = ip;
+    conn->session_ = session;
+    conn->established_at_ = conn->last_busy_ = std::chrono::steady_clock::now();
+    socket_counted = false;  // now owned by the connection's lifetime
+    co_return register_connection(std::move(conn));
+  } catch (const std::system_error& e) {
+    release_socket();
+    if (*alive) {
+      const bool timed_out = deadline.fired();
+      std::string label = stage;
+      if (timed_out) {
+        label = "timeout";
+      } else if (e.code() != asio::error::eof) {
+        label = "io";
+      }
+      count_handshake_failure(label);
+      std::string what = timed_out ? std::string("timed out") : std::string(e.what());
+      spdlog::debug("{} handshake with {} failed at {}: {}", to_string(dir), ip, stage, what);
+    }
+    throw;
+  } catch (const std::exception& e) {
+    release_socket();
+    if (*alive) {
+      const std::string what = e.what();
+      const bool mismatch = what.find("does not match") != std::string::npos;
+      count_handshake_failure(mismatch ? std::string("peer_id_mismatch") : stage);
+      spdlog::info("{} connection from {} closed during {} handshake: {}", to_string(dir), ip, stage, what);
+    }
+    throw;
+  }
+}
+
+std::shared_ptr<Connection> Host::register_connection(std::shared_ptr<Connection> conn) {
+  connections_[conn->id_] = conn;
+  auto& list = by_peer_[conn->peer_];
+  list.push_back(conn);
+  limits_.peer_opened(conn->peer_);
+  stats_.connections_current.fetch_add(1, std::memory_order_relaxed);
+  (conn->direction_ == Direction::kInbound ? stats_.opened_inbound : stats_.opened_outbound)
+      .fetch_add(1, std::memory_order_relaxed);
+
+  auto alive = alive_;
+  std::weak_ptr<Connection> weak = conn;
+  conn->session_->set_close_handler([this, alive, weak](const std::string& reason) {
+    if (!*alive) return;
+    if (auto c = weak.lock()) on_connection_closed(c, reason);
+  });
+  conn->session_->start([this, alive, weak](std::shared_ptr<yamux::Stream> stream) {
+    if (!*alive) return;
+    if (auto c = weak.lock()) {
+      asio::co_spawn(executor_, handle_inbound_stream(c, std::move(stream)), asio::detached);
+    }
+  });
+
+  spdlog::debug("connection {} established with {} ({}, {})", conn->id_, conn->peer_.to_base58(),
+                to_string(conn->direction_), conn->remote_addr_.to_string());
+  events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_, conn->remote_addr_,
+                                        list.size()});
+  asio::co_spawn(executor_, run_identify(conn), asio::detached);
+  asio::co_spawn(executor_, run_ping_loop(conn), asio::detached);
+  asio::co_spawn(executor_, run_idle_watch(conn), asio::detached);
+  return conn;
+}
+
+void Host::on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason) {
+  if (!conn->open_) return;
+  conn->open_ = false;
+  const std::string why = conn->close_reason_.empty() ? reason : conn->close_reason_;
+  connections_.erase(conn->id_);
+  auto it = by_peer_.find(conn->peer_);
+  std::size_t remaining = 0;
+  if (it != by_peer_.end()) {
+    auto& v = it->second;
+    v.erase(std::remove(v.begin(), v.end(), conn), v.end());
+    remaining = v.size();
+    if (v.empty()) by_peer_.erase(it);
+  }
+  limits_.peer_closed(conn->peer_);
+  limits_.socket_closed(conn->remote_ip_);
+  stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
+  (conn->direction_ == Direction::kInbound ? stats_.closed_inbound : stats_.closed_outbound)
+      .fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("connection {} with {} closed: {}", conn->id_, conn->peer_.to_base58(), why);
+  events_.publish(ConnectionClosed{conn->id_, conn->peer_, conn->direction_, why, remaining});
+}
+
+asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> conn,
+                                                  std::shared_ptr<net::ByteStream> stream) {
+  auto alive = alive_;
+  stats_.streams_inbound.fetch_add(1, std::memory_order_relaxed);
+  conn->last_busy_ = std::chrono::steady_clock::now();
+  std::string protocol;
+  try {
+    multistream::Negotiated negotiated;
+    {
+      Deadline deadline(executor_, config_.stream_negotiation_timeout, [stream] { stream->reset(); });
+      negotiated = co_await multistream::negotiate_inbound(
+          *stream, [this](std::string_view p) { return handlers_.count(std::string(p)) > 0; });
+    }
+    if (!*alive) co_return;
+    protocol = negotiated.protocol;
+    if (!negotiated.leftover.empty()) {
+      stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
+    }
+    auto handler = handlers_.at(protocol);  // copy: the map may change while we run
+    StreamContext ctx{stream, conn, protocol};
+    co_await handler(std::move(ctx));
+  } catch (const std::exception& e) {
+    if (*alive) {
+      spdlog::debug("stream {} from {} ended with an error: {}", protocol.empty() ? "(negotiation)" : protocol,
+                    conn->peer_.to_base58(), e.what());
+    }
+    stream->reset();
+    co_return;
+  }
+  if (*alive) conn->last_busy_ = std::chrono::steady_clock::now();
+}
+
+identify::Info Host::our_identify(const Connection& conn) const {
+  identify::Info info;
+  info.protocol_version = config_.protocol_version;
+  info.agent_version = config_.agent_version;
+  info.public_key = local_key_;
+  info.listen_addrs = advertised_addrs();
+  info.observed_addr = conn.remote_addr_;
+  info.protocols = protocols();
+  return info;
+}
+
+void Host::handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info) {
+  if (info.invalid_addrs > 0) {
+    spdlog::debug("identify from {}: skipped {} undecodable addresses", conn->peer_.to_base58(),
+                  info.invalid_addrs);
+  }
+  conn->identify_ = info;
+  spdlog::debug("identified {}: agent '{}', {} listen addrs, {} protocols", conn->peer_.to_base58(),
+                info.agent_version, info.listen_addrs.size(), info.protocols.size());
+  events_.publish(IdentifyReceived{conn->id_, conn->peer_, std::move(info)});
+}
+
+asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
+  auto alive = alive_;
+  try {
+    std::vector<std::string> proposals{std::string(identify::kProtocol)};
+    auto s = co_await conn->open_stream(std::move(proposals));
+    Deadline deadline(executor_, config_.stream_negotiation_timeout, [st = s.stream] { st->reset(); });
+    auto info = co_await identify::receive(*s.stream, conn->peer_);
+    if (*alive) handle_identify(conn, std::move(info));
+  } catch (const std::exception& e) {
+    if (*alive && conn->open_) spdlog::debug("identify of {} failed: {}", conn->peer_.to_base58(), e.what());
+  }
+}
+
+asio::awaitable<void> Host::run_ping_loop(std::shared_ptr<Connection> conn) {
+  auto alive = alive_;
+  asio::steady_timer timer(executor_);
+  int failures = 0;
+  while (*alive && conn->open_) {
+    timer.expires_after(config_.ping_interval);
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive || !conn->open_) co_return;
+    try {
+      std::vector<std::string> proposals{std::string(ping::kProtocol)};
+      auto s = co_await conn->open_stream(std::move(proposals));
+      Deadline deadline(executor_, config_.ping_timeout, [st = s.stream] { st->reset(); });
+      const auto rtt = co_await ping::ping_once(*s.stream);
+      co_await s.stream->close_write();
+      if (!*alive) co_return;
+      stats_.pings_sent.fetch_add(1, std::memory_order_relaxed);
+      conn->last_rtt_ = rtt;
+      failures = 0;
+      events_.publish(PingRtt{conn->peer_, rtt});
+    } catch (const std::exception& e) {
+      if (!*alive || !conn->open_) co_return;
+      stats_.pings_failed.fetch_add(1, std::memory_order_relaxed);
+      // A peer that does not speak ping is fine; one that stops answering is not.
+      if (std::string(e.what()).find("none of the proposed") != std::string::npos) co_return;
+      if (++failures >= 3) {
+        conn->close("ping failed 3 times: " + std::string(e.what()));
+        co_return;
+      }
+    }
+  }
+}
+
+asio::awaitable<void> Host::run_idle_watch(std::shared_ptr<Connection> conn) {
+  auto alive = alive_;
+  asio::steady_timer timer(executor_);
+  const auto step = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(50), std::min<std::chrono::milliseconds>(config_.idle_timeout / 4, std::chrono::seconds(5)));
+  while (*alive && conn->open_) {
+    timer.expires_after(step);
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive || !conn->open_) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    if (conn->stream_count() > 0) {
+      conn->last_busy_ = now;
+    } else if (now - conn->last_busy_ >= config_.idle_timeout) {
+      conn->close("idle timeout");
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::optional<PeerId> expected) {
+  if (auto id = addr.peer_id()) {
+    if (expected && *expected != *id) throw std::invalid_argument("dial: /p2p/ id differs from the expected peer");
+    expected = *id;
+  }
+  if (expected && *expected == local_peer_) throw std::invalid_argument("dial: refusing to dial ourselves");
+  if (expected) {
+    if (auto existing = connection_to(*expected)) co_return existing;
+  }
+  const Multiaddr target = addr.without_peer_id();
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  if (auto ep = target.tcp_endpoint()) {
+    endpoints.emplace_back(asio::ip::make_address(ep->first), ep->second);
+  } else {
+    // /dns|dns4|dns6/<name>/tcp/<port>
+    const auto& comps = target.components();
+    if (comps.size() < 2 || comps[1].proto != Proto::kTcp ||
+        (comps[0].proto != Proto::kDns && comps[0].proto != Proto::kDns4 && comps[0].proto != Proto::kDns6)) {
+      throw std::invalid_argument("dial: unsupported address " + target.to_string());
+    }
+    const std::string host(as_string(comps[0].value));
+    const std::string port = *target.value_of(Proto::kTcp);
+    asio::ip::tcp::resolver resolver(executor_);
+    auto results = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+    for (const auto& r : results) {
+      const bool v4 = r.endpoint().address().is_v4();
+      if (comps[0].proto == Proto::kDns4 && !v4) continue;
+      if (comps[0].proto == Proto::kDns6 && v4) continue;
+      endpoints.push_back(r.endpoint());
+    }
+    if (endpoints.empty()) throw std::runtime_error("dial: " + host + " resolved to no usable address");
+  }
+  asio::ip::tcp::socket socket(executor_);
+  {
+    Deadline deadline(executor_, config_.dial_timeout, [&socket] {
+      std::error_code ec;
+      socket.close(ec);
+    });
+    std::error_code ec;
+    co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (deadline.fired()) throw std::system_error(asio::error::timed_out, "dial timed out");
+    if (ec) throw std::system_error(ec, "dial " + target.to_string());
+  }
+  co_return co_await upgrade(std::move(socket), Direction::kOutbound, expected);
+}
+
+asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer, std::vector<std::string> protocols,
+                                                   const std::vector<Multiaddr>& addrs) {
+  auto conn = connection_to(peer);
+  if (!conn) {
+    std::string last_error = "no address known";
+    for (const auto& a : addrs) {
+      try {
+        conn = co_await dial(a, peer);
+        break;
+      } catch (const std::exception& e) {
+        last_error = e.what();
+      }
+    }
+    if (!conn) throw std::runtime_error("cannot reach " + peer.to_base58() + ": " + last_error);
+  }
+  co_return co_await conn->open_stream(std::move(protocols));
+}
+
+std::shared_ptr<Connection> Host::connection_to(const PeerId& peer) const {
+  auto it = by_peer_.find(peer);
+  if (it == by_peer_.end()) return nullptr;
+  for (const auto& c : it->second) {
+    if (c->open_) return c;
+  }
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<Connection>> Host::connections() const {
+  std::vector<std::shared_ptr<Connection>> out;
+  out.reserve(connections_.size());
+  for (const auto& [id, c] : connections_) out.push_back(c);
+  return out;
+}
+
+void Host::shutdown() {
+  shutting_down_ = true;
+  for (auto& a : acceptors_) {
+    std::error_code ec;
+    a->close(ec);
+  }
+  for (auto& c : connections()) c->close("node shutting down");
+}
+
+}  // namespace mp::host

@@ -1,0 +1,197 @@
+// Host: the libp2p node's connection layer. Listens and dials over TCP,
+// upgrades each socket with multistream-select -> Noise XX -> multistream-select
+// -> Yamux, enforces connection limits and timeouts, dispatches inbound
+// streams to protocol handlers by multistream-select, and runs the two
+// protocols every connection needs: Identify (both directions, push too) and
+// Ping (answers, and pings each peer periodically).
+//
+// Threading: everything runs on one io_context thread; handlers and event
+// subscribers are called on it and must not block.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/keys.hpp"
+#include "core/multiaddr.hpp"
+#include "core/peer_id.hpp"
+#include "host/events.hpp"
+#include "host/limits.hpp"
+#include "host/stats.hpp"
+#include "identify/identify.hpp"
+#include "net/byte_stream.hpp"
+
+namespace mp::noise {
+class LocalIdentity;
+}
+namespace mp::yamux {
+class Session;
+}
+
+namespace mp::host {
+
+class Connection;
+class Host;
+
+// A stream whose protocol has been agreed.
+struct NegotiatedStream {
+  std::shared_ptr<net::ByteStream> stream;
+  std::string protocol;
+};
+
+struct StreamContext {
+  std::shared_ptr<net::ByteStream> stream;
+  std::shared_ptr<Connection> connection;
+  std::string protocol;
+};
+using StreamHandler = std::function<asio::awaitable<void>(StreamContext)>;
+
+struct HostConfig {
+  std::vector<Multiaddr> listen_addrs;
+  std::string protocol_version = "/mepassa/1.0.0";
+  std::string agent_version = std::string("mepassa-bootstrap/") + MP_VERSION;
+  Limits limits;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};       // the Rust node's idle_connection_timeout
+  std::chrono::milliseconds ping_interval{15'000};      // rust-libp2p ping default
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::chrono::milliseconds stream_negotiation_timeout{10'000};
+  std::chrono::milliseconds dial_timeout{10'000};
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  std::uint64_t id() const { return id_; }
+  const PeerId& remote_peer() const { return peer_; }
+  const PublicKey& remote_public_key() const { return remote_key_; }
+  Direction direction() const { return direction_; }
+  // The remote's socket address (for inbound connections an ephemeral port:
+  // never store it as a dialable address).
+  const Multiaddr& remote_addr() const { return remote_addr_; }
+  const Multiaddr& local_addr() const { return local_addr_; }
+  const std::string& remote_ip() const { return remote_ip_; }
+  std::chrono::steady_clock::time_point established_at() const { return established_at_; }
+  const std::optional<identify::Info>& identify_info() const { return identify_; }
+  std::optional<std::chrono::microseconds> last_rtt() const { return last_rtt_; }
+  bool is_open() const { return open_; }
+  std::size_t stream_count() const;
+
+  // Opens a stream and negotiates one of `protocols` (in order of preference).
+  asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols);
+  // Says GoAway and closes the connection.
+  void close(const std::string& reason);
+
+ private:
+  friend class Host;
+  Host* host_ = nullptr;
+  std::uint64_t id_ = 0;
+  PeerId peer_;
+  PublicKey remote_key_;
+  Direction direction_ = Direction::kInbound;
+  Multiaddr remote_addr_;
+  Multiaddr local_addr_;
+  std::string remote_ip_;
+  std::shared_ptr<yamux::Session> session_;
+  std::chrono::steady_clock::time_point established_at_;
+  std::chrono::steady_clock::time_point last_busy_;
+  std::optional<identify::Info> identify_;
+  std::optional<std::chrono::microseconds> last_rtt_;
+  bool open_ = true;
+  std::string close_reason_;
+};
+
+class Host {
+  friend class Connection;
+
+ public:
+  Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  const PeerId& local_peer() const { return local_peer_; }
+  const HostConfig& config() const { return config_; }
+  EventBus& events() { return events_; }
+  HostStats& stats() { return stats_; }
+  const ConnectionLimits& limits() const { return limits_; }
+
+  // Binds every configured listen address and starts accepting. On failure
+  // returns an error naming the address.
+  Status listen();
+  // Addresses we listen on, with real ports, unspecified addresses expanded to
+  // the machine's interface addresses (without /p2p/).
+  const std::vector<Multiaddr>& listen_addrs() const { return listen_addrs_; }
+  // Addresses we tell others about (identify).
+  std::vector<Multiaddr> advertised_addrs() const;
+  // Extra addresses to advertise (e.g. external addresses set by the operator).
+  void add_external_addr(const Multiaddr& addr);
+
+  void set_handler(std::string protocol, StreamHandler handler);
+  std::vector<std::string> protocols() const;
+
+  // Dials `addr` (/ip4|ip6|dns|dns4|dns6/.../tcp/N[/p2p/ID]). When a /p2p/ is
+  // present or `expected` is set, the Noise handshake must prove that peer.
+  // Reuses an existing connection to that peer. Throws on failure.
+  asio::awaitable<std::shared_ptr<Connection>> dial(Multiaddr addr,
+                                                    std::optional<PeerId> expected = std::nullopt);
+  // Opens a protocol stream to `peer` on an existing connection, or dials one
+  // of `addrs` first. Throws if neither works.
+  asio::awaitable<NegotiatedStream> new_stream(const PeerId& peer, std::vector<std::string> protocols,
+                                               const std::vector<Multiaddr>& addrs = {});
+
+  std::shared_ptr<Connection> connection_to(const PeerId& peer) const;
+  std::vector<std::shared_ptr<Connection>> connections() const;
+  std::size_t connected_peer_count() const { return by_peer_.size(); }
+
+  // Graceful stop: stop accepting, GoAway every connection, close them.
+  void shutdown();
+
+ private:
+  asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
+  asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
+  asio::awaitable<std::shared_ptr<Connection>> upgrade(asio::ip::tcp::socket socket, Direction dir,
+                                                       std::optional<PeerId> expected);
+  std::shared_ptr<Connection> register_connection(std::shared_ptr<Connection> conn);
+  void on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason);
+  asio::awaitable<void> handle_inbound_stream(std::shared_ptr<Connection> conn,
+                                              std::shared_ptr<net::ByteStream> stream);
+  asio::awaitable<void> run_identify(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> run_ping_loop(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> run_idle_watch(std::shared_ptr<Connection> conn);
+  identify::Info our_identify(const Connection& conn) const;
+  asio::awaitable<void> serve_identify(StreamContext ctx);
+  asio::awaitable<void> receive_identify_push(StreamContext ctx);
+  static asio::awaitable<void> serve_ping(StreamContext ctx);
+  void handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info);
+  void count_handshake_failure(const std::string& reason_label);
+
+  asio::any_io_executor executor_;
+  HostConfig config_;
+  PeerId local_peer_;
+  PublicKey local_key_;
+  std::unique_ptr<noise::LocalIdentity> noise_identity_;
+  ConnectionLimits limits_;
+  EventBus events_;
+  HostStats stats_;
+  std::map<std::string, StreamHandler> handlers_;
+  std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<Multiaddr> listen_addrs_;
+  std::vector<Multiaddr> external_addrs_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  std::unordered_map<PeerId, std::vector<std::shared_ptr<Connection>>> by_peer_;
+  std::uint64_t next_connection_id_ = 1;
+  bool shutting_down_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace mp::host

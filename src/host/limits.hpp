@@ -1,0 +1,47 @@
+// ConnectionLimits: admission rules for new connections (total, per remote
+// IP, per peer). Pure bookkeeping, no I/O: the host asks before accepting and
+// reports what it opened and closed.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <unordered_map>
+
+#include "core/peer_id.hpp"
+
+namespace mp::host {
+
+struct Limits {
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 64;
+  std::size_t max_connections_per_peer = 4;
+  std::size_t max_streams_per_connection = 256;
+};
+
+class ConnectionLimits {
+ public:
+  explicit ConnectionLimits(Limits limits) : limits_(limits) {}
+
+  // Before the handshake: may a socket from `ip` be taken?
+  // Returns an empty string if yes, else the refusal reason.
+  std::string admit_socket(const std::string& ip) const;
+  void socket_opened(const std::string& ip);
+  void socket_closed(const std::string& ip);
+
+  // After the handshake: may one more connection to `peer` exist?
+  bool admit_peer(const PeerId& peer) const;
+  void peer_opened(const PeerId& peer);
+  void peer_closed(const PeerId& peer);
+
+  std::size_t sockets() const { return sockets_; }
+  std::size_t connections_to(const PeerId& peer) const;
+  const Limits& limits() const { return limits_; }
+
+ private:
+  Limits limits_;
+  std::size_t sockets_ = 0;
+  std::unordered_map<std::string, std::size_t> per_ip_;
+  std::unordered_map<PeerId, std::size_t> per_peer_;
+};
+
+}  // namespace mp::host
