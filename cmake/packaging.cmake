@@ -8,7 +8,7 @@
 #   cmake --build build --target mepassa-bootstrap
 #   (cd build && cpack -G DEB)
 #
-# Components: `runtime` is the binary alone (what the Docker image takes);
+# Components: `runtime` is the binary alone;
 # `system` adds the systemd unit, sysusers entry and environment file.
 # The .deb carries both.
 
