@@ -26,7 +26,9 @@ const scenarios = [
   ['truncated-noise', /failed at noise|during noise handshake/],
   ['forged-noise', /noise.*signature/i],
   ['oversized-yamux', /yamux|frame/i],
-  ['window-overflow', /window/i],
+  // A Yamux receive-window overflow cannot be forced deterministically from
+  // outside: our handlers consume data as it arrives and a stream we reset
+  // drops later frames. tests/unit/yamux covers it with a raw peer.
   ['stream-reuse', /stream id|reuse|already/i]
 ]
 
