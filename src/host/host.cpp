@@ -522,7 +522,7 @@ asio::awaitable<void> Host::run_idle_watch(std::shared_ptr<Connection> conn) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || !conn->open_) co_return;
     const auto now = std::chrono::steady_clock::now();
-    if (conn->stream_count() > 0) {
+    if (conn->stream_count() > 0 || conn->keep_alive_) {
       conn->last_busy_ = now;
     } else if (now - conn->last_busy_ >= config_.idle_timeout) {
       conn->close("idle timeout");
@@ -531,13 +531,14 @@ asio::awaitable<void> Host::run_idle_watch(std::shared_ptr<Connection> conn) {
   }
 }
 
-asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::optional<PeerId> expected) {
+asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::optional<PeerId> expected,
+                                                        bool force_new) {
   if (auto id = addr.peer_id()) {
     if (expected && *expected != *id) throw std::invalid_argument("dial: /p2p/ id differs from the expected peer");
     expected = *id;
   }
   if (expected && *expected == local_peer_) throw std::invalid_argument("dial: refusing to dial ourselves");
-  if (expected) {
+  if (expected && !force_new) {
     if (auto existing = connection_to(*expected)) co_return existing;
   }
   const Multiaddr target = addr.without_peer_id();

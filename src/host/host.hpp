@@ -85,6 +85,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<std::chrono::microseconds> last_rtt() const { return last_rtt_; }
   bool is_open() const { return open_; }
   std::size_t stream_count() const;
+  // A connection kept alive is never closed by the idle timeout (a relay
+  // keeps the connection of a peer holding a reservation open).
+  void set_keep_alive(bool on) { keep_alive_ = on; }
+  bool keep_alive() const { return keep_alive_; }
 
   // Opens a stream and negotiates one of `protocols` (in order of preference).
   asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols);
@@ -107,6 +111,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<identify::Info> identify_;
   std::optional<std::chrono::microseconds> last_rtt_;
   bool open_ = true;
+  bool keep_alive_ = false;
   std::string close_reason_;
 };
 
@@ -141,9 +146,11 @@ class Host {
 
   // Dials `addr` (/ip4|ip6|dns|dns4|dns6/.../tcp/N[/p2p/ID]). When a /p2p/ is
   // present or `expected` is set, the Noise handshake must prove that peer.
-  // Reuses an existing connection to that peer. Throws on failure.
+  // Reuses an existing connection to that peer unless `force_new` (AutoNAT
+  // dial-backs must prove a fresh connection works). Throws on failure.
   asio::awaitable<std::shared_ptr<Connection>> dial(Multiaddr addr,
-                                                    std::optional<PeerId> expected = std::nullopt);
+                                                    std::optional<PeerId> expected = std::nullopt,
+                                                    bool force_new = false);
   // Opens a protocol stream to `peer` on an existing connection, or dials one
   // of `addrs` first. Throws if neither works.
   asio::awaitable<NegotiatedStream> new_stream(const PeerId& peer, std::vector<std::string> protocols,
