@@ -50,7 +50,12 @@ asio::awaitable<void> pump(std::shared_ptr<SpliceState> st, net::ByteStream& fro
     moved += allowed;
     if (relayed) relayed->fetch_add(allowed, std::memory_order_relaxed);
     if (cap != 0 && moved >= cap) {
-      st->stop(PipeEnd::kDataLimit);
+      // The receiver gets exactly `cap` bytes then EOF (a reset could drop
+      // bytes still in flight); the sender's stream is reset. The other
+      // direction then fails or ends on its own, or the duration ends it.
+      if (st->end == PipeEnd::kClosed) st->end = PipeEnd::kDataLimit;
+      co_await to.close_write();
+      from.reset();
       co_return;
     }
     chunk = {};

@@ -6,8 +6,11 @@ namespace {
 template <typename M>
 std::optional<M> decode_message(BytesView bytes) {
   M m;
-  // ParseFromArray also fails when a required field is missing.
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  // Partial parse + IsInitialized: a missing required field is a failure,
+  // without protobuf logging an error line for every bad message a peer sends.
+  if (!m.ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) || !m.IsInitialized()) {
+    return std::nullopt;
+  }
   return m;
 }
 

@@ -29,7 +29,7 @@ Result<Voucher> open_voucher(BytesView envelope) {
     return make_error("voucher: wrong payload type " + to_hex(env->payload_type));
   }
   pb::Voucher m;
-  if (!m.ParseFromArray(env->payload.data(), static_cast<int>(env->payload.size()))) {
+  if (!m.ParsePartialFromArray(env->payload.data(), static_cast<int>(env->payload.size())) || !m.IsInitialized()) {
     return make_error("voucher: payload is not a Voucher");
   }
   auto relay = PeerId::from_bytes(as_bytes(m.relay()));
