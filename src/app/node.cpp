@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/identity.hpp"
+#include "app/warm_start.hpp"
 #include "host/host.hpp"
 #include "http/health.hpp"
 #include "http/http_server.hpp"
@@ -141,14 +142,19 @@ class Node {
       return;
     }
     const auto now = Clock::now();
-    std::size_t inserted = 0;
+    std::vector<storage::StoredPeer> seeded;
     for (auto& p : *peers) {
       if (p.id == host_.local_peer()) continue;
       // Stored peers were admitted before; they answer FIND_NODE at once.
       auto r = kad_.on_peer_identified(p.id, p.addrs, true, now);
-      if (r.outcome == kad::UpdateOutcome::kInserted || r.outcome == kad::UpdateOutcome::kUpdated) ++inserted;
+      if (r.outcome == kad::UpdateOutcome::kInserted || r.outcome == kad::UpdateOutcome::kUpdated) {
+        seeded.push_back(std::move(p));
+      }
     }
-    spdlog::info("Routing table seeded with {} stored peers", inserted);
+    spdlog::info("Routing table seeded with {} stored peers", seeded.size());
+    // Then find out in the background which of them are still reachable.
+    warm_start_ = std::make_unique<WarmStart>(host_, kad_, *store_, WarmStartConfig{});
+    warm_start_->start(io_.get_executor(), std::move(seeded));
   }
 
   void on_event(const host::Event& e) {
@@ -182,7 +188,9 @@ class Node {
     }
     auto r = kad_.on_peer_identified(id.peer, id.info.listen_addrs, supports_kad, Clock::now());
     if (r.pending) check_eviction_candidate(r.pending->ping);
-    if (store_) {
+    // Store what the routing table would admit after a restart (load_stored_peers
+    // inserts stored peers as Kademlia servers).
+    if (store_ && (supports_kad || config_.kad_insert == KadInsert::kAll)) {
       for (const auto& a : id.info.listen_addrs) {
         if (storable(a, config_.allow_private_addrs)) store_->add_peer(id.peer, a.without_peer_id());
       }
@@ -319,6 +327,7 @@ class Node {
     spdlog::info("Received {}, shutting down (a second signal exits at once)",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     stopping_ = true;
+    if (warm_start_) warm_start_->stop();
     host_.shutdown();
     // A second signal exits at once.
     signals.async_wait([](std::error_code e, int) {
@@ -339,6 +348,7 @@ class Node {
   http::NodeMetrics metrics_;
   http::HealthState health_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<WarmStart> warm_start_;  // set by load_stored_peers
   bool stopping_ = false;
   std::uint64_t last_write_failures_ = 0, last_queue_refusals_ = 0, last_failures_metric_ = 0,
                 last_batches_ = 0, last_bytes_in_ = 0, last_bytes_out_ = 0, last_refused_ = 0;

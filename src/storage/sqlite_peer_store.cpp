@@ -256,6 +256,13 @@ Status SqlitePeerStore::open_files() {
   } catch (const std::exception& e) {
     note_failure("start-up garbage collection", e);
   }
+  // /health reports last_stats(); without this it would say 0 peers until
+  // the first maintenance run (5 minutes by default).
+  try {
+    last_stats_ = read_stats(writer_->db);
+  } catch (const std::exception& e) {
+    spdlog::warn("Could not read storage stats at start: {}", e.what());
+  }
 
   try {
     reader_ = sqlite::Database(db_path_.string(), sqlite::Database::Mode::kReadOnly);
