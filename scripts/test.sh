@@ -11,24 +11,46 @@ scripts/deps.sh
 jobs=$(nproc)
 
 echo "== build (gcc, -Werror)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR=ON -DMP_BUILD_BENCH=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR=ON -DMP_BUILD_BENCH=ON \
+  -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build -j"$jobs"
 
 echo "== unit tests"
-(cd build && ctest --output-on-failure -j"$jobs" --timeout 300)
+log_dir=$(mktemp -d)
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 300) | tee "$log_dir/unit.log"
 
 echo "== unit tests under ASan+UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMP_WERROR=ON -DMP_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -j"$jobs" --timeout 600)
+   ctest --output-on-failure -j"$jobs" --timeout 600) | tee "$log_dir/asan.log"
 
 echo "== interop tests against js-libp2p"
-(cd tests/interop && MP_BINARY="$PWD/../../build/mepassa-bootstrap" npm test)
+(cd tests/interop && MP_BINARY="$PWD/../../build/mepassa-bootstrap" \
+   MP_BAD_PEER="$PWD/../../build/tests/tools/mp-bad-peer" npm test) | tee "$log_dir/interop.log"
+
+echo "== .deb package: build, install with dpkg -i, run the installed binary"
+(cd build && cpack -G DEB >/dev/null)
+deb=$(ls build/mepassa-bootstrap_*.deb | head -n 1)
+if [ "$(id -u)" -eq 0 ] && [ "${MP_SKIP_DEB_INSTALL:-0}" != 1 ]; then
+  dpkg -i "$deb" >/dev/null
+  installed=$(/usr/bin/mepassa-bootstrap --version)
+  echo "installed: $installed"
+  [ "$installed" = "mepassa-bootstrap $(sed -n 's/^project(mepassa-bootstrap VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)" ]
+else
+  echo "built $deb (not installed: needs root)"
+fi
 
 if [ "${MP_SKIP_CLANG:-0}" != 1 ]; then
   echo "== compile check with clang"
-  cmake -S . -B build-clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DMP_WERROR=ON >/dev/null
+  # A compile check: no optimisation or debug info keeps it quick.
+  cmake -S . -B build-clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DMP_WERROR=ON \
+    -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -g0" >/dev/null
   cmake --build build-clang -j"$jobs"
 fi
-echo "== all tests passed"
+# One closing line for every suite together.
+unit=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log_dir/unit.log")
+asan=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log_dir/asan.log")
+interop=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log_dir/interop.log")
+echo "== all tests passed (unit $unit, unit under sanitizers $asan, interop $interop)"
+echo "total: $((unit + asan + interop)) passed, 0 failed"

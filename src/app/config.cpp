@@ -334,7 +334,7 @@ const Setting kSettings[] = {
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", nullptr, "--log-format", "text|json", "text",
      "json writes one JSON object per line (ts, level, msg, logger)"},
-    {"LISTEN_ADDRS", nullptr, "--listen", "MULTIADDR", "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>",
+    {"LISTEN_ADDRS", nullptr, "--listen", "MULTIADDR", "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>,/ip6/::/tcp/<BOOTSTRAP_PORT>",
      "listen multiaddrs, comma-separated (flag repeatable)", Shape::kList},
     {"BOOTSTRAP_PEERS", nullptr, "--bootstrap-peer", "MULTIADDR", "none",
      "other bootstrap nodes, .../p2p/<peer-id>, comma-separated (flag repeatable)", Shape::kList},
@@ -622,7 +622,11 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
         cfg.listen_addrs.push_back(std::move(ma.value()));
       }
     } else {
+      // As the Rust node: every IPv4 and IPv6 address. A machine without
+      // IPv6 keeps the IPv4 listener (the node warns).
       cfg.listen_addrs.push_back(Multiaddr::ip_tcp("0.0.0.0", cfg.bootstrap_port));
+      cfg.listen_addrs.push_back(Multiaddr::ip_tcp("::", cfg.bootstrap_port));
+      cfg.listen_addrs_defaulted = true;
     }
     if (auto l = r.list("BOOTSTRAP_PEERS")) {
       for (const auto& text : l->first) {

@@ -67,6 +67,7 @@ struct Config {
   // --- Ours ---
   // LISTEN_ADDRS / --listen. Default: /ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>.
   std::vector<Multiaddr> listen_addrs;
+  bool listen_addrs_defaulted = false;  // true when LISTEN_ADDRS/--listen were not given
   std::vector<Multiaddr> bootstrap_peers;  // BOOTSTRAP_PEERS / --bootstrap-peer (with /p2p/)
   bool allow_private_addrs = false;        // ALLOW_PRIVATE_ADDRS
   std::vector<std::string> kad_protocols{"/ipfs/kad/1.0.0"};  // KAD_PROTOCOL

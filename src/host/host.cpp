@@ -170,7 +170,7 @@ std::vector<Multiaddr> Host::advertised_addrs() const {
   return out;
 }
 
-Status Host::listen() {
+Status Host::listen(bool ipv6_optional) {
   for (const auto& ma : config_.listen_addrs) {
     auto ep = ma.tcp_endpoint();
     if (!ep) return make_error("cannot listen on " + ma.to_string() + ": only /ip4|ip6/.../tcp/N is supported");
@@ -184,6 +184,10 @@ Status Host::listen() {
     if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
     if (!ec) acceptor->bind(endpoint, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec && ipv6_optional && address.is_v6()) {
+      spdlog::warn("not listening on {}: {}", ma.to_string(), ec.message());
+      continue;
+    }
     if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
     const auto bound = acceptor->local_endpoint();
     if (address.is_unspecified()) {

@@ -131,8 +131,10 @@ class Host {
   const ConnectionLimits& limits() const { return limits_; }
 
   // Binds every configured listen address and starts accepting. On failure
-  // returns an error naming the address.
-  Status listen();
+  // returns an error naming the address; with `ipv6_optional`, an IPv6
+  // address that cannot be bound (no IPv6 on this machine) is skipped with a
+  // warning instead.
+  Status listen(bool ipv6_optional = false);
   // Addresses we listen on, with real ports, unspecified addresses expanded to
   // the machine's interface addresses (without /p2p/).
   const std::vector<Multiaddr>& listen_addrs() const { return listen_addrs_; }

@@ -91,8 +91,10 @@ TEST_F(ConfigTest, DefaultsMatchTheRustNode) {
   EXPECT_EQ(c.relay_circuit_duration, std::chrono::seconds(120));
   EXPECT_EQ(c.identify_protocol_version, "/mepassa/1.0.0");
   EXPECT_EQ(c.idle_timeout, std::chrono::seconds(60));
-  ASSERT_EQ(c.listen_addrs.size(), 1u);
+  ASSERT_EQ(c.listen_addrs.size(), 2u);
   EXPECT_EQ(c.listen_addrs[0].to_string(), "/ip4/0.0.0.0/tcp/4001");
+  EXPECT_EQ(c.listen_addrs[1].to_string(), "/ip6/::/tcp/4001");
+  EXPECT_TRUE(c.listen_addrs_defaulted);
   EXPECT_TRUE(c.bootstrap_peers.empty());
   EXPECT_FALSE(c.allow_private_addrs);
   EXPECT_EQ(c.kad_protocols, std::vector<std::string>{"/ipfs/kad/1.0.0"});
