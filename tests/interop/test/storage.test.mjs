@@ -10,6 +10,9 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { base58btc } from 'multiformats/bases/base58'
 import { multiaddr } from '@multiformats/multiaddr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { BINARY, startBootstrap, createJsNode, tempDir, waitFor, readAll, httpGet, sleep } from '../lib/harness.mjs'
 
 // --- helpers ---
@@ -429,6 +432,73 @@ test('an inbound connection stores the identify listen addresses, never the ephe
   } finally {
     await listening?.stop()
     await dialOnly?.stop()
+    await node?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('KAD_INSERT=servers stores only peers that speak Kademlia (what the table admits after a restart)', async () => {
+  const dir = tempDir('mp-store-')
+  let node
+  const js = []
+  try {
+    node = await startBootstrap({ dataDir: dir, env: { KAD_INSERT: 'servers' } })
+    const plain = await createJsNode()
+    js.push(plain)
+    const server = await createJsNode({
+      services: {
+        dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper, initialQuerySelfInterval: 60_000, querySelfInterval: 600_000 })
+      }
+    })
+    js.push(server)
+    for (const c of js) await c.dial(node.multiaddr)
+    for (const c of js) await node.waitForLog(new RegExp(`identified ${c.peerId}`))
+    await waitFor(() => distinctPeers(dir) === 1, { what: 'the kad server stored' })
+    await sleep(600) // two more batch windows: the plain peer must not appear
+    assert.equal(distinctPeers(dir), 1)
+    assert.ok(rowsOf(dir, server.peerId.toString()).length > 0)
+    assert.deepEqual(rowsOf(dir, plain.peerId.toString()), [])
+  } finally {
+    await stopAll(js)
+    await node?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('40 stored peers on unreachable addresses: FIND_NODE answers during the warm start, SIGTERM mid-way exits cleanly', async () => {
+  const dir = tempDir('mp-store-')
+  let node
+  let fresh
+  try {
+    node = await startBootstrap({ dataDir: dir })
+    assert.deepEqual(await node.stop(), { code: 0, signal: null })
+    const ids = []
+    const values = []
+    for (let i = 0; i < 40; i++) {
+      const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      ids.push(id)
+      // Half refuse at once (a closed port on loopback), half are TEST-NET
+      // addresses that time out or are unreachable.
+      const addr = i % 2 ? '/ip4/127.0.0.1/tcp/1' : `/ip4/192.0.2.${i + 1}/tcp/4001`
+      values.push(`('${id}', '${addr}', strftime('%s', 'now'), strftime('%s', 'now'))`)
+    }
+    sqlite(dir, `INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES ${values.join(',\n')};`)
+    node = await startBootstrap({ dataDir: dir })
+    assert.match(node.logs(), /Loaded 40 peers with 40 addresses from storage/)
+    await node.waitForLog(/Warm start: checking \d+ stored peers in the background/)
+    fresh = await createJsNode({ listen: false })
+    const closer = await findNode(fresh, node.multiaddr, fresh.peerId.toMultihash().bytes)
+    assert.equal(closer.length, 20, 'k closest stored peers')
+    for (const p of closer) assert.ok(ids.includes(p.id))
+    // Let the first dials start, then stop the node while they are in flight.
+    await sleep(5500)
+    const exit = await node.stop()
+    assert.deepEqual(exit, { code: 0, signal: null }, node.logs())
+    assert.match(node.logs(), /Peer store flushed/)
+    // Every stored row is still there (unreachable rows lose reputation, not their place).
+    assert.equal(distinctPeers(dir), 40)
+  } finally {
+    await fresh?.stop()
     await node?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
