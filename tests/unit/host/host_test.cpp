@@ -1,0 +1,212 @@
+// Two Hosts in one io_context over loopback TCP: the whole upgrade path,
+// identify both ways, ping, events, limits and timeouts.
+#include "host/host.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/redirect_error.hpp>
+
+#include "ping/ping.hpp"
+
+namespace mp::host {
+namespace {
+
+using namespace std::chrono_literals;
+
+HostConfig loopback_config() {
+  HostConfig c;
+  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/tcp/0")};
+  c.ping_interval = 1h;  // tests ping explicitly
+  return c;
+}
+
+struct Fixture : ::testing::Test {
+  asio::io_context io;
+  std::vector<Event> events_a, events_b;
+
+  // Runs `body` as a coroutine and the io_context until it finishes.
+  void run(std::function<asio::awaitable<void>()> body, std::chrono::seconds limit = 20s) {
+    bool done = false;
+    std::exception_ptr error;
+    asio::co_spawn(io, body(), [&](std::exception_ptr e) {
+      done = true;
+      error = e;
+      io.stop();
+    });
+    io.run_for(limit);
+    ASSERT_TRUE(done) << "timed out";
+    if (error) std::rethrow_exception(error);
+  }
+
+  static asio::awaitable<void> sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+};
+
+template <typename T>
+std::size_t count_of(const std::vector<Event>& events) {
+  std::size_t n = 0;
+  for (const auto& e : events) n += std::holds_alternative<T>(e) ? 1 : 0;
+  return n;
+}
+
+asio::awaitable<void> dial_identify_ping(Host& a, Host& b, std::vector<Event>& events_a,
+                                         std::vector<Event>& events_b) {
+  const auto target = b.listen_addrs().at(0).with_peer_id(b.local_peer());
+  auto conn = co_await a.dial(target);
+  EXPECT_EQ(conn->remote_peer(), b.local_peer());
+  EXPECT_EQ(conn->direction(), Direction::kOutbound);
+  // Both sides identify each other by themselves.
+  for (int i = 0; i < 200 && (count_of<IdentifyReceived>(events_a) == 0 ||
+                              count_of<IdentifyReceived>(events_b) == 0); ++i) {
+    asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  std::vector<std::string> protos{std::string(ping::kProtocol)};
+  auto s = co_await conn->open_stream(std::move(protos));
+  EXPECT_EQ(s.protocol, "/ipfs/ping/1.0.0");
+  auto rtt = co_await ping::ping_once(*s.stream);
+  EXPECT_GE(rtt.count(), 0);
+  co_await s.stream->close_write();
+  // A second dial to the same peer reuses the connection.
+  auto again = co_await a.dial(target);
+  EXPECT_EQ(again.get(), conn.get());
+}
+
+TEST_F(Fixture, DialUpgradesIdentifiesBothWaysAndPings) {
+  Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  Host b(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  a.events().subscribe([&](const Event& e) { events_a.push_back(e); });
+  b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
+  ASSERT_TRUE(a.listen().ok());
+  ASSERT_TRUE(b.listen().ok());
+  run([&] { return dial_identify_ping(a, b, events_a, events_b); });
+
+  ASSERT_EQ(count_of<ConnectionEstablished>(events_b), 1u);
+  const auto& est = std::get<ConnectionEstablished>(events_b.front());
+  EXPECT_EQ(est.peer, a.local_peer());
+  EXPECT_EQ(est.direction, Direction::kInbound);
+  ASSERT_EQ(count_of<IdentifyReceived>(events_b), 1u);
+  for (const auto& e : events_b) {
+    if (const auto* id = std::get_if<IdentifyReceived>(&e)) {
+      EXPECT_EQ(id->info.protocol_version, "/mepassa/1.0.0");
+      EXPECT_EQ(id->info.agent_version.rfind("mepassa-bootstrap/", 0), 0u);
+      EXPECT_EQ(id->info.listen_addrs, a.listen_addrs());
+      // a tells b the address it observed for b.
+      ASSERT_TRUE(id->info.observed_addr.has_value());
+      EXPECT_EQ(id->info.observed_addr->tcp_endpoint()->first, "127.0.0.1");
+    }
+  }
+  EXPECT_EQ(a.connected_peer_count(), 1u);
+  EXPECT_EQ(b.connected_peer_count(), 1u);
+}
+
+asio::awaitable<void> expect_closed_by_server(asio::ip::tcp::endpoint ep, Bytes send,
+                                              std::chrono::milliseconds* closed_after) {
+  asio::ip::tcp::socket s(co_await asio::this_coro::executor);
+  co_await s.async_connect(ep, asio::use_awaitable);
+  if (!send.empty()) co_await asio::async_write(s, asio::buffer(send), asio::use_awaitable);
+  const auto start = std::chrono::steady_clock::now();
+  std::array<char, 1024> buf{};
+  std::error_code ec;
+  while (!ec) {
+    co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  *closed_after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+TEST_F(Fixture, SilentPeerIsClosedByTheHandshakeTimeout) {
+  auto cfg = loopback_config();
+  cfg.handshake_timeout = 300ms;
+  Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  ASSERT_TRUE(b.listen().ok());
+  const auto ep = b.listen_addrs().at(0).tcp_endpoint();
+  std::chrono::milliseconds closed_after{};
+  run([&] {
+    return expect_closed_by_server({asio::ip::make_address(ep->first), ep->second}, {}, &closed_after);
+  });
+  const auto i = static_cast<std::size_t>(HandshakeFailure::kTimeout);
+  EXPECT_EQ(b.stats().handshake_failures[i].load(), 1u);
+  EXPECT_EQ(b.limits().sockets(), 0u);  // the slot was given back
+}
+
+TEST_F(Fixture, PerIpLimitRefusesTheExtraSocket) {
+  auto cfg = loopback_config();
+  cfg.limits.max_connections_per_ip = 1;
+  cfg.handshake_timeout = 2s;
+  Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  ASSERT_TRUE(b.listen().ok());
+  const auto ep = b.listen_addrs().at(0).tcp_endpoint();
+  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(ep->first), ep->second);
+  std::chrono::milliseconds first{}, second{};
+  // First socket holds the only slot (it stays silent); the second is refused at once.
+  asio::co_spawn(io, expect_closed_by_server(endpoint, {}, &first), [](std::exception_ptr) {});
+  run([&] { return expect_closed_by_server(endpoint, {}, &second); });
+  EXPECT_EQ(b.stats().refused_inbound.load(), 1u);
+}
+
+asio::awaitable<void> dial_then_wait(Host& a, Host& b, std::chrono::milliseconds wait) {
+  co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
+  asio::steady_timer t(co_await asio::this_coro::executor, wait);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+TEST_F(Fixture, IdleConnectionsAreClosed) {
+  auto cfg = loopback_config();
+  cfg.idle_timeout = 400ms;
+  Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
+  ASSERT_TRUE(b.listen().ok());
+  run([&] { return dial_then_wait(a, b, 2000ms); });
+  ASSERT_EQ(count_of<ConnectionClosed>(events_b), 1u);
+  for (const auto& e : events_b) {
+    if (const auto* c = std::get_if<ConnectionClosed>(&e)) {
+      EXPECT_EQ(c->reason, "idle timeout");
+    }
+  }
+  EXPECT_EQ(b.connected_peer_count(), 0u);
+  EXPECT_EQ(a.connected_peer_count(), 0u);
+}
+
+asio::awaitable<void> dial_expect_failure(Host& a, Multiaddr target, std::string* error) {
+  try {
+    co_await a.dial(target);
+  } catch (const std::exception& e) {
+    *error = e.what();
+  }
+}
+
+TEST_F(Fixture, DialerRefusesTheWrongPeerId) {
+  Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  Host b(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  ASSERT_TRUE(b.listen().ok());
+  const PeerId someone = PeerId::from_public_key(Ed25519KeyPair::generate().public_key());
+  std::string error;
+  run([&] { return dial_expect_failure(a, b.listen_addrs().at(0).with_peer_id(someone), &error); });
+  EXPECT_NE(error.find("does not match"), std::string::npos) << error;
+  EXPECT_EQ(a.connected_peer_count(), 0u);
+}
+
+TEST_F(Fixture, GarbageIsClosedAndCounted) {
+  Host b(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  ASSERT_TRUE(b.listen().ok());
+  const auto ep = b.listen_addrs().at(0).tcp_endpoint();
+  std::chrono::milliseconds after{};
+  Bytes junk(512, 0xff);
+  run([&] { return expect_closed_by_server({asio::ip::make_address(ep->first), ep->second}, junk, &after); });
+  std::uint64_t failures = 0;
+  for (const auto& f : b.stats().handshake_failures) failures += f.load();
+  EXPECT_EQ(failures, 1u);
+}
+
+}  // namespace
+}  // namespace mp::host
