@@ -20,6 +20,7 @@
 #include "http/metrics.hpp"
 #include "http/node_metrics.hpp"
 #include "http/process_metrics.hpp"
+#include "kad/dht_service.hpp"
 #include "kad/kademlia.hpp"
 #include "kad/server.hpp"
 #include "ping/ping.hpp"
@@ -107,9 +108,11 @@ class Node {
     }
     spdlog::info("HTTP server listening on {}:{} (/health, /metrics)", config_.health_bind, http_->port());
 
-    for (const auto& peer : config_.bootstrap_peers) {
-      asio::co_spawn(io_, dial_bootstrap_peer(peer), asio::detached);
-    }
+    // Bootstrap peers, the first self-lookup and the periodic refresh.
+    kad::DhtServiceConfig dcfg;
+    dcfg.bootstrap_peers = config_.bootstrap_peers;
+    dht_ = std::make_unique<kad::DhtService>(io_.get_executor(), host_, kad_, std::move(dcfg));
+    dht_->start();
     asio::co_spawn(io_, tick_loop(), asio::detached);
     asio::co_spawn(io_, maintenance_loop(), asio::detached);
     asio::co_spawn(io_, wait_for_signals(), asio::detached);
@@ -219,15 +222,6 @@ class Node {
     kad_.resolve_pending(peer, alive, Clock::now());
   }
 
-  asio::awaitable<void> dial_bootstrap_peer(Multiaddr addr) {
-    try {
-      auto conn = co_await host_.dial(addr);
-      spdlog::info("Connected to bootstrap peer {}", addr.to_string());
-    } catch (const std::exception& e) {
-      spdlog::warn("Could not reach bootstrap peer {}: {}", addr.to_string(), e.what());
-    }
-  }
-
   void publish_health() {
     http::HealthSnapshot s;
     s.peer_count = host_.connected_peer_count();
@@ -328,6 +322,7 @@ class Node {
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     stopping_ = true;
     if (warm_start_) warm_start_->stop();
+    if (dht_) dht_->stop();
     host_.shutdown();
     // A second signal exits at once.
     signals.async_wait([](std::error_code e, int) {
@@ -343,6 +338,7 @@ class Node {
   asio::io_context io_{1};
   host::Host host_;
   kad::Kademlia kad_;
+  std::unique_ptr<kad::DhtService> dht_;  // set in run()
   std::unique_ptr<storage::SqlitePeerStore> store_;
   http::MetricRegistry registry_;
   http::NodeMetrics metrics_;
