@@ -11,8 +11,11 @@ namespace mp::relay {
 namespace {
 
 constexpr std::size_t kChunk = 16 * 1024;
+// After a direction reaches the data cap, the receiver has this long to read
+// what was delivered before the whole circuit is reset.
+constexpr std::chrono::seconds kCapGrace{1};
 
-struct SpliceState {
+struct SpliceState : std::enable_shared_from_this<SpliceState> {
   explicit SpliceState(const asio::any_io_executor& ex) : done(ex), deadline(ex) {}
   asio::steady_timer done;      // cancelled when the last direction ends
   asio::steady_timer deadline;  // limit.duration
@@ -20,6 +23,15 @@ struct SpliceState {
   std::uint64_t moved[2] = {0, 0};  // a->b, b->a
   PipeEnd end = PipeEnd::kClosed;
   std::shared_ptr<net::ByteStream> a, b;
+
+  // (Re)arms the deadline: when it fires, the circuit is reset.
+  void arm_deadline(std::chrono::steady_clock::duration d) {
+    deadline.expires_after(d);
+    deadline.async_wait([self = weak_from_this()](std::error_code ec) {
+      auto st = self.lock();
+      if (!ec && st && st->running > 0) st->stop(PipeEnd::kDuration);
+    });
+  }
 
   void stop(PipeEnd why) {
     if (end == PipeEnd::kClosed) end = why;
@@ -56,6 +68,7 @@ asio::awaitable<void> pump(std::shared_ptr<SpliceState> st, net::ByteStream& fro
       if (st->end == PipeEnd::kClosed) st->end = PipeEnd::kDataLimit;
       co_await to.close_write();
       from.reset();
+      st->arm_deadline(kCapGrace);
       co_return;
     }
     chunk = {};
@@ -86,12 +99,7 @@ asio::awaitable<PipeResult> splice(asio::any_io_executor ex, std::shared_ptr<net
   st->a = a;
   st->b = b;
   PipeResult result;
-  if (limit.duration.count() > 0) {
-    st->deadline.expires_after(limit.duration);
-    st->deadline.async_wait([st](std::error_code ec) {
-      if (!ec && st->running > 0) st->stop(PipeEnd::kDuration);
-    });
-  }
+  if (limit.duration.count() > 0) st->arm_deadline(limit.duration);
   asio::co_spawn(ex, pump(st, *a, *b, std::move(a_prefix), limit.data, 0, relayed),
                  [st](std::exception_ptr e) { on_pump_done(st, e); });
   asio::co_spawn(ex, pump(st, *b, *a, std::move(b_prefix), limit.data, 1, relayed),

@@ -1,0 +1,384 @@
+// Circuit Relay v2 (our node as the relay) against js-libp2p: reservations
+// with a voucher js can verify, a relayed ping between two js nodes that only
+// know our node, the DCUtR exchange over a relayed connection, the limits and
+// every refusal status, and the circuit data cap / duration.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { tcp } from '@libp2p/tcp'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { enable, disable } from '@libp2p/logger'
+import { RecordEnvelope } from '@libp2p/peer-record'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { startBootstrap, createJsNode, waitFor, httpGet, sleep } from '../lib/harness.mjs'
+
+const HOP = '/libp2p/circuit/relay/0.2.0/hop'
+const STOP = '/libp2p/circuit/relay/0.2.0/stop'
+const Status = {
+  OK: 100,
+  RESERVATION_REFUSED: 200,
+  RESOURCE_LIMIT_EXCEEDED: 201,
+  PERMISSION_DENIED: 202,
+  CONNECTION_FAILED: 203,
+  NO_RESERVATION: 204,
+  MALFORMED_MESSAGE: 400
+}
+
+// --- minimal protobuf / varint helpers (the messages are tiny) ---
+function varint (n) {
+  const out = []
+  let v = BigInt(n)
+  do {
+    let b = Number(v & 0x7fn)
+    v >>= 7n
+    if (v > 0n) b |= 0x80
+    out.push(b)
+  } while (v > 0n)
+  return out
+}
+function readVarint (buf, i) {
+  let v = 0n
+  let shift = 0n
+  for (;;) {
+    const b = buf[i++]
+    if (b === undefined) throw new Error('truncated varint')
+    v |= BigInt(b & 0x7f) << shift
+    if ((b & 0x80) === 0) return [v, i]
+    shift += 7n
+  }
+}
+// field number -> array of values (Uint8Array for length-delimited, BigInt for varints)
+function fields (buf) {
+  const out = new Map()
+  let i = 0
+  while (i < buf.length) {
+    let key;
+    [key, i] = readVarint(buf, i)
+    const num = Number(key >> 3n)
+    const wire = Number(key & 7n)
+    let value
+    if (wire === 0) {
+      [value, i] = readVarint(buf, i)
+    } else if (wire === 2) {
+      let len;
+      [len, i] = readVarint(buf, i)
+      value = buf.subarray(i, i + Number(len))
+      i += Number(len)
+    } else throw new Error(`unexpected wire type ${wire}`)
+    if (!out.has(num)) out.set(num, [])
+    out.get(num).push(value)
+  }
+  return out
+}
+const bytesField = (num, bytes) => [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes]
+const intField = (num, v) => [...varint(num << 3), ...varint(v)]
+const frame = (body) => new Uint8Array([...varint(body.length), ...body])
+const reserveMsg = () => frame(intField(1, 0))
+const connectMsg = (peerId) => frame([...intField(1, 1), ...bytesField(2, bytesField(1, peerId.toMultihash().bytes))])
+
+// Reads length-prefixed messages (and then raw bytes) from a js stream
+// without ending it.
+class Reader {
+  constructor (stream) {
+    this.it = stream[Symbol.asyncIterator]()
+    this.buf = new Uint8Array(0)
+    this.ended = false
+  }
+
+  async more () {
+    const { value, done } = await this.it.next()
+    if (done) { this.ended = true; return false }
+    const chunk = value.subarray ? value.subarray() : value
+    const b = new Uint8Array(this.buf.length + chunk.length)
+    b.set(this.buf)
+    b.set(chunk, this.buf.length)
+    this.buf = b
+    return true
+  }
+
+  async message () {
+    for (;;) {
+      try {
+        const [len, off] = readVarint(this.buf, 0)
+        if (this.buf.length >= off + Number(len)) {
+          const m = this.buf.subarray(off, off + Number(len))
+          this.buf = this.buf.subarray(off + Number(len))
+          return m
+        }
+      } catch {}
+      if (!await this.more()) throw new Error('stream ended before a full message')
+    }
+  }
+
+  // Everything until EOF or reset: { bytes, reset }.
+  async rest () {
+    let total = this.buf.length
+    this.buf = new Uint8Array(0)
+    try {
+      for (;;) {
+        const { value, done } = await this.it.next()
+        if (done) return { bytes: total, reset: false }
+        total += value.byteLength
+      }
+    } catch {
+      return { bytes: total, reset: true }
+    }
+  }
+}
+
+async function hopExchange (conn, msg) {
+  const stream = await conn.newStream(HOP)
+  stream.send(msg)
+  const reader = new Reader(stream)
+  const reply = fields(await reader.message())
+  return { stream, reader, reply, status: Number(reply.get(5)?.[0] ?? -1) }
+}
+
+async function metric (node, name) {
+  const { text } = await httpGet(node.httpPort, '/metrics')
+  const re = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm')
+  let sum = 0
+  for (const m of text.matchAll(re)) sum += Number(m[2])
+  return sum
+}
+
+const relayNode = (extra = {}) => createJsNode({
+  ...extra,
+  config: { transports: [tcp(), circuitRelayTransport()], ...(extra.config ?? {}) }
+})
+
+test('js reserves on our relay, listens on /p2p-circuit, and a second js node pings it through us', async () => {
+  const relay = await startBootstrap()
+  const relayAddr = relay.multiaddr.toString()
+  const a = await relayNode({
+    config: { addresses: { listen: ['/ip4/127.0.0.1/tcp/0', `${relayAddr}/p2p-circuit`] } }
+  })
+  const b = await relayNode({ listen: false })
+  try {
+    const circuitAddr = await waitFor(() => a.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')),
+      { timeout: 15000, what: 'circuit address on A' })
+    assert.ok(circuitAddr.toString().startsWith(`${relayAddr}/p2p-circuit/p2p/${a.peerId}`), circuitAddr.toString())
+    await relay.waitForLog(new RegExp(`relay: new reservation for ${a.peerId}`))
+
+    // B knows only our node: the circuit address goes through it.
+    const rtt = await b.services.ping.ping(circuitAddr)
+    assert.ok(rtt >= 0)
+    const conn = b.getConnections(a.peerId)[0]
+    assert.ok(conn, 'B has a connection to A')
+    assert.match(conn.remoteAddr.toString(), /\/p2p-circuit\//)
+    assert.ok(conn.limits, 'relayed connection carries the relay limits')
+    await relay.waitForLog(new RegExp(`relay: circuit ${b.peerId} -> ${a.peerId} open`))
+    const rtt2 = await b.services.ping.ping(circuitAddr)
+    assert.ok(rtt2 >= 0)
+    await waitFor(async () => await metric(relay, 'mepassa_relay_circuit_bytes_total') > 0,
+      { timeout: 5000, what: 'relayed bytes in /metrics' })
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 1,
+      { what: 'one reservation in /metrics' })
+  } finally {
+    await b.stop()
+    await a.stop()
+    await relay.stop()
+  }
+})
+
+test('DCUtR runs over a relayed connection through our relay, and the connection survives it', async () => {
+  const relay = await startBootstrap()
+  const relayAddr = relay.multiaddr.toString()
+  // Record js-libp2p's dcutr debug lines.
+  const lines = []
+  const origWrite = process.stderr.write.bind(process.stderr)
+  process.stderr.write = (chunk, ...rest) => {
+    const s = chunk.toString()
+    if (s.includes('libp2p:dcutr')) { lines.push(s); return true }
+    return origWrite(chunk, ...rest)
+  }
+  enable('libp2p:dcutr*')
+  const a = await relayNode({
+    services: { dcutr: dcutr() },
+    config: { addresses: { listen: ['/ip4/127.0.0.1/tcp/0', `${relayAddr}/p2p-circuit`] } }
+  })
+  const b = await relayNode({ services: { dcutr: dcutr() } })
+  try {
+    const circuitAddr = await waitFor(() => a.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')),
+      { timeout: 15000, what: 'circuit address on A' })
+    await b.dial(circuitAddr)
+    // A (the inbound side of the relayed connection) opens /libp2p/dcutr and
+    // sends CONNECT; B answers with CONNECT. Both messages cross our relay.
+    await waitFor(() => lines.some(l => /B receiving connect/.test(l)), { timeout: 15000, what: 'DCUtR CONNECT sent' })
+    await waitFor(() => lines.some(l => /had no dialable multiaddrs|did not have any dialable multiaddrs|sending sync|DCUtR to .* succeeded/.test(l)),
+      { timeout: 15000, what: "A's CONNECT answer read back through the relay" }).catch((e) => { if (process.env.MP_SHOW_DCUTR) origWrite(lines.join("")); throw e })
+    // On loopback js-libp2p refuses to hole-punch private addresses, so the
+    // relayed connection must still be there and usable.
+    const conn = b.getConnections(a.peerId).find(c => /p2p-circuit/.test(c.remoteAddr.toString()))
+    assert.ok(conn, 'relayed connection still open after the DCUtR exchange')
+    const rtt = await b.services.ping.ping(a.peerId)
+    assert.ok(rtt >= 0)
+    await waitFor(async () => await metric(relay, 'mepassa_relay_circuit_bytes_total') > 0,
+      { timeout: 5000, what: 'relayed bytes in /metrics' })
+  } finally {
+    disable()
+    process.stderr.write = origWrite
+    await b.stop()
+    await a.stop()
+    await relay.stop()
+  }
+})
+
+test('reservation voucher is a signed envelope js-libp2p accepts; renewals keep one slot', async () => {
+  const relay = await startBootstrap()
+  const c = await createJsNode({ listen: false })
+  try {
+    const conn = await c.dial(relay.multiaddr)
+    const { reply, status } = await hopExchange(conn, reserveMsg())
+    assert.equal(status, Status.OK)
+    const rsv = fields(reply.get(3)[0])
+    const expire = Number(rsv.get(1)[0])
+    const now = Date.now() / 1000
+    assert.ok(expire > now + 3500 && expire < now + 3700, `expiry one hour ahead: ${expire}`)
+    const addrs = rsv.get(2).map(b => b)
+    assert.ok(addrs.length >= 1)
+    const voucher = rsv.get(3)[0]
+    const env = await RecordEnvelope.openAndCertify(voucher, 'libp2p-relay-rsvp')
+    assert.deepEqual([...env.payloadType], [0x03, 0x02])
+    assert.equal(env.publicKey.toString(), peerIdFromString(relay.peerId).publicKey.toString())
+    const v = fields(env.payload)
+    assert.deepEqual([...v.get(1)[0]], [...peerIdFromString(relay.peerId).toMultihash().bytes])
+    assert.deepEqual([...v.get(2)[0]], [...c.peerId.toMultihash().bytes])
+    assert.equal(Number(v.get(3)[0]), expire)
+    const limit = fields(reply.get(4)[0])
+    assert.equal(Number(limit.get(1)[0]), 120)
+    assert.equal(Number(limit.get(2)[0]), 1000000)
+    // Tampered voucher: js rejects it.
+    const bad = new Uint8Array(voucher)
+    bad[bad.length - 1] ^= 1
+    await assert.rejects(RecordEnvelope.openAndCertify(bad, 'libp2p-relay-rsvp'))
+
+    const again = await hopExchange(conn, reserveMsg())
+    assert.equal(again.status, Status.OK)
+    await relay.waitForLog(new RegExp(`relay: renewed reservation for ${c.peerId}`))
+    assert.equal(await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) || null), 1)
+  } finally {
+    await c.stop()
+    await relay.stop()
+  }
+})
+
+test('limits and bad input get the spec status codes', async () => {
+  const relay = await startBootstrap({ env: { RELAY_MAX_CIRCUITS: '2', RELAY_MAX_PER_PEER: '1' } })
+  const nodes = []
+  const make = async () => { const n = await createJsNode({ listen: false }); nodes.push(n); return n }
+  try {
+    const t1 = await make()
+    const t2 = await make()
+    const t3 = await make()
+    const c1 = await t1.dial(relay.multiaddr)
+    const c2 = await t2.dial(relay.multiaddr)
+    const c3 = await t3.dial(relay.multiaddr)
+    assert.equal((await hopExchange(c1, reserveMsg())).status, Status.OK)
+    assert.equal((await hopExchange(c2, reserveMsg())).status, Status.OK)
+    // Cap of 2 reservations reached.
+    assert.equal((await hopExchange(c3, reserveMsg())).status, Status.RESERVATION_REFUSED)
+
+    // Malformed: not a protobuf / missing the required type / CONNECT without peer.
+    assert.equal((await hopExchange(c3, frame([0xff, 0xff, 0xff]))).status, Status.MALFORMED_MESSAGE)
+    assert.equal((await hopExchange(c3, frame([]))).status, Status.MALFORMED_MESSAGE)
+    assert.equal((await hopExchange(c3, frame(intField(1, 1)))).status, Status.MALFORMED_MESSAGE)
+    // CONNECT to a peer without a reservation.
+    assert.equal((await hopExchange(c3, connectMsg((await make()).peerId))).status, Status.NO_RESERVATION)
+    // CONNECT to the relay itself.
+    assert.equal((await hopExchange(c3, connectMsg(peerIdFromString(relay.peerId)))).status, Status.PERMISSION_DENIED)
+
+    // t1 accepts stop streams and keeps them open; t3 opens a circuit to t1
+    // (per-peer circuit cap 1), a second one is over the limit.
+    const held = []
+    await t1.handle(STOP, async (stream) => {
+      const r = new Reader(stream)
+      await r.message()
+      stream.send(frame([...intField(1, 1), ...intField(4, Status.OK)]))
+      held.push(stream)
+    }, { runOnLimitedConnection: true })
+    const first = await hopExchange(c3, connectMsg(t1.peerId))
+    assert.equal(first.status, Status.OK)
+    const second = await hopExchange(c3, connectMsg(t1.peerId))
+    assert.equal(second.status, Status.RESOURCE_LIMIT_EXCEEDED)
+    // The refusals cost nothing: t1 and t2 still hold their slots, one circuit runs.
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 2, { what: 'two slots' })
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_circuits_current')) === 1, { what: 'one circuit' })
+    const { text } = await httpGet(relay.httpPort, '/metrics')
+    assert.match(text, /mepassa_relay_refusals_total\{reason="no_reservation"\} 1/)
+    assert.match(text, /mepassa_relay_refusals_total\{reason="malformed_message"\} 3/)
+    assert.match(text, /mepassa_relay_refusals_total\{reason="reservation_refused"\} 1/)
+    first.stream.abort(new Error('done'))
+    for (const s of held) s.abort(new Error('done'))
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_circuits_current')) === 0, { what: 'circuit released' })
+  } finally {
+    for (const n of nodes) await n.stop()
+    await relay.stop()
+  }
+})
+
+// A target that reserves by hand and accepts one stop stream, reporting the
+// StopMessage it got and how many bytes then arrive.
+async function rawTarget (relay) {
+  const t = await createJsNode({ listen: false })
+  const conn = await t.dial(relay.multiaddr)
+  assert.equal((await hopExchange(conn, reserveMsg())).status, Status.OK)
+  let resolve
+  const result = new Promise(r => { resolve = r })
+  await t.handle(STOP, async (stream) => {
+    const r = new Reader(stream)
+    const connect = fields(await r.message())
+    stream.send(frame([...intField(1, 1), ...intField(4, Status.OK)]))
+    const rest = await r.rest()
+    resolve({ connect, ...rest })
+  }, { runOnLimitedConnection: true })
+  return { node: t, result }
+}
+
+test('a circuit is closed at its data cap; both ends were told the limit', async () => {
+  const relay = await startBootstrap({ env: { RELAY_CIRCUIT_MAX_BYTES: '3000' } })
+  const target = await rawTarget(relay)
+  const src = await createJsNode({ listen: false })
+  try {
+    const conn = await src.dial(relay.multiaddr)
+    const { stream, reader, reply, status } = await hopExchange(conn, connectMsg(target.node.peerId))
+    assert.equal(status, Status.OK)
+    const limit = fields(reply.get(4)[0])
+    assert.equal(Number(limit.get(2)[0]), 3000)
+    stream.send(new Uint8Array(5000).fill(7))
+    const got = await target.result
+    assert.equal(got.bytes, 3000, 'exactly the cap reached the target')
+    const toldTarget = fields(got.connect.get(3)[0])
+    assert.equal(Number(toldTarget.get(2)[0]), 3000)
+    assert.deepEqual([...fields(got.connect.get(2)[0]).get(1)[0]], [...src.peerId.toMultihash().bytes])
+    const back = await reader.rest()
+    assert.equal(back.bytes, 0)
+    await relay.waitForLog(/relay: circuit .* ended \(data limit\)/)
+  } finally {
+    await src.stop()
+    await target.node.stop()
+    await relay.stop()
+  }
+})
+
+test('a circuit is closed when its duration is over', async () => {
+  const relay = await startBootstrap({ env: { RELAY_CIRCUIT_DURATION_SECS: '1' } })
+  const target = await rawTarget(relay)
+  const src = await createJsNode({ listen: false })
+  try {
+    const conn = await src.dial(relay.multiaddr)
+    const { reader, reply, status } = await hopExchange(conn, connectMsg(target.node.peerId))
+    assert.equal(status, Status.OK)
+    assert.equal(Number(fields(reply.get(4)[0]).get(1)[0]), 1)
+    const got = await target.result // ends without anyone closing: the relay did
+    assert.equal(got.reset, true)
+    const back = await reader.rest()
+    assert.equal(back.reset, true)
+    await relay.waitForLog(/relay: circuit .* ended \(duration limit\)/)
+    await sleep(10)
+  } finally {
+    await src.stop()
+    await target.node.stop()
+    await relay.stop()
+  }
+})
