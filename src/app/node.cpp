@@ -24,6 +24,7 @@
 #include "kad/kademlia.hpp"
 #include "kad/server.hpp"
 #include "ping/ping.hpp"
+#include "relay/relay.hpp"
 #include "storage/data_dir_lock.hpp"
 #include "storage/sqlite_peer_store.hpp"
 
@@ -44,6 +45,16 @@ host::HostConfig host_config(const Config& c) {
   h.idle_timeout = c.idle_timeout;
   h.ping_interval = c.ping_interval;
   return h;
+}
+
+relay::RelayLimits relay_limits(const Config& c) {
+  relay::RelayLimits r;
+  r.max_reservations = r.max_circuits = c.relay_max_circuits;
+  r.max_reservations_per_peer = r.max_circuits_per_peer = c.relay_max_per_peer;
+  r.reservation_ttl = c.relay_reservation_ttl;
+  r.circuit.duration = c.relay_circuit_duration;
+  r.circuit.data = c.relay_circuit_max_bytes;
+  return r;
 }
 
 kad::KadConfig kad_config(const Config& c) {
@@ -75,6 +86,18 @@ class Node {
         store_(std::move(store)),
         metrics_(registry_, MP_VERSION) {
     http::add_process_metrics(registry_);
+    if (config.relay_enabled) {
+      relay_ = std::make_unique<relay::Relay>(io_.get_executor(), host_, identity, relay_limits(config));
+      // Refusals by the spec's status (runs on the HTTP thread: atomics only).
+      registry_.add_collector([r = relay_.get()](std::string& out) {
+        out += "# HELP mepassa_relay_refusals_total Relay requests refused, by the status sent.\n"
+               "# TYPE mepassa_relay_refusals_total counter\n";
+        for (std::size_t i = 0; i < static_cast<std::size_t>(relay::Refusal::kCount); ++i) {
+          out += fmt::format("mepassa_relay_refusals_total{{reason=\"{}\"}} {}\n",
+                             relay::refusal_name(static_cast<relay::Refusal>(i)), r->counters().refusals[i].load());
+        }
+      });
+    }
   }
 
   int run() {
@@ -85,6 +108,7 @@ class Node {
     for (const auto& p : config_.kad_protocols) {
       host_.set_handler(p, [this](host::StreamContext ctx) { return serve_kad(std::move(ctx)); });
     }
+    if (relay_) relay_->install();  // hop protocol, reservations follow connection closes
     kad_.set_local_addresses(host_.advertised_addrs());
     kad_.set_connectedness([this](const PeerId& p) {
       return host_.connection_to(p) ? kad::pb::Message_ConnectionType_CONNECTED
@@ -279,7 +303,23 @@ class Node {
     for (std::size_t t = 0; t < kc.requests.size(); ++t) {
       sync_counter(metrics_.kad_requests.at(t), kc.requests[t].load(), last_kad_[t]);
     }
+    if (relay_) publish_relay_metrics();
     health_.publish(std::move(s));
+  }
+
+  void publish_relay_metrics() {
+    const auto& rc = relay_->counters();
+    metrics_.relay_reservations_current.set(rc.reservations_current.load());
+    metrics_.relay_circuits_current.set(rc.circuits_current.load());
+    sync_counter(metrics_.relay_reservation(http::RelayResult::kAccepted), rc.reservations_accepted.load(),
+                 last_relay_[0]);
+    sync_counter(metrics_.relay_reservation(http::RelayResult::kDenied), rc.reservations_refused.load(),
+                 last_relay_[1]);
+    sync_counter(metrics_.relay_circuit(http::RelayResult::kAccepted), rc.circuits_accepted.load(), last_relay_[2]);
+    sync_counter(metrics_.relay_circuit(http::RelayResult::kDenied),
+                 rc.circuits_refused.load() - rc.circuits_failed.load(), last_relay_[3]);
+    sync_counter(metrics_.relay_circuit(http::RelayResult::kFailed), rc.circuits_failed.load(), last_relay_[4]);
+    sync_counter(metrics_.relay_circuit_bytes, rc.bytes_relayed.load(), last_relay_[5]);
   }
 
   static void sync_counter(http::Counter& c, std::uint64_t now_value, std::uint64_t& last) {
@@ -337,6 +377,8 @@ class Node {
   const Config& config_;
   asio::io_context io_{1};
   host::Host host_;
+  std::unique_ptr<relay::Relay> relay_;  // null when RELAY_ENABLED=false
+  std::array<std::uint64_t, 6> last_relay_{};
   kad::Kademlia kad_;
   std::unique_ptr<kad::DhtService> dht_;  // set in run()
   std::unique_ptr<storage::SqlitePeerStore> store_;
