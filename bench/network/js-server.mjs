@@ -1,0 +1,48 @@
+// The js-libp2p side of the comparison: a bootstrap server with the same
+// protocols as mepassa-bootstrap (TCP, Noise, Yamux, Identify, Ping,
+// Kademlia in server mode on /ipfs/kad/1.0.0), run as its own process so its
+// RSS and CPU time can be read from /proc like ours.
+//
+// Run by run.mjs with an IPC channel: it sends {type:'ready', peerId, addr}
+// and answers {cmd:'gc'} (full GC, for a fair RSS reading) and {cmd:'stats'}.
+import { libp2pLibs, OPEN_LIMITS, KAD } from './common.mjs'
+
+const l = await libp2pLibs()
+const node = await l.createLibp2p({
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  transports: [l.tcp()],
+  connectionEncrypters: [l.noise()],
+  streamMuxers: [l.yamux()],
+  connectionManager: OPEN_LIMITS,
+  services: {
+    identify: l.identify(),
+    // The default 10 s per inbound ping stream would end the ping phase.
+    ping: l.ping({ timeout: 600_000 }),
+    dht: l.kadDHT({
+      protocol: KAD,
+      clientMode: false,
+      // Everything runs on 127.0.0.1; js drops private addresses by default
+      // (ours is started with ALLOW_PRIVATE_ADDRS=true for the same reason).
+      peerInfoMapper: l.passthroughMapper
+    })
+  }
+})
+
+process.on('message', async (m) => {
+  if (m.cmd === 'gc') {
+    globalThis.gc?.()
+    process.send({ type: 'gc-done', gc: typeof globalThis.gc === 'function' })
+  } else if (m.cmd === 'stats') {
+    process.send({
+      type: 'stats',
+      connections: node.getConnections().length,
+      routingTable: node.services.dht.routingTable.size
+    })
+  } else if (m.cmd === 'stop') {
+    await node.stop()
+    process.exit(0)
+  }
+})
+process.on('disconnect', () => process.exit(0))
+
+process.send({ type: 'ready', peerId: node.peerId.toString(), addr: node.getMultiaddrs()[0].toString() })
