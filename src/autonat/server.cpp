@@ -1,0 +1,129 @@
+#include "autonat/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/buffered_reader.hpp"
+
+namespace mp::autonat {
+namespace {
+
+constexpr std::chrono::seconds kRequestTimeout{10};
+
+// Shared between the request and its (detached) dial-back task, which may
+// outlive the request when the timeout answers first.
+struct DialBack {
+  explicit DialBack(const asio::any_io_executor& ex) : wake(ex) {}
+  asio::steady_timer wake;
+  bool done = false;
+  std::optional<Multiaddr> reached;
+  std::string last_error = "no address tried";
+};
+
+asio::awaitable<void> try_addresses(std::shared_ptr<DialBack> st, host::Host& host, PeerId peer,
+                                    std::vector<Multiaddr> addrs) {
+  for (const auto& a : addrs) {
+    try {
+      // force_new: the spec wants proof that a fresh inbound connection works.
+      auto conn = co_await host.dial(a, peer, true);
+      conn->close("autonat dial-back done");
+      st->reached = a;
+      co_return;
+    } catch (const std::exception& e) {
+      st->last_error = e.what();
+    }
+  }
+}
+
+}  // namespace
+
+AutonatServer::AutonatServer(asio::any_io_executor executor, host::Host& host, AutonatConfig config)
+    : executor_(std::move(executor)), host_(host), config_(config), limiter_(config.rate) {}
+
+AutonatServer::~AutonatServer() = default;
+
+void AutonatServer::install() {
+  host_.set_handler(std::string(kProtocol), [this](host::StreamContext ctx) { return serve(std::move(ctx)); });
+}
+
+void AutonatServer::count(ResponseStatus s) {
+  switch (s) {
+    case pb::Message::OK: counters_.ok.fetch_add(1, std::memory_order_relaxed); break;
+    case pb::Message::E_DIAL_ERROR: counters_.dial_error.fetch_add(1, std::memory_order_relaxed); break;
+    case pb::Message::E_DIAL_REFUSED: counters_.dial_refused.fetch_add(1, std::memory_order_relaxed); break;
+    default: counters_.bad_request.fetch_add(1, std::memory_order_relaxed); break;
+  }
+}
+
+asio::awaitable<void> AutonatServer::serve(host::StreamContext ctx) {
+  counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  std::optional<pb::Message> request;
+  bool readable = true;
+  {
+    asio::steady_timer deadline(executor_, kRequestTimeout);
+    deadline.async_wait([stream = ctx.stream](std::error_code ec) {
+      if (!ec) stream->reset();
+    });
+    net::BufferedReader reader(*ctx.stream);
+    std::optional<Bytes> raw;
+    try {
+      raw = co_await reader.read_length_prefixed(kMaxMessageSize);
+    } catch (const net::ProtocolError&) {
+      readable = false;
+    }
+    deadline.cancel();
+    if (readable && !raw) co_return;  // closed without asking
+    if (raw) request = decode(*raw);
+  }
+  pb::Message response;
+  if (!request) {
+    response = dial_response(pb::Message::E_BAD_REQUEST, "malformed message");
+  } else {
+    response = co_await answer(ctx, *request);
+  }
+  count(response.dialresponse().status());
+  spdlog::debug("autonat: {} for {}: {}", status_name(response.dialresponse().status()),
+                ctx.connection->remote_peer().to_base58(), response.dialresponse().statustext());
+  co_await net::write_length_prefixed(*ctx.stream, encode(response));
+  co_await ctx.stream->close_write();
+}
+
+asio::awaitable<pb::Message> AutonatServer::answer(host::StreamContext& ctx, const pb::Message& request) {
+  const auto& conn = *ctx.connection;
+  DialRequestContext dctx{conn.remote_peer(), conn.remote_ip(), conn.remote_addr().is_circuit(),
+                          config_.allow_private};
+  auto plan = plan_dial(request, dctx);
+  if (auto* refuse = std::get_if<Refuse>(&plan)) co_return dial_response(refuse->status, refuse->text);
+  if (!limiter_.allow(conn.remote_peer(), RateLimiter::Clock::now())) {
+    counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    co_return dial_response(pb::Message::E_DIAL_REFUSED, "rate limited");
+  }
+  if (*in_flight_ >= config_.max_concurrent) {
+    counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    co_return dial_response(pb::Message::E_DIAL_REFUSED, "too many dial-backs in progress");
+  }
+  co_return co_await dial_back(conn.remote_peer(), std::move(std::get<std::vector<Multiaddr>>(plan)));
+}
+
+asio::awaitable<pb::Message> AutonatServer::dial_back(PeerId peer, std::vector<Multiaddr> addrs) {
+  auto st = std::make_shared<DialBack>(executor_);
+  ++*in_flight_;
+  asio::co_spawn(executor_, try_addresses(st, host_, std::move(peer), std::move(addrs)),
+                 [st, in_flight = in_flight_](std::exception_ptr) {
+                   --*in_flight;
+                   st->done = true;
+                   st->wake.cancel();
+                 });
+  st->wake.expires_after(config_.dial_timeout);
+  std::error_code ec;
+  co_await st->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!st->done) co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back timed out");
+  if (st->reached) co_return dial_response(pb::Message::OK, "", &*st->reached);
+  co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back failed: " + st->last_error);
+}
+
+}  // namespace mp::autonat

@@ -1,0 +1,65 @@
+// AutonatServer: answers AutoNAT v1 DIAL requests (/libp2p/autonat/1.0.0,
+// libp2p/specs autonat/autonat-v1.md) by dialing the requester back on a NEW
+// connection (an existing one proves nothing), only at addresses on its
+// observed IP, under per-peer and global rate limits, a cap on concurrent
+// dial-backs and an overall timeout. The decisions are in protocol.hpp and
+// rate_limiter.hpp; this is the coroutine glue.
+//
+// Threading: the host's io_context thread; counters are atomics.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "autonat/protocol.hpp"
+#include "autonat/rate_limiter.hpp"
+#include "host/host.hpp"
+
+namespace mp::autonat {
+
+struct AutonatConfig {
+  bool allow_private = false;  // ALLOW_PRIVATE_ADDRS
+  RateLimiter::Limits rate{};
+  std::chrono::milliseconds dial_timeout{15'000};  // whole dial-back, all addresses
+  std::size_t max_concurrent = 16;                 // dial-backs in flight
+};
+
+struct AutonatCounters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> ok{0};
+  std::atomic<std::uint64_t> dial_error{0};
+  std::atomic<std::uint64_t> dial_refused{0};  // includes rate limited and busy
+  std::atomic<std::uint64_t> rate_limited{0};
+  std::atomic<std::uint64_t> bad_request{0};
+};
+
+class AutonatServer {
+ public:
+  AutonatServer(asio::any_io_executor executor, host::Host& host, AutonatConfig config);
+  ~AutonatServer();
+  AutonatServer(const AutonatServer&) = delete;
+  AutonatServer& operator=(const AutonatServer&) = delete;
+
+  void install();
+  const AutonatCounters& counters() const { return counters_; }
+
+  asio::awaitable<void> serve(host::StreamContext ctx);
+
+ private:
+  asio::awaitable<pb::Message> answer(host::StreamContext& ctx, const pb::Message& request);
+  asio::awaitable<pb::Message> dial_back(PeerId peer, std::vector<Multiaddr> addrs);
+  void count(ResponseStatus s);
+
+  asio::any_io_executor executor_;
+  host::Host& host_;
+  AutonatConfig config_;
+  RateLimiter limiter_;
+  AutonatCounters counters_;
+  std::shared_ptr<std::size_t> in_flight_ = std::make_shared<std::size_t>(0);
+};
+
+}  // namespace mp::autonat

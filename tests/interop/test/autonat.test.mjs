@@ -1,0 +1,159 @@
+// AutoNAT v1 server against js-libp2p: a js node opens /libp2p/autonat/1.0.0
+// itself (js-libp2p's own client skips private addresses, and everything
+// here is loopback) and sends DIAL. Our node must dial back on a NEW
+// connection, only on the observed IP, and answer with the spec's statuses.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+
+const AUTONAT = '/libp2p/autonat/1.0.0'
+const OK = 0
+const E_DIAL_ERROR = 100
+const E_DIAL_REFUSED = 101
+const E_BAD_REQUEST = 200
+
+function varint (n) {
+  const out = []
+  do {
+    let b = n & 0x7f
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    out.push(b)
+  } while (n > 0)
+  return out
+}
+function readVarint (buf, i) {
+  let v = 0
+  let mul = 1
+  for (;;) {
+    const b = buf[i++]
+    if (b === undefined) throw new Error('truncated varint')
+    v += (b & 0x7f) * mul
+    if ((b & 0x80) === 0) return [v, i]
+    mul *= 128
+  }
+}
+function fields (buf) {
+  const out = new Map()
+  let i = 0
+  while (i < buf.length) {
+    let key;
+    [key, i] = readVarint(buf, i)
+    const num = key >> 3
+    let value
+    if ((key & 7) === 0) {
+      [value, i] = readVarint(buf, i)
+    } else {
+      let len;
+      [len, i] = readVarint(buf, i)
+      value = buf.subarray(i, i + len)
+      i += len
+    }
+    if (!out.has(num)) out.set(num, [])
+    out.get(num).push(value)
+  }
+  return out
+}
+const bytesField = (num, bytes) => [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes]
+const intField = (num, v) => [...varint(num << 3), ...varint(v)]
+const frame = (body) => new Uint8Array([...varint(body.length), ...body])
+
+function dialMessage (peerId, addrs) {
+  const info = [...bytesField(1, peerId.toMultihash().bytes), ...addrs.flatMap(a => bytesField(2, multiaddr(a).bytes))]
+  return frame([...intField(1, 0), ...bytesField(2, bytesField(1, info))])
+}
+
+async function ask (js, node, msg) {
+  const stream = await js.dialProtocol(node.multiaddr, AUTONAT)
+  stream.send(msg)
+  await stream.close()
+  const chunks = []
+  for await (const c of stream) chunks.push(Buffer.from(c.subarray ? c.subarray() : c))
+  const data = Buffer.concat(chunks)
+  const [len, off] = readVarint(data, 0)
+  assert.equal(data.length, off + len)
+  const m = fields(data.subarray(off))
+  assert.equal(m.get(1)[0], 1, 'DIAL_RESPONSE')
+  const r = fields(m.get(3)[0])
+  return {
+    status: r.get(1)?.[0] ?? 0,
+    text: r.get(2) ? new TextDecoder().decode(r.get(2)[0]) : '',
+    addr: r.get(3) ? multiaddr(r.get(3)[0]).toString() : null
+  }
+}
+
+async function closedPort () {
+  const srv = createServer()
+  await new Promise(resolve => srv.listen(0, '127.0.0.1', resolve))
+  const port = srv.address().port
+  await new Promise(resolve => srv.close(resolve))
+  return port
+}
+
+let node
+before(async () => { node = await startBootstrap() })
+after(async () => { await node?.stop() })
+
+test('AutoNAT: reachable address -> OK after a dial-back on a new connection', async () => {
+  const js = await createJsNode()
+  try {
+    const inbound = []
+    js.addEventListener('connection:open', (e) => {
+      if (e.detail.direction === 'inbound') inbound.push(e.detail)
+    })
+    const listen = js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))
+    assert.ok(listen)
+    const res = await ask(js, node, dialMessage(js.peerId, [listen]))
+    assert.equal(res.status, OK, res.text)
+    assert.equal(res.addr, listen.replace(/\/p2p\/.*/, ''))
+    // The dial-back arrived as a separate inbound connection from our node.
+    await waitFor(() => inbound.some(c => c.remotePeer.equals(peerIdFromString(node.peerId))),
+      { what: 'dial-back connection' })
+  } finally {
+    await js.stop()
+  }
+})
+
+test('AutoNAT: unreachable address -> E_DIAL_ERROR; other IP -> E_DIAL_REFUSED; garbage -> E_BAD_REQUEST', async () => {
+  const js = await createJsNode()
+  try {
+    const port = await closedPort()
+    const unreachable = await ask(js, node, dialMessage(js.peerId, [`/ip4/127.0.0.1/tcp/${port}`]))
+    assert.equal(unreachable.status, E_DIAL_ERROR, unreachable.text)
+
+    // Only the observed IP (127.0.0.1) may be dialled: never a third party.
+    const other = await ask(js, node, dialMessage(js.peerId, ['/ip4/8.8.8.8/tcp/4001']))
+    assert.equal(other.status, E_DIAL_REFUSED)
+
+    // Someone else's peer id.
+    const stranger = await createJsNode({ listen: false })
+    const notMe = await ask(js, node, dialMessage(stranger.peerId, [`/ip4/127.0.0.1/tcp/${port}`]))
+    await stranger.stop()
+    assert.equal(notMe.status, E_BAD_REQUEST)
+
+    const garbage = await ask(js, node, frame([0xff, 0xff, 0xff]))
+    assert.equal(garbage.status, E_BAD_REQUEST)
+  } finally {
+    await js.stop()
+  }
+})
+
+test('AutoNAT: a peer gets at most 3 dial-backs a minute', async () => {
+  const js = await createJsNode()
+  try {
+    const port = await closedPort()
+    const statuses = []
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await ask(js, node, dialMessage(js.peerId, [`/ip4/127.0.0.1/tcp/${port}`]))))
+    }
+    assert.deepEqual(statuses.map(s => s.status), [E_DIAL_ERROR, E_DIAL_ERROR, E_DIAL_ERROR, E_DIAL_REFUSED])
+    assert.match(statuses[3].text, /rate limited/)
+    const { text } = await httpGet(node.httpPort, '/metrics')
+    assert.match(text, /mepassa_autonat_responses_total\{status="dial_refused"\} [1-9]/)
+  } finally {
+    await js.stop()
+  }
+})
