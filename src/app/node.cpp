@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/identity.hpp"
+#include "autonat/server.hpp"
 #include "app/warm_start.hpp"
 #include "host/host.hpp"
 #include "http/health.hpp"
@@ -86,6 +87,20 @@ class Node {
         store_(std::move(store)),
         metrics_(registry_, MP_VERSION) {
     http::add_process_metrics(registry_);
+    autonat::AutonatConfig acfg;
+    acfg.allow_private = config.allow_private_addrs;
+    autonat_ = std::make_unique<autonat::AutonatServer>(io_.get_executor(), host_, acfg);
+    registry_.add_collector([a = autonat_.get()](std::string& out) {
+      const auto& c = a->counters();
+      out += fmt::format(
+          "# HELP mepassa_autonat_responses_total AutoNAT dial requests answered, by status.\n"
+          "# TYPE mepassa_autonat_responses_total counter\n"
+          "mepassa_autonat_responses_total{{status=\"ok\"}} {}\n"
+          "mepassa_autonat_responses_total{{status=\"dial_error\"}} {}\n"
+          "mepassa_autonat_responses_total{{status=\"dial_refused\"}} {}\n"
+          "mepassa_autonat_responses_total{{status=\"bad_request\"}} {}\n",
+          c.ok.load(), c.dial_error.load(), c.dial_refused.load(), c.bad_request.load());
+    });
     if (config.relay_enabled) {
       relay_ = std::make_unique<relay::Relay>(io_.get_executor(), host_, identity, relay_limits(config));
       // Refusals by the spec's status (runs on the HTTP thread: atomics only).
@@ -109,6 +124,7 @@ class Node {
       host_.set_handler(p, [this](host::StreamContext ctx) { return serve_kad(std::move(ctx)); });
     }
     if (relay_) relay_->install();  // hop protocol, reservations follow connection closes
+    autonat_->install();            // AutoNAT v1 server (dial-backs on new connections)
     kad_.set_local_addresses(host_.advertised_addrs());
     kad_.set_connectedness([this](const PeerId& p) {
       return host_.connection_to(p) ? kad::pb::Message_ConnectionType_CONNECTED
@@ -378,6 +394,7 @@ class Node {
   asio::io_context io_{1};
   host::Host host_;
   std::unique_ptr<relay::Relay> relay_;  // null when RELAY_ENABLED=false
+  std::unique_ptr<autonat::AutonatServer> autonat_;
   std::array<std::uint64_t, 6> last_relay_{};
   kad::Kademlia kad_;
   std::unique_ptr<kad::DhtService> dht_;  // set in run()
