@@ -382,3 +382,59 @@ test('a circuit is closed when its duration is over', async () => {
     await relay.stop()
   }
 })
+
+test('a reservation keeps its connection past the idle timeout, and an expired one is no longer served', async () => {
+  const relay = await startBootstrap({ env: { IDLE_TIMEOUT_SECS: '1', RELAY_RESERVATION_TTL_SECS: '3' } })
+  const holder = await createJsNode({ listen: false })
+  const idle = await createJsNode({ listen: false })
+  const src = await createJsNode({ listen: false })
+  try {
+    const relayId = peerIdFromString(relay.peerId)
+    const conn = await holder.dial(relay.multiaddr)
+    assert.equal((await hopExchange(conn, reserveMsg())).status, Status.OK)
+    await idle.dial(relay.multiaddr)
+    // The plain connection idles out; the one holding a reservation stays.
+    await waitFor(() => idle.getConnections(relayId).length === 0, { timeout: 10000, what: 'idle connection closed' })
+    assert.equal(holder.getConnections(relayId).length, 1, 'reservation holder still connected')
+    // After the TTL the reservation is gone even before the periodic sweep.
+    await sleep(3200)
+    const srcConn = await src.dial(relay.multiaddr)
+    assert.equal((await hopExchange(srcConn, connectMsg(holder.peerId))).status, Status.NO_RESERVATION)
+  } finally {
+    await src.stop()
+    await idle.stop()
+    await holder.stop()
+    await relay.stop()
+  }
+})
+
+test('a reservation ends with its connection', async () => {
+  const relay = await startBootstrap()
+  const holder = await createJsNode({ listen: false })
+  const src = await createJsNode({ listen: false })
+  try {
+    const conn = await holder.dial(relay.multiaddr)
+    assert.equal((await hopExchange(conn, reserveMsg())).status, Status.OK)
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 1, { what: 'reserved' })
+    await conn.close()
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 0, { what: 'released' })
+    const srcConn = await src.dial(relay.multiaddr)
+    assert.equal((await hopExchange(srcConn, connectMsg(holder.peerId))).status, Status.NO_RESERVATION)
+  } finally {
+    await src.stop()
+    await holder.stop()
+    await relay.stop()
+  }
+})
+
+test('RELAY_ENABLED=false: the hop protocol is not offered', async () => {
+  const relay = await startBootstrap({ env: { RELAY_ENABLED: 'false' } })
+  const c = await createJsNode({ listen: false })
+  try {
+    const conn = await c.dial(relay.multiaddr)
+    await assert.rejects(conn.newStream(HOP))
+  } finally {
+    await c.stop()
+    await relay.stop()
+  }
+})
