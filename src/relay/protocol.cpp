@@ -21,7 +21,11 @@ Bytes encode_message(const M& m) {
   return out;
 }
 
-void set_limit(pb::Limit* out, const CircuitLimit& limit) {
+// libp2p/specs: an omitted Limit means "no limits"; send one only when we apply one.
+template <typename M>
+void set_limit(M& m, const CircuitLimit& limit) {
+  if (limit.duration.count() == 0 && limit.data == 0) return;
+  auto* out = m.mutable_limit();
   out->set_duration(static_cast<std::uint32_t>(limit.duration.count()));
   out->set_data(limit.data);
 }
@@ -61,13 +65,13 @@ pb::HopMessage hop_reservation_ok(std::uint64_t expire_unix, const std::vector<M
   r->set_expire(expire_unix);
   for (const auto& a : addrs) r->add_addrs(a.bytes().data(), a.bytes().size());
   if (!voucher.empty()) r->set_voucher(voucher.data(), voucher.size());
-  set_limit(m.mutable_limit(), limit);
+  set_limit(m, limit);
   return m;
 }
 
 pb::HopMessage hop_connect_ok(const CircuitLimit& limit) {
   pb::HopMessage m = hop_status(pb::OK);
-  set_limit(m.mutable_limit(), limit);
+  set_limit(m, limit);
   return m;
 }
 
@@ -75,7 +79,7 @@ pb::StopMessage stop_connect(const PeerId& initiator, const CircuitLimit& limit)
   pb::StopMessage m;
   m.set_type(pb::StopMessage::CONNECT);
   m.mutable_peer()->set_id(initiator.bytes().data(), initiator.bytes().size());
-  set_limit(m.mutable_limit(), limit);
+  set_limit(m, limit);
   return m;
 }
 

@@ -82,5 +82,14 @@ TEST(RelayCodec, StopConnectNamesInitiatorAndLimit) {
   EXPECT_EQ(ok->status(), pb::OK);
 }
 
+TEST(RelayCodec, NoLimitsMeansNoLimitField) {
+  const CircuitLimit none{std::chrono::seconds(0), 0};
+  EXPECT_FALSE(decode_hop(encode(hop_connect_ok(none)))->has_limit());
+  auto id = PeerId::parse("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA");
+  ASSERT_TRUE(id);
+  EXPECT_FALSE(decode_stop(encode(stop_connect(*id, none)))->has_limit());
+  EXPECT_TRUE(decode_hop(encode(hop_connect_ok(CircuitLimit{std::chrono::seconds(0), 5})))->has_limit());
+}
+
 }  // namespace
 }  // namespace mp::relay
