@@ -37,11 +37,17 @@ asio::awaitable<std::optional<Message>> send_request(net::ByteStream& stream,
     co_return std::nullopt;
   }
   net::BufferedReader reader(stream);
-  auto raw = co_await reader.read_length_prefixed(max_size);  // ProtocolError if oversized
-  if (!raw) throw net::ProtocolError("stream closed without an answer");
   Message response;
-  if (!decode_message_into(*raw, response)) throw net::ProtocolError("malformed answer");
-  if (auto st = check_response(request, response); !st) throw net::ProtocolError(st.message());
+  try {
+    auto raw = co_await reader.read_length_prefixed(max_size);  // ProtocolError if oversized
+    if (!raw) throw net::ProtocolError("stream closed without an answer");
+    if (!decode_message_into(*raw, response)) throw net::ProtocolError("malformed answer");
+    if (auto st = check_response(request, response); !st) throw net::ProtocolError(st.message());
+  } catch (const net::ProtocolError&) {
+    // Abort rather than leave the remote waiting on a stream we gave up on.
+    stream.reset();
+    throw;
+  }
   // One request per stream on the client side (as go and rust do): say we
   // are done so the server's loop ends cleanly.
   co_await stream.close_write();
