@@ -165,6 +165,24 @@ test('our refresh lookups discover a js node that never contacted us', async () 
   }
 })
 
+test('BOOTSTRAP_PEERS: a second node of ours bootstraps from the first and learns its peers', async () => {
+  const js = await kadNode(node)
+  let second
+  try {
+    await waitUntilKnown(node, [js], 1)
+    second = await startBootstrap({ env: { BOOTSTRAP_PEERS: node.addrs[0] } })
+    await second.waitForLog(/Connected to bootstrap peer/)
+    // The first self-lookup asks our first node, which names the js node.
+    await waitFor(async () => (await health(second)).routing_table_size >= 2,
+      { timeout: 20000, what: 'second node to learn the js node' })
+    assert.ok(js.getConnections(peerIdFromString(second.peerId)).length > 0, 'second node dialled the js node')
+    await second.waitForLog(/Kademlia refresh: \d+ peers in routing table, \d+ lookups found [1-9]\d* new peers/)
+  } finally {
+    await stopAll([js])
+    await second?.stop()
+  }
+})
+
 // --- hand-made kad messages for the bad-input test ---
 function varint (n) {
   const out = []
