@@ -116,7 +116,7 @@ class Node {
   }
 
   int run() {
-    if (auto st = host_.listen(); !st) {
+    if (auto st = host_.listen(config_.listen_addrs_defaulted); !st) {
       spdlog::error("{}", st.message());
       return 1;
     }
