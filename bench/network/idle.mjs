@@ -9,17 +9,28 @@ async function open ({ target, peers, perPeer }) {
   const l = await libp2pLibs()
   const ma = l.multiaddr(target)
   let opened = 0
+  let failed = 0
   const one = async () => {
     const node = await createClient()
     for (let i = 0; i < perPeer; i++) {
-      await node.dial(ma, { force: true })
-      opened++
+      // A slow server may time a handshake out under this burst; retry a
+      // few times and count the failures rather than give up.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await node.dial(ma, { force: true })
+          opened++
+          break
+        } catch (e) {
+          failed++
+          if (attempt === 4) throw e
+        }
+      }
     }
   }
   for (let i = 0; i < peers; i += 10) {
     await Promise.all(Array.from({ length: Math.min(10, peers - i) }, one))
   }
-  process.send({ type: 'opened', connections: opened })
+  process.send({ type: 'opened', connections: opened, failed })
 }
 
 process.on('message', (m) => {

@@ -32,6 +32,7 @@ const { values: opt } = parseArgs({
     'idle-conns': { type: 'string', default: '1000' },
     'per-peer': { type: 'string', default: '10' }, // idle connections per client identity
     'idle-procs': { type: 'string', default: '4' },
+    'memory-cycles': { type: 'string', default: '1' },
     deadline: { type: 'string', default: '300' },
     only: { type: 'string', default: 'memory,handshakes,ping,findnode' }
   }
@@ -166,9 +167,7 @@ async function startJs () {
 
 // ---- measurements; each returns numbers for one server ----
 
-async function measureMemory (server, ma) {
-  await server.gc(); await sleep(1000)
-  const idle = procStats(server.pid).rss
+async function openIdle (server, ma) {
   const procs = Number(opt['idle-procs'])
   const perPeer = Number(opt['per-peer'])
   const peersTotal = Math.ceil(Number(opt['idle-conns']) / perPeer)
@@ -179,14 +178,35 @@ async function measureMemory (server, ma) {
     kids.push(k)
     k.send({ cmd: 'open', target: ma, peers, perPeer })
   }
-  const opened = (await Promise.all(kids.map(k => expect(k, 'opened', 120_000)))).reduce((a, m) => a + m.connections, 0)
-  await sleep(3000) // identify exchanges and first pings settle
+  const done = await Promise.all(kids.map(k => expect(k, 'opened', 120_000)))
+  const opened = done.reduce((a, m) => a + m.connections, 0)
+  const failed = done.reduce((a, m) => a + m.failed, 0)
+  if (failed > 0) console.log(`${server.name}: ${failed} dials failed and were retried`)
+  return { kids, opened, failed }
+}
+
+async function measureMemory (server, ma) {
   await server.gc(); await sleep(1000)
-  const loaded = procStats(server.pid).rss
-  const seen = await server.connections()
-  for (const k of kids) k.kill('SIGKILL')
-  await sleep(2000)
-  return { idle, loaded, opened, seen, perConn: (loaded - idle) / opened }
+  const idle = procStats(server.pid).rss
+  const cycles = []
+  // Cycle 1 is the measurement; later cycles (--memory-cycles) show whether
+  // memory kept after closing is reused or keeps growing.
+  for (let c = 0; c < Number(opt['memory-cycles']); c++) {
+    const { kids, opened, failed } = await openIdle(server, ma)
+    await sleep(3000) // identify exchanges and first pings settle
+    await server.gc(); await sleep(1000)
+    const loaded = procStats(server.pid).rss
+    const seen = await server.connections()
+    for (const k of kids) k.kill('SIGKILL')
+    // What stays after the connections are gone (memory kept by the
+    // allocator or the V8 heap, or leaked).
+    for (let i = 0; i < 20 && await server.connections() > 0; i++) await sleep(500)
+    await sleep(1000)
+    await server.gc(); await sleep(1000)
+    cycles.push({ opened, failed, seen, loaded, after: procStats(server.pid).rss })
+  }
+  const { opened, seen, loaded, after } = cycles[0]
+  return { idle, loaded, after, opened, seen, perConn: (loaded - idle) / opened, cycles }
 }
 
 async function handshakeLoop (client, ma, until, max, counter) {
@@ -334,10 +354,16 @@ async function main () {
 
   if (PHASES.has('memory')) {
     const m = await both('memory', measureMemory)
-    for (const s of servers) console.log(`${s.name}: ${m[s.name].opened} connections opened, server counts ${m[s.name].seen}`)
+    for (const s of servers) {
+      console.log(`${s.name}: ${m[s.name].opened} connections opened, server counts ${m[s.name].seen}`)
+      for (const [i, c] of m[s.name].cycles.entries()) {
+        console.log(`  cycle ${i + 1}: RSS ${(c.loaded / 2 ** 20).toFixed(1)} MiB open, ${(c.after / 2 ** 20).toFixed(1)} MiB after closing`)
+      }
+    }
     report('RSS idle', 'MiB', m.ours.idle / 2 ** 20, m.js.idle / 2 ** 20, 'lower')
     report(`RSS with ${m.ours.opened} idle connections`, 'MiB', m.ours.loaded / 2 ** 20, m.js.loaded / 2 ** 20, 'lower')
     report('memory per idle connection', 'KiB', m.ours.perConn / 1024, m.js.perConn / 1024, 'lower')
+    report('RSS after closing them', 'MiB', m.ours.after / 2 ** 20, m.js.after / 2 ** 20, 'lower')
   }
   if (PHASES.has('handshakes')) {
     const h = await both('handshakes', measureHandshakes)
