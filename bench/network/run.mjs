@@ -42,8 +42,10 @@ const PHASES = new Set(opt.only.split(','))
 
 // ---- processes we own, killed on every exit path ----
 const children = new Set()
+const tempDirs = new Set()
 function killAll () {
   for (const c of children) { try { c.kill('SIGKILL') } catch {} }
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
 }
 process.on('exit', killAll)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130) })
@@ -98,7 +100,8 @@ function listeningPorts (pid) {
 }
 
 async function startOurs () {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mp-bench-'))
+  const dataDir = mkdtempSync(join(tmpdir(), 'mp-netbench-'))
+  tempDirs.add(dataDir)
   const env = {
     PATH: process.env.PATH,
     DATA_DIR: dataDir,
