@@ -46,6 +46,8 @@ struct Circuit {
   std::optional<PipeResult> result;
 };
 
+// Waits for splice to finish, then drops the streams while their
+// io_context still exists (run_coro destroys it when the coroutine returns).
 asio::awaitable<void> wait_result(Circuit& c) {
   asio::steady_timer t(co_await asio::this_coro::executor);
   while (!c.result) {
@@ -53,6 +55,10 @@ asio::awaitable<void> wait_result(Circuit& c) {
     std::error_code ec;
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  c.client.reset();
+  c.relay_a.reset();
+  c.relay_b.reset();
+  c.target.reset();
 }
 
 asio::awaitable<void> start(Circuit& c, CircuitLimit limit, std::atomic<std::uint64_t>* relayed, Bytes b_prefix) {
