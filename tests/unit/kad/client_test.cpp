@@ -287,7 +287,9 @@ TEST(RunLookup, FindsTheKClosestWithAlphaInFlight) {
     EXPECT_LE(net.max_in_flight, kAlpha);
     EXPECT_GT(net.max_in_flight, 1u) << "requests ran one at a time";
     EXPECT_EQ(r.failures, 0u);
-    EXPECT_EQ(r.answered.size(), r.requests);
+    // Requests beyond the k closest may still be in flight when it ends.
+    EXPECT_LE(r.answered.size(), r.requests);
+    EXPECT_GE(r.answered.size(), kK);
     // Peers learned from answers were dialled with the addresses given.
     EXPECT_EQ(net.missing_addrs, 0u);
     for (const auto& p : r.closest) {
