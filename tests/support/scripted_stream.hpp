@@ -20,7 +20,7 @@ class ScriptedStream final : public net::ByteStream {
   asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> buf) override {
     if (reset_) throw std::system_error(asio::error::connection_reset);
     const std::size_t n = std::min({buf.size(), input_.size() - pos_, chunk_});
-    std::memcpy(buf.data(), input_.data() + pos_, n);
+    if (n > 0) std::memcpy(buf.data(), input_.data() + pos_, n);  // data() may be null when empty
     pos_ += n;
     co_return n;
   }
