@@ -151,7 +151,11 @@ class Node {
     // Bootstrap peers, the first self-lookup and the periodic refresh.
     kad::DhtServiceConfig dcfg;
     dcfg.bootstrap_peers = config_.bootstrap_peers;
+    dcfg.on_unreachable = [this](const PeerId& p) { on_unreachable(p); };
     dht_ = std::make_unique<kad::DhtService>(io_.get_executor(), host_, kad_, std::move(dcfg));
+    dht_->set_request_observer([this](kad::MessageType, kad::Duration elapsed, bool) {
+      metrics_.kad_request_duration.observe(std::chrono::duration<double>(elapsed).count());
+    });
     dht_->start();
     asio::co_spawn(io_, tick_loop(), asio::detached);
     asio::co_spawn(io_, maintenance_loop(), asio::detached);
@@ -200,12 +204,27 @@ class Node {
     warm_start_->start(io_.get_executor(), std::move(seeded));
   }
 
+  // A routing-table peer we could not dial during a lookup. Phones go
+  // offline and come back, and a bootstrap node's table is what every client
+  // starts from: the failure is recorded in the peer store (reputation), one
+  // failure is forgiven, the second in a row removes the peer (the warm start
+  // applies the same rule across restarts through the stored reputation).
+  void on_unreachable(const PeerId& peer) {
+    if (store_) store_->record_dial_failure(peer);
+    if (++dial_failures_[peer] >= 2) {
+      dial_failures_.erase(peer);
+      kad_.on_peer_unreachable(peer);
+      spdlog::debug("{} unreachable twice in a row: removed from the routing table", peer.to_base58());
+    }
+  }
+
   void on_event(const host::Event& e) {
     if (const auto* est = std::get_if<host::ConnectionEstablished>(&e)) {
       const auto dir = est->direction == host::Direction::kInbound ? http::Direction::kInbound
                                                                    : http::Direction::kOutbound;
       metrics_.opened(dir).inc();
       metrics_.connections(dir).add();
+      dial_failures_.erase(est->peer);
       // The remote address of an outbound connection is one we could dial;
       // an inbound one is an ephemeral port (the seed stored it: it is useless).
       if (est->direction == host::Direction::kOutbound && store_ &&
@@ -315,9 +334,20 @@ class Node {
     }
     sync_counter(metrics_.connection_refused(http::ConnectionRefusal::kMaxPerIp), hs.refused_inbound.load(),
                  last_refused_);
+    // KadCounters are indexed by the protobuf MessageType; the metric's labels
+    // are in NodeMetrics' KadRequest order.
+    static constexpr std::pair<kad::MessageType, http::KadRequest> kKadTypes[] = {
+        {kad::pb::Message_MessageType_FIND_NODE, http::KadRequest::kFindNode},
+        {kad::pb::Message_MessageType_GET_PROVIDERS, http::KadRequest::kGetProviders},
+        {kad::pb::Message_MessageType_ADD_PROVIDER, http::KadRequest::kAddProvider},
+        {kad::pb::Message_MessageType_GET_VALUE, http::KadRequest::kGetValue},
+        {kad::pb::Message_MessageType_PUT_VALUE, http::KadRequest::kPutValue},
+        {kad::pb::Message_MessageType_PING, http::KadRequest::kPing},
+    };
     const auto& kc = kad_.counters();
-    for (std::size_t t = 0; t < kc.requests.size(); ++t) {
-      sync_counter(metrics_.kad_requests.at(t), kc.requests[t].load(), last_kad_[t]);
+    for (const auto& [type, label] : kKadTypes) {
+      const auto t = static_cast<std::size_t>(type);
+      sync_counter(metrics_.kad_request(label), kc.requests[t].load(), last_kad_[t]);
     }
     if (relay_) publish_relay_metrics();
     health_.publish(std::move(s));
@@ -398,6 +428,7 @@ class Node {
   std::array<std::uint64_t, 6> last_relay_{};
   kad::Kademlia kad_;
   std::unique_ptr<kad::DhtService> dht_;  // set in run()
+  std::unordered_map<PeerId, int> dial_failures_;  // consecutive, per peer (see on_unreachable)
   std::unique_ptr<storage::SqlitePeerStore> store_;
   http::MetricRegistry registry_;
   http::NodeMetrics metrics_;

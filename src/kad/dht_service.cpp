@@ -89,10 +89,15 @@ asio::awaitable<host::NegotiatedStream> DhtService::open_stream(const PeerInfo& 
     if (!conn) {
       stats_.dial_failures.fetch_add(1, std::memory_order_relaxed);
       if (kad_.routing_table().contains(peer.id)) {
-        kad_.on_peer_unreachable(peer.id);
-        stats_.removed_unreachable.fetch_add(1, std::memory_order_relaxed);
-        spdlog::debug("kad: {} unreachable ({}); removed from the routing table",
-                      peer.id.to_string(), last_error);
+        spdlog::debug("kad: {} unreachable ({})", peer.id.to_string(), last_error);
+        if (config_.on_unreachable) {
+          config_.on_unreachable(peer.id);
+        } else {
+          kad_.on_peer_unreachable(peer.id);
+        }
+        if (!kad_.routing_table().contains(peer.id)) {
+          stats_.removed_unreachable.fetch_add(1, std::memory_order_relaxed);
+        }
       }
       throw std::runtime_error("cannot reach " + peer.id.to_string() + ": " + last_error);
     }

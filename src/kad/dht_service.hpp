@@ -50,6 +50,10 @@ struct DhtServiceConfig {
   std::vector<Multiaddr> bootstrap_peers;  // each with /p2p/<id>
   // Buckets refreshed per round at most (go-libp2p-kad-dht caps at 16).
   std::size_t max_refresh_buckets = 16;
+  // Called when a routing-table peer cannot be dialled at all. Default:
+  // remove it at once (go-libp2p-kad-dht). The node passes a policy that
+  // also records the failure in the peer store and forgives one failure.
+  std::function<void(const PeerId&)> on_unreachable;
 };
 
 struct DhtStats {
