@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+import { encodeVarint, readVarint, protobufFields, bytesField, intField, lengthPrefixed } from '../lib/protobuf.mjs'
 
 const AUTONAT = '/libp2p/autonat/1.0.0'
 const OK = 0
@@ -15,51 +16,9 @@ const E_DIAL_ERROR = 100
 const E_DIAL_REFUSED = 101
 const E_BAD_REQUEST = 200
 
-function varint (n) {
-  const out = []
-  do {
-    let b = n & 0x7f
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return out
-}
-function readVarint (buf, i) {
-  let v = 0
-  let mul = 1
-  for (;;) {
-    const b = buf[i++]
-    if (b === undefined) throw new Error('truncated varint')
-    v += (b & 0x7f) * mul
-    if ((b & 0x80) === 0) return [v, i]
-    mul *= 128
-  }
-}
-function fields (buf) {
-  const out = new Map()
-  let i = 0
-  while (i < buf.length) {
-    let key;
-    [key, i] = readVarint(buf, i)
-    const num = key >> 3
-    let value
-    if ((key & 7) === 0) {
-      [value, i] = readVarint(buf, i)
-    } else {
-      let len;
-      [len, i] = readVarint(buf, i)
-      value = buf.subarray(i, i + len)
-      i += len
-    }
-    if (!out.has(num)) out.set(num, [])
-    out.get(num).push(value)
-  }
-  return out
-}
-const bytesField = (num, bytes) => [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes]
-const intField = (num, v) => [...varint(num << 3), ...varint(v)]
-const frame = (body) => new Uint8Array([...varint(body.length), ...body])
+const fields = protobufFields
+const varint = encodeVarint
+const frame = lengthPrefixed
 
 function dialMessage (peerId, addrs) {
   const info = [...bytesField(1, peerId.toMultihash().bytes), ...addrs.flatMap(a => bytesField(2, multiaddr(a).bytes))]

@@ -7,6 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ping } from '@libp2p/ping'
 import { startBootstrap, createJsNode, waitFor, readAll } from '../lib/harness.mjs'
+import { readVarint, protobufFields } from '../lib/protobuf.mjs'
 
 let node
 before(async () => { node = await startBootstrap() })
@@ -67,42 +68,6 @@ test('our identify reports the observed address of a js peer', async () => {
     await js.stop()
   }
 })
-
-function readVarint (buf, i) {
-  let v = 0; let s = 0
-  for (;;) {
-    const b = buf[i++]
-    v += (b & 0x7f) * 2 ** s
-    s += 7
-    if (!(b & 0x80)) return [v, i]
-  }
-}
-
-// Length-delimited and varint fields of a protobuf message, by field number.
-function protobufFields (buf) {
-  const out = new Map()
-  let i = 0
-  while (i < buf.length) {
-    let key;
-    [key, i] = readVarint(buf, i)
-    const field = Math.floor(key / 8)
-    const wireType = key & 7
-    let value
-    if (wireType === 2) {
-      let l;
-      [l, i] = readVarint(buf, i)
-      value = buf.subarray(i, i + l)
-      i += l
-    } else if (wireType === 0) {
-      [value, i] = readVarint(buf, i)
-    } else {
-      throw new Error(`unexpected wire type ${wireType}`)
-    }
-    if (!out.has(field)) out.set(field, [])
-    out.get(field).push(value)
-  }
-  return out
-}
 
 test('our node dials a js-libp2p node (BOOTSTRAP_PEERS), identifies and pings it', async () => {
   const js = await createJsNode()

@@ -14,6 +14,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { BINARY, startBootstrap, createJsNode, tempDir, waitFor, readAll, httpGet, sleep } from '../lib/harness.mjs'
+import { encodeVarint, readVarint, protobufFields } from '../lib/protobuf.mjs'
 
 // --- helpers ---
 
@@ -40,48 +41,6 @@ function runBinary (args, env, timeout = 15000) {
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${args.join(' ')} timed out:\n${stdout}${stderr}`)) }, timeout)
     proc.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
-}
-
-function encodeVarint (n) {
-  const out = []
-  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
-  out.push(n)
-  return out
-}
-function readVarint (buf, i) {
-  let v = 0; let s = 0
-  for (;;) {
-    if (i >= buf.length) return null
-    const b = buf[i++]
-    v += (b & 0x7f) * 2 ** s
-    s += 7
-    if (!(b & 0x80)) return [v, i]
-  }
-}
-// Length-delimited and varint fields of a protobuf message, by field number.
-function protobufFields (buf) {
-  const out = new Map()
-  let i = 0
-  while (i < buf.length) {
-    let key;
-    [key, i] = readVarint(buf, i)
-    const field = Math.floor(key / 8)
-    const wireType = key & 7
-    let value
-    if (wireType === 2) {
-      let l;
-      [l, i] = readVarint(buf, i)
-      value = buf.subarray(i, i + l)
-      i += l
-    } else if (wireType === 0) {
-      [value, i] = readVarint(buf, i)
-    } else {
-      throw new Error(`unexpected wire type ${wireType}`)
-    }
-    if (!out.has(field)) out.set(field, [])
-    out.get(field).push(value)
-  }
-  return out
 }
 
 // Sends one FIND_NODE by hand on /ipfs/kad/1.0.0 (libp2p/specs kad-dht:
