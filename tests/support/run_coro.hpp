@@ -41,4 +41,21 @@ inline void run_coro(asio::awaitable<void> aw, std::chrono::seconds limit = std:
   if (error) std::rethrow_exception(error);
 }
 
+// Runs `aw` on an existing io_context (where other objects of the test live,
+// e.g. hosts with their own coroutines), stops the context when it finishes,
+// and rethrows its exception. Throws if it did not finish within `limit`.
+inline void run_in(asio::io_context& io, asio::awaitable<void> aw,
+                   std::chrono::seconds limit = std::chrono::seconds(20)) {
+  bool done = false;
+  std::exception_ptr error;
+  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e) {
+    done = true;
+    error = e;
+    io.stop();
+  });
+  io.run_for(limit);
+  if (!done) throw std::runtime_error("coroutine did not finish in time");
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace mp::test

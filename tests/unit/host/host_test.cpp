@@ -14,6 +14,7 @@
 #include <asio/redirect_error.hpp>
 
 #include "ping/ping.hpp"
+#include "support/run_coro.hpp"
 
 namespace mp::host {
 namespace {
@@ -33,21 +34,7 @@ struct Fixture : ::testing::Test {
 
   // Runs `body` as a coroutine and the io_context until it finishes.
   void run(std::function<asio::awaitable<void>()> body, std::chrono::seconds limit = 20s) {
-    bool done = false;
-    std::exception_ptr error;
-    asio::co_spawn(io, body(), [&](std::exception_ptr e) {
-      done = true;
-      error = e;
-      io.stop();
-    });
-    io.run_for(limit);
-    ASSERT_TRUE(done) << "timed out";
-    if (error) std::rethrow_exception(error);
-  }
-
-  static asio::awaitable<void> sleep(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
+    test::run_in(io, body(), limit);
   }
 };
 

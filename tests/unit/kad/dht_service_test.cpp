@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_coro.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -67,16 +69,7 @@ struct KadPeer {
 
 void run(asio::io_context& io, std::function<asio::awaitable<void>()> body,
          std::chrono::seconds limit = 20s) {
-  bool done = false;
-  std::exception_ptr error;
-  asio::co_spawn(io, body(), [&](std::exception_ptr e) {
-    done = true;
-    error = e;
-    io.stop();
-  });
-  io.run_for(limit);
-  ASSERT_TRUE(done) << "timed out";
-  if (error) std::rethrow_exception(error);
+  test::run_in(io, body(), limit);
 }
 
 asio::awaitable<void> wait_until(std::function<bool()> cond) {
