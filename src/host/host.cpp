@@ -319,6 +319,10 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     }
     yamux::Config ycfg;
     ycfg.max_streams = config_.limits.max_streams_per_connection;
+    // Connections of a bootstrap node carry small messages; a 4 KiB read
+    // buffer (Yamux frames larger than it are read in pieces) keeps an idle
+    // connection under the 20 KiB STYLE.md asks for.
+    ycfg.read_buffer_size = 4 * 1024;
     session = yamux::Session::create(executor_, std::move(muxed), dir == Direction::kOutbound, ycfg);
 
     auto conn = std::make_shared<Connection>();
@@ -388,8 +392,7 @@ std::shared_ptr<Connection> Host::register_connection(std::shared_ptr<Connection
   events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_, conn->remote_addr_,
                                         list.size()});
   asio::co_spawn(executor_, run_identify(conn), asio::detached);
-  asio::co_spawn(executor_, run_ping_loop(conn), asio::detached);
-  asio::co_spawn(executor_, run_idle_watch(conn), asio::detached);
+  asio::co_spawn(executor_, run_connection_timers(conn), asio::detached);
   return conn;
 }
 
@@ -482,15 +485,35 @@ asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
   }
 }
 
-asio::awaitable<void> Host::run_ping_loop(std::shared_ptr<Connection> conn) {
+// One coroutine (and one timer) per connection for both periodic duties,
+// since per-connection state is what bounds how many peers a node holds:
+// the idle timeout and the periodic ping.
+asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> conn) {
   auto alive = alive_;
   asio::steady_timer timer(executor_);
-  int failures = 0;
+  const auto step = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(50),
+      std::min<std::chrono::milliseconds>(config_.idle_timeout / 4, std::chrono::seconds(5)));
+  auto next_ping = std::chrono::steady_clock::now() + config_.ping_interval;
+  int ping_failures = 0;
+  bool ping_supported = true;
   while (*alive && conn->open_) {
-    timer.expires_after(config_.ping_interval);
+    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
+        step, std::max<std::chrono::steady_clock::duration>(
+                  next_ping - std::chrono::steady_clock::now(), std::chrono::milliseconds(1))));
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || !conn->open_) co_return;
+
+    auto now = std::chrono::steady_clock::now();
+    if (conn->stream_count() > 0 || conn->keep_alive_) {
+      conn->last_busy_ = now;
+    } else if (now - conn->last_busy_ >= config_.idle_timeout) {
+      conn->close("idle timeout");
+      co_return;
+    }
+    if (!ping_supported || now < next_ping) continue;
+
     try {
       std::vector<std::string> proposals{std::string(ping::kProtocol)};
       auto s = co_await conn->open_stream(std::move(proposals));
@@ -500,38 +523,20 @@ asio::awaitable<void> Host::run_ping_loop(std::shared_ptr<Connection> conn) {
       if (!*alive) co_return;
       stats_.pings_sent.fetch_add(1, std::memory_order_relaxed);
       conn->last_rtt_ = rtt;
-      failures = 0;
+      ping_failures = 0;
       events_.publish(PingRtt{conn->peer_, rtt});
     } catch (const std::exception& e) {
       if (!*alive || !conn->open_) co_return;
       stats_.pings_failed.fetch_add(1, std::memory_order_relaxed);
       // A peer that does not speak ping is fine; one that stops answering is not.
-      if (std::string(e.what()).find("none of the proposed") != std::string::npos) co_return;
-      if (++failures >= 3) {
+      if (std::string(e.what()).find("none of the proposed") != std::string::npos) {
+        ping_supported = false;
+      } else if (++ping_failures >= 3) {
         conn->close("ping failed 3 times: " + std::string(e.what()));
         co_return;
       }
     }
-  }
-}
-
-asio::awaitable<void> Host::run_idle_watch(std::shared_ptr<Connection> conn) {
-  auto alive = alive_;
-  asio::steady_timer timer(executor_);
-  const auto step = std::max<std::chrono::milliseconds>(
-      std::chrono::milliseconds(50), std::min<std::chrono::milliseconds>(config_.idle_timeout / 4, std::chrono::seconds(5)));
-  while (*alive && conn->open_) {
-    timer.expires_after(step);
-    std::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!*alive || !conn->open_) co_return;
-    const auto now = std::chrono::steady_clock::now();
-    if (conn->stream_count() > 0 || conn->keep_alive_) {
-      conn->last_busy_ = now;
-    } else if (now - conn->last_busy_ >= config_.idle_timeout) {
-      conn->close("idle timeout");
-      co_return;
-    }
+    next_ping = std::chrono::steady_clock::now() + config_.ping_interval;
   }
 }
 

@@ -175,8 +175,7 @@ class Host {
   asio::awaitable<void> handle_inbound_stream(std::shared_ptr<Connection> conn,
                                               std::shared_ptr<net::ByteStream> stream);
   asio::awaitable<void> run_identify(std::shared_ptr<Connection> conn);
-  asio::awaitable<void> run_ping_loop(std::shared_ptr<Connection> conn);
-  asio::awaitable<void> run_idle_watch(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> run_connection_timers(std::shared_ptr<Connection> conn);
   identify::Info our_identify(const Connection& conn) const;
   asio::awaitable<void> serve_identify(StreamContext ctx);
   asio::awaitable<void> receive_identify_push(StreamContext ctx);
