@@ -9,18 +9,14 @@
 
 #include "autonat/server.hpp"
 #include "net/buffered_reader.hpp"
+#include "support/loopback_host.hpp"
 
 namespace mp::autonat {
 namespace {
 
 using namespace std::chrono_literals;
 
-host::HostConfig loopback_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/tcp/0")};
-  c.ping_interval = 1h;
-  return c;
-}
+using test::loopback_config;
 
 pb::Message dial_request(const PeerId& id, const Multiaddr& addr) {
   pb::Message m;

@@ -14,6 +14,7 @@
 #include <asio/redirect_error.hpp>
 
 #include "ping/ping.hpp"
+#include "support/loopback_host.hpp"
 #include "support/run_coro.hpp"
 
 namespace mp::host {
@@ -21,12 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-HostConfig loopback_config() {
-  HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/tcp/0")};
-  c.ping_interval = 1h;  // tests ping explicitly
-  return c;
-}
+using test::loopback_config;
 
 struct Fixture : ::testing::Test {
   asio::io_context io;

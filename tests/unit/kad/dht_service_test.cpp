@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/loopback_host.hpp"
 #include "support/run_coro.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -25,9 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 
 host::HostConfig loopback_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/tcp/0")};
-  c.ping_interval = 1h;
+  host::HostConfig c = test::loopback_config();
   c.dial_timeout = 2s;
   return c;
 }

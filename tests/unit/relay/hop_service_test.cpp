@@ -13,18 +13,14 @@
 #include "net/buffered_reader.hpp"
 #include "relay/relay.hpp"
 #include "relay/voucher.hpp"
+#include "support/loopback_host.hpp"
 
 namespace mp::relay {
 namespace {
 
 using namespace std::chrono_literals;
 
-host::HostConfig loopback_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/tcp/0")};
-  c.ping_interval = 1h;
-  return c;
-}
+using test::loopback_config;
 
 struct StopSeen {
   std::optional<PeerId> initiator;
