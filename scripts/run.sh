@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MP_SKIP_NPM=1 scripts/deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMP_BUILD_TESTS=OFF >/dev/null
+# Same build directory and settings as scripts/test.sh, so one does not
+# rebuild what the other built (a new directory defaults to RelWithDebInfo).
+[ -f build/CMakeCache.txt ] || cmake -S . -B build -G Ninja >/dev/null
 cmake --build build --target mepassa-bootstrap
 exec build/mepassa-bootstrap "$@"
