@@ -27,20 +27,18 @@ namespace {
 constexpr std::string_view kNoiseProtocol = "/noise";
 constexpr std::string_view kYamuxProtocol = "/yamux/1.0.0";
 
-Multiaddr endpoint_to_multiaddr(const asio::ip::tcp::endpoint& ep) {
-  auto addr = ep.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  }
-  return Multiaddr::ip_tcp(addr.to_string(), ep.port());
-}
-
+// The remote's IP as text; an IPv4-mapped IPv6 address (a dual-stack
+// socket) is written as the IPv4 address it is.
 std::string endpoint_ip(const asio::ip::tcp::endpoint& ep) {
   auto addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
     addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   }
   return addr.to_string();
+}
+
+Multiaddr endpoint_to_multiaddr(const asio::ip::tcp::endpoint& ep) {
+  return Multiaddr::ip_tcp(endpoint_ip(ep), ep.port());
 }
 
 // Interface addresses of this machine, to expand 0.0.0.0 / :: listeners.
