@@ -370,6 +370,10 @@ const Setting kSettings[] = {
      "relay reservations and circuits in total"},
     {"RELAY_MAX_PER_PEER", nullptr, "--relay-max-per-peer", "N", "10",
      "relay reservations and circuits per peer"},
+    {"RELAY_MAX_PER_IP", nullptr, "--relay-max-per-ip", "N", "32",
+     "relay reservations and circuits per IP address"},
+    {"RELAY_MAX_PER_SUBNET", nullptr, "--relay-max-per-subnet", "N", "64",
+     "relay reservations and circuits per network (IPv4 /24, IPv6 /48)"},
     {"RELAY_MAX_BYTES_PER_SEC", nullptr, "--relay-max-bytes-per-sec", "BYTES", "1000000",
      "bytes relayed per circuit (the Rust node's meaning); default of RELAY_CIRCUIT_MAX_BYTES"},
     {"RELAY_CIRCUIT_MAX_BYTES", nullptr, "--relay-circuit-max-bytes", "BYTES",
@@ -680,6 +684,8 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
     if (auto f = r.single("RELAY_ENABLED")) cfg.relay_enabled = parse_bool(*f);
     count("RELAY_MAX_CIRCUITS", cfg.relay_max_circuits, 0);
     count("RELAY_MAX_PER_PEER", cfg.relay_max_per_peer, 0);
+    count("RELAY_MAX_PER_IP", cfg.relay_max_per_ip, 0);
+    count("RELAY_MAX_PER_SUBNET", cfg.relay_max_per_subnet, 0);
     if (auto f = r.single("RELAY_MAX_BYTES_PER_SEC")) {
       cfg.relay_max_bytes_per_sec = parse_uint(*f, 0, kU64, "bytes");
     }

@@ -59,6 +59,8 @@ struct Config {
   bool relay_enabled = true;                 // RELAY_ENABLED
   std::uint32_t relay_max_circuits = 100;    // RELAY_MAX_CIRCUITS: reservations and circuits
   std::uint32_t relay_max_per_peer = 10;     // RELAY_MAX_PER_PEER: per-peer reservations and circuits
+  std::uint32_t relay_max_per_ip = 32;       // RELAY_MAX_PER_IP: the same per IP address
+  std::uint32_t relay_max_per_subnet = 64;   // RELAY_MAX_PER_SUBNET: per IPv4 /24 or IPv6 /48
   // RELAY_MAX_BYTES_PER_SEC. Despite its name the Rust node passed it to
   // rust-libp2p as max_circuit_bytes (a per-circuit byte budget), so it is
   // the default of relay_circuit_max_bytes below.

@@ -52,6 +52,8 @@ relay::RelayLimits relay_limits(const Config& c) {
   relay::RelayLimits r;
   r.max_reservations = r.max_circuits = c.relay_max_circuits;
   r.max_reservations_per_peer = r.max_circuits_per_peer = c.relay_max_per_peer;
+  r.max_reservations_per_ip = r.max_circuits_per_ip = c.relay_max_per_ip;
+  r.max_reservations_per_subnet = r.max_circuits_per_subnet = c.relay_max_per_subnet;
   r.reservation_ttl = c.relay_reservation_ttl;
   r.circuit.duration = c.relay_circuit_duration;
   r.circuit.data = c.relay_circuit_max_bytes;
@@ -110,6 +112,16 @@ class Node {
         for (std::size_t i = 0; i < static_cast<std::size_t>(relay::Refusal::kCount); ++i) {
           out += fmt::format("mepassa_relay_refusals_total{{reason=\"{}\"}} {}\n",
                              relay::refusal_name(static_cast<relay::Refusal>(i)), r->counters().refusals[i].load());
+        }
+        out += "# HELP mepassa_relay_limit_refusals_total Relay reservations and circuits refused, by the limit.\n"
+               "# TYPE mepassa_relay_limit_refusals_total counter\n";
+        for (std::size_t kind = 0; kind < 2; ++kind) {
+          for (std::size_t i = 1; i < static_cast<std::size_t>(relay::LimitHit::kCount); ++i) {
+            out += fmt::format("mepassa_relay_limit_refusals_total{{kind=\"{}\",limit=\"{}\"}} {}\n",
+                               kind == 0 ? "reservation" : "circuit",
+                               relay::limit_name(static_cast<relay::LimitHit>(i)),
+                               r->counters().limit_refusals[kind][i].load());
+          }
         }
       });
     }

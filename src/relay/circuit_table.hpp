@@ -1,7 +1,7 @@
 // CircuitTable: counts the relayed connections in progress, so CONNECT can
 // be refused with RESOURCE_LIMIT_EXCEEDED (libp2p/specs relay/circuit-v2.md
 // "Connection Initiation") when there are too many in total, from the
-// initiator (peer or IP), or to the target. Pure state; the hop glue holds a
+// initiator (peer, IP or network), or to the target. Pure state; the hop glue holds a
 // Circuit ticket for as long as the bytes flow and gives it back with close().
 #pragma once
 
@@ -25,8 +25,9 @@ class CircuitTable {
 
   explicit CircuitTable(const RelayLimits& limits) : limits_(limits) {}
 
-  // OK (and counted) or RESOURCE_LIMIT_EXCEEDED (nothing changes).
-  Status open(const Circuit& c);
+  // OK (and counted) or RESOURCE_LIMIT_EXCEEDED (nothing changes); `hit`,
+  // when given, says which limit refused it.
+  Status open(const Circuit& c, LimitHit* hit = nullptr);
   void close(const Circuit& c);
 
   std::size_t size() const { return total_; }
@@ -37,6 +38,7 @@ class CircuitTable {
   std::size_t total_ = 0;
   std::unordered_map<PeerId, std::size_t> per_peer_;
   std::unordered_map<std::string, std::size_t> per_ip_;
+  std::unordered_map<std::string, std::size_t> per_subnet_;
 };
 
 }  // namespace mp::relay

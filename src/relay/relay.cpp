@@ -42,32 +42,41 @@ class StreamDeadline {
 };
 
 std::uint64_t unix_seconds(std::chrono::system_clock::time_point t) {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
 }  // namespace
 
 Refusal refusal_of(Status s) {
   switch (s) {
-    case pb::RESERVATION_REFUSED: return Refusal::kReservationRefused;
-    case pb::RESOURCE_LIMIT_EXCEEDED: return Refusal::kResourceLimitExceeded;
-    case pb::PERMISSION_DENIED: return Refusal::kPermissionDenied;
-    case pb::CONNECTION_FAILED: return Refusal::kConnectionFailed;
-    case pb::NO_RESERVATION: return Refusal::kNoReservation;
-    case pb::MALFORMED_MESSAGE: return Refusal::kMalformedMessage;
-    default: return Refusal::kUnexpectedMessage;
+    case pb::RESERVATION_REFUSED:
+      return Refusal::kReservationRefused;
+    case pb::RESOURCE_LIMIT_EXCEEDED:
+      return Refusal::kResourceLimitExceeded;
+    case pb::PERMISSION_DENIED:
+      return Refusal::kPermissionDenied;
+    case pb::CONNECTION_FAILED:
+      return Refusal::kConnectionFailed;
+    case pb::NO_RESERVATION:
+      return Refusal::kNoReservation;
+    case pb::MALFORMED_MESSAGE:
+      return Refusal::kMalformedMessage;
+    default:
+      return Refusal::kUnexpectedMessage;
   }
 }
 
 const char* refusal_name(Refusal r) {
-  static constexpr const char* kNames[] = {"reservation_refused", "resource_limit_exceeded", "permission_denied",
-                                           "connection_failed",   "no_reservation",          "malformed_message",
-                                           "unexpected_message"};
+  static constexpr const char* kNames[] = {
+      "reservation_refused", "resource_limit_exceeded", "permission_denied", "connection_failed",
+      "no_reservation",      "malformed_message",       "unexpected_message"};
   const auto i = static_cast<std::size_t>(r);
   return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
-Relay::Relay(asio::any_io_executor executor, host::Host& host, const Ed25519KeyPair& identity, RelayLimits limits)
+Relay::Relay(asio::any_io_executor executor, host::Host& host, const Ed25519KeyPair& identity,
+             RelayLimits limits)
     : executor_(executor),
       host_(host),
       identity_(identity),
@@ -76,10 +85,13 @@ Relay::Relay(asio::any_io_executor executor, host::Host& host, const Ed25519KeyP
       circuits_(limits_),
       sweep_timer_(executor) {}
 
-Relay::~Relay() { *alive_ = false; }
+Relay::~Relay() {
+  *alive_ = false;
+}
 
 void Relay::install() {
-  host_.set_handler(std::string(kHopProtocol), [this](host::StreamContext ctx) { return serve_hop(std::move(ctx)); });
+  host_.set_handler(std::string(kHopProtocol),
+                    [this](host::StreamContext ctx) { return serve_hop(std::move(ctx)); });
   auto alive = alive_;
   host_.events().subscribe([this, alive](const host::Event& e) {
     if (!*alive) return;
@@ -91,11 +103,16 @@ void Relay::install() {
   asio::co_spawn(executor_, sweep_loop(), asio::detached);
 }
 
-void Relay::stop() { sweep_timer_.cancel(); *alive_ = false; }
+void Relay::stop() {
+  sweep_timer_.cancel();
+  *alive_ = false;
+}
 
 void Relay::publish_gauges() {
-  counters_.reservations_current.store(static_cast<std::int64_t>(reservations_.size()), std::memory_order_relaxed);
-  counters_.circuits_current.store(static_cast<std::int64_t>(circuits_.size()), std::memory_order_relaxed);
+  counters_.reservations_current.store(static_cast<std::int64_t>(reservations_.size()),
+                                       std::memory_order_relaxed);
+  counters_.circuits_current.store(static_cast<std::int64_t>(circuits_.size()),
+                                   std::memory_order_relaxed);
 }
 
 asio::awaitable<void> Relay::sweep_loop() {
@@ -116,8 +133,10 @@ asio::awaitable<void> Relay::sweep_loop() {
 }
 
 asio::awaitable<void> Relay::refuse(net::ByteStream& stream, Status s, bool reservation) {
-  counters_.refusals[static_cast<std::size_t>(refusal_of(s))].fetch_add(1, std::memory_order_relaxed);
-  (reservation ? counters_.reservations_refused : counters_.circuits_refused).fetch_add(1, std::memory_order_relaxed);
+  counters_.refusals[static_cast<std::size_t>(refusal_of(s))].fetch_add(1,
+                                                                        std::memory_order_relaxed);
+  (reservation ? counters_.reservations_refused : counters_.circuits_refused)
+      .fetch_add(1, std::memory_order_relaxed);
   co_await net::write_length_prefixed(stream, encode(hop_status(s)));
   co_await stream.close_write();
 }
@@ -140,7 +159,8 @@ asio::awaitable<void> Relay::serve_hop(host::StreamContext ctx) {
     if (!reader.buffered().empty()) msg.reset();
   }
   if (!msg) {
-    spdlog::debug("relay: malformed hop message from {}", ctx.connection->remote_peer().to_base58());
+    spdlog::debug("relay: malformed hop message from {}",
+                  ctx.connection->remote_peer().to_base58());
     co_await refuse(*ctx.stream, pb::MALFORMED_MESSAGE, true);
     co_return;
   }
@@ -159,11 +179,13 @@ asio::awaitable<void> Relay::serve_hop(host::StreamContext ctx) {
 
 asio::awaitable<void> Relay::handle_reserve(host::StreamContext& ctx) {
   const auto& conn = *ctx.connection;
-  const auto outcome = reservations_.reserve(conn.remote_peer(), conn.remote_ip(), conn.id(), Clock::now());
+  const auto outcome =
+      reservations_.reserve(conn.remote_peer(), conn.remote_ip(), conn.id(), Clock::now());
   if (outcome.status != pb::OK) {
-    spdlog::debug("relay: reservation for {} refused (total {}, peer {}, ip {})", conn.remote_peer().to_base58(),
-                  reservations_.size(), reservations_.count_for_peer(conn.remote_peer()),
-                  reservations_.count_for_ip(conn.remote_ip()));
+    counters_.limit_refusals[0][static_cast<std::size_t>(outcome.limit)].fetch_add(
+        1, std::memory_order_relaxed);
+    spdlog::debug("relay: reservation for {} refused by the {} limit",
+                  conn.remote_peer().to_base58(), limit_name(outcome.limit));
     co_await refuse(*ctx.stream, outcome.status, true);
     co_return;
   }
@@ -177,10 +199,12 @@ asio::awaitable<void> Relay::handle_reserve(host::StreamContext& ctx) {
   for (const auto& a : host_.advertised_addrs()) {
     if (!a.is_circuit()) addrs.push_back(a.with_peer_id(host_.local_peer()));
   }
-  const Bytes voucher = sign_voucher(identity_, Voucher{host_.local_peer(), conn.remote_peer(), expire});
+  const Bytes voucher =
+      sign_voucher(identity_, Voucher{host_.local_peer(), conn.remote_peer(), expire});
   spdlog::debug("relay: {} reservation for {} until {}", outcome.renewed ? "renewed" : "new",
                 conn.remote_peer().to_base58(), expire);
-  co_await net::write_length_prefixed(*ctx.stream, encode(hop_reservation_ok(expire, addrs, voucher, limits_.circuit)));
+  co_await net::write_length_prefixed(
+      *ctx.stream, encode(hop_reservation_ok(expire, addrs, voucher, limits_.circuit)));
   co_await ctx.stream->close_write();
 }
 
@@ -214,7 +238,12 @@ asio::awaitable<void> Relay::handle_connect(host::StreamContext& ctx, const pb::
     co_return;
   }
   const CircuitTable::Circuit circuit{src, ctx.connection->remote_ip(), dst};
-  if (circuits_.open(circuit) != pb::OK) {
+  LimitHit hit = LimitHit::kNone;
+  if (circuits_.open(circuit, &hit) != pb::OK) {
+    counters_.limit_refusals[1][static_cast<std::size_t>(hit)].fetch_add(1,
+                                                                         std::memory_order_relaxed);
+    spdlog::debug("relay: circuit {} -> {} refused by the {} limit", src.to_base58(),
+                  dst.to_base58(), limit_name(hit));
     co_await refuse(*ctx.stream, pb::RESOURCE_LIMIT_EXCEEDED, false);
     co_return;
   }
@@ -260,13 +289,13 @@ asio::awaitable<void> Relay::handle_connect(host::StreamContext& ctx, const pb::
   co_await net::write_length_prefixed(*ctx.stream, encode(hop_connect_ok(limits_.circuit)));
   counters_.circuits_accepted.fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("relay: circuit {} -> {} open", src.to_base58(), dst.to_base58());
-  auto result = co_await splice(executor_, ctx.stream, stop.stream, limits_.circuit, &counters_.bytes_relayed, Bytes{},
-                                std::move(stop_leftover));
+  auto result = co_await splice(executor_, ctx.stream, stop.stream, limits_.circuit,
+                                &counters_.bytes_relayed, Bytes{}, std::move(stop_leftover));
   if (result.end == PipeEnd::kDataLimit || result.end == PipeEnd::kDuration) {
     counters_.circuits_limited.fetch_add(1, std::memory_order_relaxed);
   }
-  spdlog::debug("relay: circuit {} -> {} ended ({}): {} bytes out, {} bytes back", src.to_base58(), dst.to_base58(),
-                to_string(result.end), result.a_to_b, result.b_to_a);
+  spdlog::debug("relay: circuit {} -> {} ended ({}): {} bytes out, {} bytes back", src.to_base58(),
+                dst.to_base58(), to_string(result.end), result.a_to_b, result.b_to_a);
 }
 
 }  // namespace mp::relay

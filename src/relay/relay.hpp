@@ -48,16 +48,20 @@ struct RelayCounters {
   std::atomic<std::uint64_t> reservations_refused{0};
   std::atomic<std::uint64_t> circuits_accepted{0};
   std::atomic<std::uint64_t> circuits_refused{0};
-  std::atomic<std::uint64_t> circuits_failed{0};  // CONNECTION_FAILED towards the target
+  std::atomic<std::uint64_t> circuits_failed{0};   // CONNECTION_FAILED towards the target
   std::atomic<std::uint64_t> circuits_limited{0};  // closed by the data cap or the duration
   std::atomic<std::uint64_t> bytes_relayed{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::kCount)> refusals{};
+  // Reservations ([0]) and circuits ([1]) refused, by the limit that refused them.
+  std::array<std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(LimitHit::kCount)>, 2>
+      limit_refusals{};
 };
 
 class Relay {
  public:
   // `identity` signs reservation vouchers (the same key as the host's).
-  Relay(asio::any_io_executor executor, host::Host& host, const Ed25519KeyPair& identity, RelayLimits limits);
+  Relay(asio::any_io_executor executor, host::Host& host, const Ed25519KeyPair& identity,
+        RelayLimits limits);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;

@@ -317,6 +317,35 @@ test('limits and bad input get the spec status codes', async () => {
   }
 })
 
+// Every js peer here comes from 127.0.0.1, one IP in one /24: the per-IP and
+// per-network caps each refuse the second reservation when set to 1, and
+// /metrics says which limit did.
+for (const [env, limit] of [[{ RELAY_MAX_PER_IP: '1' }, 'ip'], [{ RELAY_MAX_PER_SUBNET: '1' }, 'subnet']]) {
+  test(`RELAY_MAX_PER_${limit.toUpperCase()}=1 refuses a second reservation from the same ${limit}`, async () => {
+    const relay = await startBootstrap({ env })
+    const nodes = []
+    try {
+      for (let i = 0; i < 3; i++) nodes.push(await createJsNode({ listen: false }))
+      const conns = await Promise.all(nodes.map(n => n.dial(relay.multiaddr)))
+      assert.equal((await hopExchange(conns[0], reserveMsg())).status, Status.OK)
+      assert.equal((await hopExchange(conns[1], reserveMsg())).status, Status.RESERVATION_REFUSED)
+      assert.equal((await hopExchange(conns[2], reserveMsg())).status, Status.RESERVATION_REFUSED)
+      const { text } = await httpGet(relay.httpPort, '/metrics')
+      assert.match(text, new RegExp(`mepassa_relay_limit_refusals_total\\{kind="reservation",limit="${limit}"\\} 2`))
+      assert.match(text, /mepassa_relay_limit_refusals_total\{kind="reservation",limit="total"\} 0/)
+      // The refused peers cost the holder nothing: its slot stays.
+      await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 1, { what: 'one slot held' })
+      // The slot frees when its holder leaves.
+      await nodes[0].stop()
+      await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 0, { what: 'slot freed' })
+      assert.equal((await hopExchange(conns[1], reserveMsg())).status, Status.OK)
+    } finally {
+      for (const n of nodes) await n.stop()
+      await relay.stop()
+    }
+  })
+}
+
 // A target that reserves by hand and accepts one stop stream, reporting the
 // StopMessage it got and how many bytes then arrive.
 async function rawTarget (relay) {

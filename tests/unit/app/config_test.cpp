@@ -84,6 +84,8 @@ TEST_F(ConfigTest, DefaultsMatchTheRustNode) {
   EXPECT_TRUE(c.relay_enabled);
   EXPECT_EQ(c.relay_max_circuits, 100u);
   EXPECT_EQ(c.relay_max_per_peer, 10u);
+  EXPECT_EQ(c.relay_max_per_ip, 32u);
+  EXPECT_EQ(c.relay_max_per_subnet, 64u);
   EXPECT_EQ(c.relay_max_bytes_per_sec, 1000000u);
   // The Rust node passed RELAY_MAX_BYTES_PER_SEC as max_circuit_bytes.
   EXPECT_EQ(c.relay_circuit_max_bytes, 1000000u);
@@ -295,8 +297,8 @@ TEST_F(ConfigTest, BadCountsAndDurations) {
     env.set(var, "ten");
     expect_bad(var);
   }
-  for (const char* var : {"RELAY_MAX_CIRCUITS", "RELAY_MAX_PER_PEER", "RELAY_MAX_BYTES_PER_SEC",
-                          "RELAY_CIRCUIT_MAX_BYTES"}) {
+  for (const char* var : {"RELAY_MAX_CIRCUITS", "RELAY_MAX_PER_PEER", "RELAY_MAX_PER_IP", "RELAY_MAX_PER_SUBNET",
+                          "RELAY_MAX_BYTES_PER_SEC", "RELAY_CIRCUIT_MAX_BYTES"}) {
     env = MapEnv();
     env.set(var, "1.5");
     expect_bad(var);
@@ -333,7 +335,8 @@ TEST_F(ConfigTest, HelpListsEveryOptionWithVariableAndDefault) {
   for (const char* s :
        {"--bootstrap-port", "BOOTSTRAP_PORT", "default 4001", "HEALTH_PORT", "default 8000",
         "PEER_ID_SEED", "DATA_DIR", "RUST_LOG", "LOG_LEVEL", "RELAY_ENABLED", "RELAY_MAX_CIRCUITS",
-        "RELAY_MAX_PER_PEER", "RELAY_MAX_BYTES_PER_SEC", "--listen", "LISTEN_ADDRS",
+        "RELAY_MAX_PER_PEER", "RELAY_MAX_PER_IP", "RELAY_MAX_PER_SUBNET", "RELAY_MAX_BYTES_PER_SEC", "--listen",
+        "LISTEN_ADDRS",
         "--bootstrap-peer", "BOOTSTRAP_PEERS", "--allow-private-addrs", "ALLOW_PRIVATE_ADDRS",
         "--kad-protocol", "KAD_PROTOCOL", "KAD_INSERT", "PEER_MAX_AGE_SECS", "default 604800",
         "IDENTIFY_PROTOCOL_VERSION", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_PEER",
