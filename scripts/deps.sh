@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm curl procps iproute2 dpkg-dev file
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -329,6 +329,7 @@ class Node {
       }
     }
     metrics_.routing_table_size.set(static_cast<std::int64_t>(s.routing_table_size));
+    metrics_.health_degraded.set(s.storage.ok ? 0 : 1);
     auto& hs = host_.stats();
     sync_counter(metrics_.bytes_received, hs.bytes_in.load(), last_bytes_in_);
     sync_counter(metrics_.bytes_sent, hs.bytes_out.load(), last_bytes_out_);

@@ -72,7 +72,9 @@ NodeMetrics::NodeMetrics(MetricRegistry& r, const std::string& version)
                                        "Circuit relay CONNECT requests by outcome.", "result",
                                        relay_results())),
       relay_circuit_bytes(r.counter("mepassa_relay_circuit_bytes_total",
-                                    "Bytes forwarded through relayed circuits (both directions).")) {
+                                    "Bytes forwarded through relayed circuits (both directions).")),
+      health_degraded(r.gauge("mepassa_health_degraded",
+                              "1 while /health reports DEGRADED (the peer store cannot write), else 0.")) {
   auto& info = r.gauge("mepassa_build_info", "Always 1; the label carries the version.",
                        "version", {version});
   info.at(std::size_t{0}).set(1);

@@ -78,6 +78,9 @@ struct NodeMetrics {
   LabelledCounter& relay_circuit_requests;  // result
   Counter& relay_circuit_bytes;
 
+  // 1 while /health answers 503 DEGRADED, else 0 (for alerting).
+  Gauge& health_degraded;
+
   Counter& handshake_failure(HandshakeFailure r) {
     return handshake_failures.at(static_cast<std::size_t>(r));
   }
