@@ -447,20 +447,34 @@ class Node {
 }  // namespace
 
 int run_node(const Config& config) {
-  auto identity = node_identity(config);
-  if (!identity) {
-    spdlog::error("{}", identity.message());
+  // Order matters (two first starts on one empty DATA_DIR must not each
+  // write a key): the directory, its lock, then the identity, then the store.
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create DATA_DIR {}: {}", config.data_dir.string(), ec.message());
     return 1;
+  }
+  auto lock = storage::DataDirLock::acquire(config.data_dir);
+  if (!lock) {
+    spdlog::error("{}", lock.message());
+    return 1;
+  }
+  auto identity = node_identity(config);
+  if (auto* err = std::get_if<IdentityError>(&identity)) {
+    spdlog::error("{}", err->message);
+    return err->exit_code;
   }
   storage::SqlitePeerStoreConfig scfg;
   scfg.data_dir = config.data_dir;
   scfg.peer_max_age_secs = config.peer_max_age.count();
+  scfg.lock_data_dir = false;  // held above, for the life of the process
   auto store = storage::SqlitePeerStore::open(scfg);
   if (!store) {
     spdlog::error("{}", store.message());
     return 1;
   }
-  Node node(config, std::move(*identity), std::move(*store));
+  Node node(config, std::move(std::get<Ed25519KeyPair>(identity)), std::move(*store));
   return node.run();
 }
 
