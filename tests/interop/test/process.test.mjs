@@ -123,3 +123,26 @@ test('SIGHUP re-reads the log level from .env: debug lines appear, then disappea
     rmSync(cwd, { recursive: true, force: true })
   }
 })
+
+test('/health storage counts follow committed writes within seconds, not maintenance rounds', async () => {
+  const node = await startBootstrap()
+  const peers = []
+  try {
+    for (let i = 0; i < 5; i++) {
+      const js = await createJsNode()
+      await js.dial(node.multiaddr)
+      peers.push(js)
+    }
+    // STORAGE_MAINTENANCE_INTERVAL_SECS is 300 here: only the writer's own
+    // refresh can bring these numbers up within the 10 s bound.
+    const storage = await waitFor(async () => {
+      const s = (await health(node)).body.storage
+      return s.total_peers === 5 ? s : null
+    }, { what: 'storage.total_peers 5' })
+    assert.ok(storage.total_addresses >= 5)
+    assert.equal(storage.stale_peers, 0)
+  } finally {
+    for (const p of peers) await p.stop()
+    await node.stop()
+  }
+})
