@@ -334,6 +334,8 @@ const Setting kSettings[] = {
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", nullptr, "--log-format", "text|json", "text",
      "json writes one JSON object per line (ts, level, msg, logger)"},
+    {"LOG_FILE", nullptr, "--log-file", "PATH", "none (stdout)",
+     "append log lines to this file; SIGHUP reopens it (logrotate)"},
     {"LISTEN_ADDRS", nullptr, "--listen", "MULTIADDR", "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>,/ip6/::/tcp/<BOOTSTRAP_PORT>",
      "listen multiaddrs, comma-separated (flag repeatable)", Shape::kList},
     {"BOOTSTRAP_PEERS", nullptr, "--bootstrap-peer", "MULTIADDR", "none",
@@ -607,6 +609,7 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       if (!lf.ok()) bad(*f, lf.message());
       cfg.log_filter = f->value;
       cfg.log_level = lf->level;
+      cfg.log_level_pinned = f->origin.starts_with("--");
       for (auto& w : lf->warnings) cfg.warnings.push_back(f->origin + ": " + w);
     }
     if (auto f = r.single("LOG_FORMAT")) {
@@ -614,6 +617,10 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       if (v == "text") cfg.log_format = LogFormat::kText;
       else if (v == "json") cfg.log_format = LogFormat::kJson;
       else bad(*f, "unknown log format (expected text or json)");
+    }
+    if (auto f = r.single("LOG_FILE")) {
+      if (trim(f->value).empty()) bad(*f, "cannot be empty");
+      cfg.log_file = std::string(trim(f->value));
     }
 
     if (auto l = r.list("LISTEN_ADDRS")) {

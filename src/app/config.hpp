@@ -56,6 +56,12 @@ struct Config {
   // RUST_LOG or LOG_LEVEL: the raw filter text and the level we apply.
   std::string log_filter = "info";
   LogLevel log_level = LogLevel::kInfo;
+  // True when --log-level set it: a flag cannot change under a running
+  // process, so SIGHUP leaves the level alone (see reload_logging()).
+  bool log_level_pinned = false;
+  // LOG_FILE: append log lines to this file instead of stdout; SIGHUP
+  // reopens it (logrotate's move-then-HUP). Empty: stdout.
+  std::filesystem::path log_file;
   bool relay_enabled = true;                 // RELAY_ENABLED
   std::uint32_t relay_max_circuits = 100;    // RELAY_MAX_CIRCUITS: reservations and circuits
   std::uint32_t relay_max_per_peer = 10;     // RELAY_MAX_PER_PEER: per-peer reservations and circuits

@@ -2,15 +2,19 @@
 
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
+#include <spdlog/details/file_helper.h>
 #include <spdlog/details/thread_pool.h>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string_view>
 
 namespace mp::app {
@@ -158,8 +162,40 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// LOG_FILE sink. spdlog's basic_file_sink cannot reopen its file; this one
+// can, under the sink's own mutex, so lines written by the async thread
+// never race the reopen. Opened for appending: a restart or a reopen never
+// truncates what logrotate has not moved yet.
+class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit ReopenableFileSink(const std::filesystem::path& path) : path_(path) {
+    file_.open(path_.string(), false);
+  }
+  // Closes the file and opens `path_` again (a new file after logrotate moved
+  // the old one away).
+  void reopen() {
+    std::lock_guard lock(mutex_);
+    file_.close();
+    file_.open(path_.string(), false);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    file_.write(formatted);
+  }
+  void flush_() override { file_.flush(); }
+
+ private:
+  std::filesystem::path path_;
+  spdlog::details::file_helper file_;
+};
+
 std::mutex g_mu;
 std::shared_ptr<spdlog::details::thread_pool> g_pool;  // created once, reused
+std::shared_ptr<ReopenableFileSink> g_file_sink;       // set when LOG_FILE is in use
 
 }  // namespace
 
@@ -172,9 +208,19 @@ std::unique_ptr<spdlog::formatter> make_text_formatter() {
   return f;
 }
 
-void setup_logging(const LogOptions& o) {
+Status setup_logging(const LogOptions& o) {
   std::lock_guard lock(g_mu);
   spdlog::sink_ptr sink = o.sink;
+  std::shared_ptr<ReopenableFileSink> file_sink;
+  if (!sink && !o.file.empty()) {
+    try {
+      file_sink = std::make_shared<ReopenableFileSink>(o.file);
+    } catch (const std::exception& e) {
+      return make_error("cannot open LOG_FILE " + o.file.string() + ": " + e.what());
+    }
+    sink = file_sink;
+  }
+  g_file_sink = file_sink;
   if (!sink) {
     if (o.format == LogFormat::kJson) {
       sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
@@ -197,13 +243,105 @@ void setup_logging(const LogOptions& o) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(to_spdlog(o.level));
   spdlog::flush_every(std::chrono::seconds(1));
+  return Status::Ok();
 }
 
-void setup_logging(const Config& config) {
+Status setup_logging(const Config& config) {
   LogOptions o;
   o.level = config.log_level;
   o.format = config.log_format;
-  setup_logging(o);
+  o.file = config.log_file;
+  return setup_logging(o);
+}
+
+Result<ReloadedLevel> reread_log_level(const Config& started, const EnvSource& env,
+                                       const std::filesystem::path& dotenv_path) {
+  ReloadedLevel r;
+  if (started.log_level_pinned) {
+    r.level = started.log_level;
+    r.source = "--log-level";
+    return r;
+  }
+  DotenvFile dotenv;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(dotenv_path, ec)) {
+    std::ifstream in(dotenv_path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) return make_error("cannot read " + dotenv_path.string());
+    dotenv = parse_dotenv(ss.str(), env);
+    for (auto& w : dotenv.warnings) r.warnings.push_back(dotenv_path.string() + ": " + w);
+  }
+  std::optional<std::string> text;
+  for (const char* name : {"RUST_LOG", "LOG_LEVEL"}) {
+    if (auto it = dotenv.vars.find(name); !text && it != dotenv.vars.end()) {
+      text = it->second;
+      r.source = std::string(name) + " (" + dotenv_path.string() + ")";
+    }
+  }
+  for (const char* name : {"RUST_LOG", "LOG_LEVEL"}) {
+    if (text) break;
+    if ((text = env.get(name))) r.source = std::string(name) + " (environment)";
+  }
+  if (!text) {
+    r.source = "default";
+    return r;
+  }
+  auto f = parse_log_filter(*text);
+  if (!f) return make_error(r.source + "=\"" + *text + "\": " + f.message());
+  r.level = f->level;
+  for (auto& w : f->warnings) r.warnings.push_back(r.source + ": " + w);
+  return r;
+}
+
+Status reopen_log_file() {
+  std::shared_ptr<ReopenableFileSink> sink;
+  {
+    std::lock_guard lock(g_mu);
+    sink = g_file_sink;
+  }
+  if (!sink) return Status::Ok();
+  try {
+    sink->reopen();
+  } catch (const std::exception& e) {
+    return make_error("cannot reopen LOG_FILE " + sink->path().string() + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+std::string reload_logging(const Config& started, const EnvSource& env,
+                           const std::filesystem::path& dotenv_path) {
+  std::string line;
+  auto level = reread_log_level(started, env, dotenv_path);
+  if (level) {
+    const auto before = spdlog::default_logger()->level();
+    spdlog::set_level(to_spdlog(level->level));
+    spdlog::default_logger()->set_level(to_spdlog(level->level));
+    line = fmt::format("log level {} (from {}, was {})", to_string(level->level), level->source,
+                       lower_level(before));
+    for (const auto& w : level->warnings) line += "; " + w;
+  } else {
+    line = "log level kept (" + level.message() + ")";
+  }
+  bool has_file = false;
+  std::filesystem::path file;
+  {
+    std::lock_guard lock(g_mu);
+    if (g_file_sink) {
+      has_file = true;
+      file = g_file_sink->path();
+    }
+  }
+  if (has_file) {
+    // Lines still in the async queue at this moment land in the new file;
+    // none is lost.
+    if (auto st = reopen_log_file(); st) {
+      line += "; reopened " + file.string();
+    } else {
+      line += "; " + st.message();
+    }
+  }
+  return line;
 }
 
 std::uint64_t log_messages_dropped() {
@@ -216,6 +354,7 @@ void shutdown_logging() {
   if (auto l = spdlog::default_logger()) l->flush();
   spdlog::shutdown();
   g_pool.reset();
+  g_file_sink.reset();
 }
 
 }  // namespace mp::app

@@ -19,9 +19,12 @@
 #include <spdlog/formatter.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "app/config.hpp"
+#include "core/result.hpp"
 
 namespace mp::app {
 
@@ -30,18 +33,44 @@ spdlog::level::level_enum to_spdlog(LogLevel level);
 struct LogOptions {
   LogLevel level = LogLevel::kInfo;
   LogFormat format = LogFormat::kText;
-  // nullptr: stdout (colours when it is a terminal, text format only).
+  // nullptr: stdout (colours when it is a terminal, text format only),
+  // or `file` when set.
   spdlog::sink_ptr sink;
+  // LOG_FILE: lines are appended to this file; reopen_log_file() reopens it.
+  std::filesystem::path file;
   // false: log synchronously on the calling thread (tests, short commands).
   bool async = true;
   std::size_t queue_size = 8192;  // messages, when async
 };
 
 // Replaces spdlog's default logger. May be called again (e.g. in tests).
-void setup_logging(const LogOptions& options);
+// Fails only when `options.file` cannot be opened for appending.
+Status setup_logging(const LogOptions& options);
 
-// Convenience for main(): level and format from the configuration.
-void setup_logging(const Config& config);
+// Convenience for main(): level, format and LOG_FILE from the configuration.
+Status setup_logging(const Config& config);
+
+// The log level SIGHUP applies. The process environment cannot change under
+// a running process, so the .env file is what an operator edits: RUST_LOG,
+// else LOG_LEVEL, from `dotenv_path` (read again now); when the file sets
+// neither, RUST_LOG / LOG_LEVEL from the process environment; else "info".
+// A --log-level flag (started.log_level_pinned) keeps the level it set.
+struct ReloadedLevel {
+  LogLevel level = LogLevel::kInfo;
+  std::string source;  // "LOG_LEVEL (.env)", "RUST_LOG (environment)", ...
+  std::vector<std::string> warnings;
+};
+Result<ReloadedLevel> reread_log_level(const Config& started, const EnvSource& env,
+                                       const std::filesystem::path& dotenv_path);
+
+// SIGHUP: applies reread_log_level() and reopens LOG_FILE when one is in use.
+// Never fails the node: a bad value keeps the current level. Returns the one
+// line to log, saying what was done.
+std::string reload_logging(const Config& started, const EnvSource& env,
+                           const std::filesystem::path& dotenv_path = ".env");
+
+// Closes and reopens the LOG_FILE (no-op when logging to stdout).
+Status reopen_log_file();
 
 // Messages dropped because the async queue was full, since the first setup.
 std::uint64_t log_messages_dropped();

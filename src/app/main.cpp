@@ -2,6 +2,7 @@
 //   mepassa-bootstrap [options]            run the node
 //   mepassa-bootstrap peers stats|list|gc  inspect the peer store of DATA_DIR
 //   mepassa-bootstrap probe <multiaddr>    check any libp2p node
+#include <csignal>
 #include <iostream>
 
 #include "app/config.hpp"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
       LogOptions quiet;
       quiet.level = LogLevel::kWarn;
       quiet.async = false;
-      setup_logging(quiet);
+      (void)setup_logging(quiet);  // stdout: cannot fail
       const char* sub = config.command == Command::kPeersStats  ? "stats"
                         : config.command == Command::kPeersList ? "list"
                                                                 : "gc";
@@ -38,13 +39,21 @@ int main(int argc, char** argv) {
       LogOptions opts;
       opts.level = config.log_level == LogLevel::kInfo ? LogLevel::kWarn : config.log_level;
       opts.async = false;
-      setup_logging(opts);
+      (void)setup_logging(opts);  // stdout: cannot fail
       return run_probe(config, std::cout);
     }
     case Command::kRun:
       break;
   }
-  setup_logging(config);
+  // Until the node installs its handlers, a signal an operator commonly
+  // sends must not kill it half-started (SIGHUP's default action is to
+  // terminate). SIGPIPE stays ignored for good: a closed stdout or socket is
+  // an error to handle, not a reason to die.
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) std::signal(sig, SIG_IGN);
+  if (auto st = setup_logging(config); !st) {
+    std::cerr << "mepassa-bootstrap: " << st.message() << "\n";
+    return 2;
+  }
   const int rc = run_node(config);
   shutdown_logging();
   return rc;

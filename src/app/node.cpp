@@ -9,10 +9,12 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <unistd.h>
 
 #include "app/identity.hpp"
+#include "app/logging.hpp"
 #include "autonat/server.hpp"
 #include "app/warm_start.hpp"
 #include "host/host.hpp"
@@ -412,18 +414,38 @@ class Node {
     }
   }
 
+  // Signals an operator commonly sends (README "Signals"): SIGINT, SIGTERM
+  // and SIGQUIT stop the node with the same flush; SIGHUP reloads the log
+  // level and reopens LOG_FILE; SIGUSR1 and SIGUSR2 log one stats line.
+  // None of them ends the node without flushing the peer store.
   asio::awaitable<void> wait_for_signals() {
-    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    asio::signal_set signals(io_, SIGINT, SIGTERM, SIGQUIT);
+    signals.add(SIGHUP);
+    signals.add(SIGUSR1);
+    signals.add(SIGUSR2);
     std::error_code ec;
-    const int sig = co_await signals.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    spdlog::info("Received {}, shutting down (a second signal exits at once)",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    int sig = 0;
+    for (;;) {
+      sig = co_await signals.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      if (sig == SIGHUP) {
+        spdlog::info("Received SIGHUP: {}", reload_logging(config_, ProcessEnv{}));
+      } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+        spdlog::info("Received {}: {}", sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2", stats_line());
+      } else {
+        break;
+      }
+    }
+    spdlog::info("Received {}, shutting down (a second signal exits at once)", signal_name(sig));
     stopping_ = true;
     if (warm_start_) warm_start_->stop();
     if (dht_) dht_->stop();
     host_.shutdown();
-    // A second signal exits at once.
+    // A second stop signal exits at once; SIGHUP/SIGUSR* are ignored now.
+    signals.remove(SIGHUP);
+    signals.remove(SIGUSR1);
+    signals.remove(SIGUSR2);
+    for (int s : {SIGHUP, SIGUSR1, SIGUSR2}) std::signal(s, SIG_IGN);
     signals.async_wait([](std::error_code e, int) {
       if (!e) std::_Exit(130);
     });
@@ -431,6 +453,31 @@ class Node {
     asio::steady_timer t(io_, std::chrono::milliseconds(300));
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     io_.stop();
+  }
+
+  static const char* signal_name(int sig) {
+    switch (sig) {
+      case SIGINT:
+        return "SIGINT";
+      case SIGQUIT:
+        return "SIGQUIT";
+      default:
+        return "SIGTERM";
+    }
+  }
+
+  // One line for SIGUSR1/SIGUSR2: what an operator checks first.
+  std::string stats_line() {
+    std::string line = fmt::format("stats: {} connections, {} connected peers, routing table {}",
+                                   host_.connections().size(), host_.connected_peer_count(),
+                                   kad_.routing_table().size());
+    if (store_) {
+      const auto c = store_->counters();
+      const auto st = store_->last_stats();
+      line += fmt::format(", store queue {}/{}, {} stored peers, {} write failures", c.queue_depth,
+                          c.queue_capacity, st.total_peers, c.write_failures);
+    }
+    return line;
   }
 
   const Config& config_;
@@ -460,20 +507,34 @@ class Node {
 }  // namespace
 
 int run_node(const Config& config) {
-  auto identity = node_identity(config);
-  if (!identity) {
-    spdlog::error("{}", identity.message());
+  // Order matters (two first starts on one empty DATA_DIR must not each
+  // write a key): the directory, its lock, then the identity, then the store.
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create DATA_DIR {}: {}", config.data_dir.string(), ec.message());
     return 1;
+  }
+  auto lock = storage::DataDirLock::acquire(config.data_dir);
+  if (!lock) {
+    spdlog::error("{}", lock.message());
+    return 1;
+  }
+  auto identity = node_identity(config);
+  if (auto* err = std::get_if<IdentityError>(&identity)) {
+    spdlog::error("{}", err->message);
+    return err->exit_code;
   }
   storage::SqlitePeerStoreConfig scfg;
   scfg.data_dir = config.data_dir;
   scfg.peer_max_age_secs = config.peer_max_age.count();
+  scfg.lock_data_dir = false;  // held above, for the life of the process
   auto store = storage::SqlitePeerStore::open(scfg);
   if (!store) {
     spdlog::error("{}", store.message());
     return 1;
   }
-  Node node(config, std::move(*identity), std::move(*store));
+  Node node(config, std::move(std::get<Ed25519KeyPair>(identity)), std::move(*store));
   return node.run();
 }
 

@@ -118,8 +118,13 @@ int list(sqlite::Database& db, std::int64_t limit, std::ostream& out) {
 }
 
 int gc(sqlite::Database& db, std::int64_t max_age, std::ostream& out) {
-  sqlite::Statement st(db, "DELETE FROM dht_peers WHERE last_seen < ?1");
-  st.bind(1, unix_now() - max_age).run();
+  // The node's rule (SqlitePeerStore's collect): too old, more than a day
+  // ahead of our clock, or not a time at all.
+  sqlite::Statement st(db, R"(
+    DELETE FROM dht_peers
+    WHERE last_seen < ?1 OR last_seen > ?2 OR typeof(last_seen) != 'integer')");
+  const std::int64_t now = unix_now();
+  st.bind(1, now - max_age).bind(2, now + 24 * 60 * 60).run();
   out << "Cleaned up " << db.changes() << " stale peer records (older than " << max_age << "s)\n";
   return 0;
 }

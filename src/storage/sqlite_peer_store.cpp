@@ -1,7 +1,7 @@
 #include "storage/sqlite_peer_store.hpp"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <future>
@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "storage/salvage.hpp"
 #include "storage/schema.hpp"
 
 namespace mp::storage {
@@ -22,12 +23,28 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kMaxRetryInterval{30'000};
 // Invalid rows logged one by one at load before switching to a summary.
 constexpr std::uint64_t kInvalidRowsLogged = 10;
+// A last_seen up to this far ahead of our clock is clamped to now; further
+// ahead the row is collected (the clock that wrote it was badly wrong).
+constexpr std::int64_t kMaxClockSkewSecs = 24 * 60 * 60;
+// After this many committed rows the WAL is checkpointed and truncated, so
+// a burst of writes does not leave a large -wal file behind.
+constexpr std::uint64_t kCheckpointEveryRows = 20'000;
+// How far last_stats() may lag behind committed writes, at least.
+constexpr std::chrono::seconds kStatsInterval{1};
 
 std::int64_t micros_since(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
 }
 
 std::string addr_text(const Multiaddr& addr) { return addr.without_peer_id().to_string(); }
+
+// SQLite's quick_check report spans lines; a log event is one line.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
 
 // Moves a database that SQLite cannot use out of the way, with its WAL, so
 // the operator can still look at it; the -shm index is rebuilt from them.
@@ -51,24 +68,39 @@ std::filesystem::path move_aside(const std::filesystem::path& db, std::int64_t n
 struct SqlitePeerStore::Writer {
   sqlite::Database db;
   sqlite::Statement upsert, upsert_success, remove, penalize_row, penalize_peer, count_peer,
-      cap_peer, touch_peer, collect, promote, evict, count;
+      cap_peer, touch_peer, collect_stmt, clamp, promote, evict, count;
   // Upper bound of the row count, so the total cap needs a COUNT(*) only
   // when it may be exceeded.
   std::uint64_t rows_estimate = 0;
+  std::uint64_t rows_since_checkpoint = 0;
+  // last_stats_ is behind the table: refresh at next_stats_at.
+  bool stats_dirty = false;
+  Clock::time_point next_stats_at{};
   bool failing = false;
+
+  // Copies the WAL into the database and truncates it to zero bytes. A
+  // reader holding an old snapshot makes it a partial checkpoint (no error);
+  // the next one catches up.
+  void checkpoint() {
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    rows_since_checkpoint = 0;
+  }
   std::uint64_t failures_in_row = 0;
 
   void prepare() {
     // first_seen is set once, by the INSERT; a conflict only moves last_seen
-    // forward. RETURNING first_seen tells a new row (first_seen == ?3) from an
-    // update, for rows_estimate.
+    // forward, but never past now (?4/?5: the writer's clock), so a row left
+    // in the future by a wrong clock comes back to now. RETURNING first_seen tells a new row
+    // (first_seen == ?3) from an update, for rows_estimate.
     upsert = sqlite::Statement(db, R"(
       INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-      ON CONFLICT (peer_id, multiaddr) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)
+      ON CONFLICT (peer_id, multiaddr) DO UPDATE SET
+        last_seen = MIN(MAX(last_seen, excluded.last_seen), ?4)
       RETURNING first_seen)");
     upsert_success = sqlite::Statement(db, R"(
       INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-      ON CONFLICT (peer_id, multiaddr) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen),
+      ON CONFLICT (peer_id, multiaddr) DO UPDATE SET
+        last_seen = MIN(MAX(last_seen, excluded.last_seen), ?5),
         reputation = MAX(reputation, ?4)
       RETURNING first_seen)");
     remove = sqlite::Statement(db, "DELETE FROM dht_peers WHERE peer_id = ?1 AND multiaddr = ?2");
@@ -82,14 +114,22 @@ struct SqlitePeerStore::Writer {
       DELETE FROM dht_peers WHERE rowid IN (
         SELECT rowid FROM dht_peers WHERE peer_id = ?1
         ORDER BY reputation DESC, last_seen DESC LIMIT -1 OFFSET ?2))");
-    touch_peer = sqlite::Statement(
-        db, "UPDATE dht_peers SET last_seen = MAX(last_seen, ?2) WHERE peer_id = ?1");
-    collect = sqlite::Statement(db, "DELETE FROM dht_peers WHERE last_seen < ?1");
+    // Connected now: last_seen is now, also when it was in the future.
+    touch_peer = sqlite::Statement(db, "UPDATE dht_peers SET last_seen = ?2 WHERE peer_id = ?1");
+    // Too old, too far in the future (a node once ran with a wrong clock),
+    // or not a time at all (written by hand): none of them ever ages out
+    // or stops gaining reputation otherwise. typeof() costs a table scan,
+    // once per maintenance round.
+    collect_stmt = sqlite::Statement(db, R"(
+      DELETE FROM dht_peers
+      WHERE last_seen < ?1 OR last_seen > ?2 OR typeof(last_seen) != 'integer')");
+    // Within the tolerated skew ahead of us: clamped to now.
+    clamp = sqlite::Statement(db, "UPDATE dht_peers SET last_seen = ?1 WHERE last_seen > ?1");
     // The seed's rule, on our clock: julianday('now') - julianday(last_seen,
     // 'unixepoch') < 1 is last_seen > now - 86400.
     promote = sqlite::Statement(db, R"(
       UPDATE dht_peers SET reputation = MIN(?2, reputation + ?3)
-      WHERE last_seen > ?1 AND reputation < ?2)");
+      WHERE last_seen > ?1 AND last_seen <= ?4 AND reputation < ?2)");
     evict = sqlite::Statement(db, R"(
       DELETE FROM dht_peers WHERE rowid IN (
         SELECT rowid FROM dht_peers ORDER BY reputation ASC, last_seen ASC LIMIT ?1))");
@@ -103,10 +143,14 @@ struct SqlitePeerStore::Writer {
     return n;
   }
 
-  std::uint64_t collect_older_than(std::int64_t cutoff) {
-    collect.bind(1, cutoff).run();
+  // Deletes rows last seen before `cutoff`, more than kMaxClockSkewSecs
+  // after `now` or whose last_seen is not an integer; clamps the rest of
+  // the future to `now`. Returns how many rows were deleted.
+  std::uint64_t collect(std::int64_t cutoff, std::int64_t now) {
+    collect_stmt.bind(1, cutoff).bind(2, now + kMaxClockSkewSecs).run();
     auto n = static_cast<std::uint64_t>(db.changes());
     rows_estimate -= std::min(rows_estimate, n);
+    clamp.bind(1, now).run();
     return n;
   }
 
@@ -190,7 +234,12 @@ Status SqlitePeerStore::open_files() {
     db.query_int("SELECT COUNT(*) FROM sqlite_master");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA cache_size = -" + std::to_string(config_.cache_size_kib));
-    if (!ro) db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(config_.wal_autocheckpoint_pages));
+    if (!ro) {
+      db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(config_.wal_autocheckpoint_pages));
+      // A checkpoint that reset the WAL truncates the file to this size;
+      // without it the -wal file keeps its largest size forever.
+      db.exec("PRAGMA journal_size_limit = " + std::to_string(config_.journal_size_limit_bytes));
+    }
     if (config_.max_page_count > 0) {
       db.exec("PRAGMA max_page_count = " + std::to_string(config_.max_page_count));
     }
@@ -217,12 +266,17 @@ Status SqlitePeerStore::open_files() {
     } catch (const sqlite::SqliteError& e) {
       if (!sqlite::is_corruption(e.code()) || config_.read_only) throw;
       writer_->db.close();
+      // Read what is still readable before the file is set aside.
+      const Salvage salvage = salvage_peer_rows(db_path_, config_.max_rows);
       auto moved = move_aside(db_path_, now());
-      spdlog::error(
-          "DHT storage {} is not a usable SQLite database ({}). Moved it to {} and started "
-          "a fresh, EMPTY peer store: the routing table starts cold.",
-          db_path_.string(), e.what(), moved.string());
       writer_->db = open_db();
+      const std::uint64_t restored = restore_peer_rows(writer_->db, salvage.rows, now());
+      // One line; the seed-era wording stays for those who alert on it.
+      spdlog::error(
+          "DHT storage {} is not a usable SQLite database ({}). Moved it to {} and started a "
+          "fresh{} peer store (salvaged {} peer records, {} rowids unreadable)",
+          db_path_.string(), one_line(e.what()), moved.string(), restored == 0 ? ", EMPTY" : "",
+          restored, salvage.unreadable_rowids);
     }
     writer_->prepare();
     writer_->rows_estimate = writer_->count_rows();
@@ -235,23 +289,25 @@ Status SqlitePeerStore::open_files() {
     spdlog::warn("DHT storage {} is open read-only: serving stored peers, every update will fail "
                  "and be counted", db_path_.string());
   } else try {
-    const std::uint64_t n = writer_->collect_older_than(now() - config_.peer_max_age_secs);
-    counters_.rows_collected += n;
-    spdlog::info("Cleaned up {} stale peer records (older than {}s)", n, config_.peer_max_age_secs);
-    // Caps may have been lowered since the last run.
-    if (!config_.read_only && writer_->rows_estimate > 0) {
-      sqlite::Transaction tx(writer_->db);
-      std::uint64_t evicted = writer_->cap_rows(config_.max_rows);
-      sqlite::Statement over(writer_->db,
-                             "SELECT peer_id FROM dht_peers GROUP BY peer_id HAVING COUNT(*) > ?1");
-      over.bind(1, static_cast<std::int64_t>(config_.max_addrs_per_peer));
-      std::vector<std::string> peers;
-      while (over.step()) peers.emplace_back(over.column_text(0));
-      over.reset();
-      for (const auto& p : peers) evicted += writer_->cap_addresses(p, config_.max_addrs_per_peer);
-      tx.commit();
-      counters_.rows_evicted += evicted;
-      if (evicted > 0) spdlog::info("Evicted {} peer records over the storage caps", evicted);
+      const std::uint64_t n = writer_->collect(now() - config_.peer_max_age_secs, now());
+      counters_.rows_collected += n;
+      spdlog::info("Cleaned up {} stale peer records (older than {}s)", n,
+                   config_.peer_max_age_secs);
+      // Caps may have been lowered since the last run.
+      if (!config_.read_only && writer_->rows_estimate > 0) {
+        sqlite::Transaction tx(writer_->db);
+        std::uint64_t evicted = writer_->cap_rows(config_.max_rows);
+        sqlite::Statement over(
+            writer_->db, "SELECT peer_id FROM dht_peers GROUP BY peer_id HAVING COUNT(*) > ?1");
+        over.bind(1, static_cast<std::int64_t>(config_.max_addrs_per_peer));
+        std::vector<std::string> peers;
+        while (over.step()) peers.emplace_back(over.column_text(0));
+        over.reset();
+        for (const auto& p : peers)
+          evicted += writer_->cap_addresses(p, config_.max_addrs_per_peer);
+        tx.commit();
+        counters_.rows_evicted += evicted;
+        if (evicted > 0) spdlog::info("Evicted {} peer records over the storage caps", evicted);
     }
   } catch (const std::exception& e) {
     note_failure("start-up garbage collection", e);
@@ -359,6 +415,7 @@ void SqlitePeerStore::note_failure(const std::string& what, const std::exception
 Status SqlitePeerStore::commit_rows(std::vector<RowUpdate> rows) {
   Writer& w = *writer_;
   const double penalty = kReputationDialFailurePenalty;
+  const std::int64_t t_now = now();
   std::size_t i = 0;
   while (i < rows.size()) {
     const std::size_t end = std::min(rows.size(), i + config_.batch_max_rows);
@@ -383,9 +440,14 @@ Status SqlitePeerStore::commit_rows(std::vector<RowUpdate> rows) {
         }
         if (u.seen > 0) {
           sqlite::Statement& st = u.dial_success ? w.upsert_success : w.upsert;
-          st.bind(1, u.peer_id).bind(2, u.multiaddr).bind(3, u.seen);
-          if (u.dial_success) st.bind(4, kReputationDefault);
-          if (st.step() && st.column_int(0) == u.seen) {
+          const std::int64_t seen = std::min(u.seen, t_now);
+          st.bind(1, u.peer_id).bind(2, u.multiaddr).bind(3, seen);
+          if (u.dial_success) {
+            st.bind(4, kReputationDefault).bind(5, t_now);
+          } else {
+            st.bind(4, t_now);
+          }
+          if (st.step() && st.column_int(0) == seen) {
             ++w.rows_estimate;
             grown.insert(u.peer_id);
           }
@@ -416,6 +478,14 @@ Status SqlitePeerStore::commit_rows(std::vector<RowUpdate> rows) {
       return make_error(std::string("peer store write failed: ") + e.what());
     }
     const auto us = static_cast<std::uint64_t>(micros_since(t0));
+    w.rows_since_checkpoint += end - i;
+    if (w.rows_since_checkpoint >= kCheckpointEveryRows) {
+      try {
+        w.checkpoint();
+      } catch (const std::exception& e) {
+        spdlog::warn("Peer store WAL checkpoint failed: {}", e.what());
+      }
+    }
     counters_.batches_committed.fetch_add(1, std::memory_order_relaxed);
     counters_.rows_committed.fetch_add(end - i, std::memory_order_relaxed);
     counters_.rows_evicted.fetch_add(evicted, std::memory_order_relaxed);
@@ -431,13 +501,40 @@ Status SqlitePeerStore::commit_rows(std::vector<RowUpdate> rows) {
   return Status::Ok();
 }
 
+void SqlitePeerStore::refresh_stats(Writer& w) {
+  const auto t0 = Clock::now();
+  try {
+    StorageStats s = read_stats(w.db);
+    std::lock_guard lk(mu_);
+    last_stats_ = s;
+  } catch (const std::exception& e) {
+    spdlog::warn("Could not read storage stats: {}", e.what());
+  }
+  // The query reads the whole primary-key index: on a large table under
+  // constant writes it runs at most 10% of the writer's time.
+  const auto cost = Clock::now() - t0;
+  w.next_stats_at = Clock::now() + std::max<Clock::duration>(kStatsInterval, 10 * cost);
+  w.stats_dirty = false;
+}
+
 void SqlitePeerStore::writer_loop() {
   std::unique_lock lk(mu_);
   auto retry_at = Clock::time_point::min();
   auto backoff = config_.retry_interval;
+  Writer& w = *writer_;
   while (true) {
     auto urgent = [&] { return stopping_ || !jobs_.empty() || flush_requested_ != flush_done_; };
-    wake_writer_.wait(lk, [&] { return urgent() || !queue_.empty(); });
+    auto has_work = [&] { return urgent() || !queue_.empty(); };
+    if (w.stats_dirty) {
+      if (!wake_writer_.wait_until(lk, w.next_stats_at, has_work)) {
+        lk.unlock();
+        refresh_stats(w);  // nothing else to do: the stats are due
+        lk.lock();
+        continue;
+      }
+    } else {
+      wake_writer_.wait(lk, has_work);
+    }
     if (!urgent()) {
       // A batch window opens with the first queued row; it closes early when
       // a full batch is waiting, unless we are backing off after a failure.
@@ -448,6 +545,7 @@ void SqlitePeerStore::writer_loop() {
       });
     }
     const std::uint64_t ticket = flush_requested_;
+    const std::uint64_t flush_seen = flush_done_;
     const bool stop = stopping_;
     std::vector<RowUpdate> rows = queue_.take_all();
     std::deque<Job> jobs;
@@ -456,7 +554,8 @@ void SqlitePeerStore::writer_loop() {
     lk.unlock();
 
     Status st;
-    if (!rows.empty()) {
+    const bool had_rows = !rows.empty();
+    if (had_rows) {
       st = commit_rows(std::move(rows));
       if (st) {
         backoff = config_.retry_interval;
@@ -467,6 +566,11 @@ void SqlitePeerStore::writer_loop() {
       }
     }
     for (Job& job : jobs) job(*writer_);
+    if (had_rows && st) w.stats_dirty = true;
+    // A flush (and close) returns with current stats.
+    if (w.stats_dirty && (Clock::now() >= w.next_stats_at || ticket != flush_seen || stop)) {
+      refresh_stats(w);
+    }
 
     lk.lock();
     if (ticket != flush_done_) {
@@ -524,7 +628,7 @@ Result<std::uint64_t> SqlitePeerStore::cleanup_stale(std::int64_t max_age_secs) 
     if (stopping_) return make_error("peer store is closed");
     jobs_.push_back([this, done, max_age_secs](Writer& w) {
       try {
-        std::uint64_t n = w.collect_older_than(now() - max_age_secs);
+        std::uint64_t n = w.collect(now() - max_age_secs, now());
         counters_.rows_collected.fetch_add(n, std::memory_order_relaxed);
         spdlog::info("Cleaned up {} stale peer records (older than {}s)", n, max_age_secs);
         done->set_value(n);
@@ -548,11 +652,16 @@ Result<MaintenanceReport> SqlitePeerStore::maintain(Writer& w, const std::vector
       w.touch_peer.bind(1, p.to_base58()).bind(2, t).run();
       r.peers_touched += static_cast<std::uint64_t>(w.db.changes());
     }
-    r.rows_collected = w.collect_older_than(t - config_.peer_max_age_secs);
-    w.promote.bind(1, t - kStableWindowSecs).bind(2, kReputationMax).bind(3, kReputationStableBonus).run();
+    r.rows_collected = w.collect(t - config_.peer_max_age_secs, t);
+    w.promote.bind(1, t - kStableWindowSecs)
+        .bind(2, kReputationMax)
+        .bind(3, kReputationStableBonus)
+        .bind(4, t)
+        .run();
     r.rows_promoted = static_cast<std::uint64_t>(w.db.changes());
     r.rows_evicted = w.cap_rows(config_.max_rows);
     tx.commit();
+    w.checkpoint();
     r.stats = read_stats(w.db);
   } catch (const std::exception& e) {
     note_failure("maintenance", e);
@@ -651,6 +760,7 @@ Result<std::vector<StoredPeer>> SqlitePeerStore::load_peers() {
     std::vector<Addr> addrs;
   };
   const auto t0 = Clock::now();
+  const std::int64_t t_now = now();
   std::vector<Group> groups;
   std::unordered_map<std::string, std::size_t> index;
   std::uint64_t invalid = 0;
@@ -690,7 +800,9 @@ Result<std::vector<StoredPeer>> SqlitePeerStore::load_peers() {
           warn_invalid(peer_text, addr_str, "bad multiaddr: " + addr.message());
           continue;
         }
-        g.addrs.push_back(Addr{addr->without_peer_id(), st.column_double(2), st.column_int(3)});
+        // A last_seen ahead of our clock counts as now (see Writer::collect).
+        g.addrs.push_back(
+            Addr{addr->without_peer_id(), st.column_double(2), std::min(st.column_int(3), t_now)});
       }
     } catch (const std::exception& e) {
       return make_error(std::string("cannot load stored peers: ") + e.what());

@@ -13,8 +13,9 @@
 // window). close() (the SIGTERM path) writes everything first.
 //
 // Faults (open): missing data dir is created; a file that is not a database
-// or fails PRAGMA quick_check is moved to dht.db.corrupt-<unix time> and a
-// fresh one started (logged as an error); a second store on the same
+// or fails PRAGMA quick_check has its readable rows salvaged (salvage.hpp),
+// is moved to dht.db.corrupt-<unix time>, and a fresh one is started with
+// the salvaged rows (one error line); a second store on the same
 // data dir is refused (DataDirLock). Faults (running): a failed commit (disk
 // full, read-only, busy) is logged, counted, its rows put back in the queue
 // (up to its bound) and retried after a growing delay; the store keeps
@@ -62,10 +63,12 @@ struct SqlitePeerStoreConfig {
   // batch touches pages all over the primary-key index; a cache that holds
   // the index saves a read per row.
   std::int64_t cache_size_kib = 32 * 1024;
-  // WAL pages between automatic checkpoints (SQLite's default is 1,000).
-  // Larger: a page rewritten by several batches is copied to the database
-  // file once, at the cost of a larger -wal file (about 4 KiB per page).
-  std::int64_t wal_autocheckpoint_pages = 10'000;
+  // WAL pages between automatic checkpoints (SQLite's default, 1,000: a
+  // -wal file of about 4 MiB). Maintenance rounds and every 20,000
+  // committed rows also checkpoint with TRUNCATE.
+  std::int64_t wal_autocheckpoint_pages = 1'000;
+  // PRAGMA journal_size_limit: what a reset WAL is truncated to.
+  std::int64_t journal_size_limit_bytes = 4 << 20;
   // 0 = SQLite's default. A hard cap on the file size in pages; writes past
   // it fail with SQLITE_FULL as on a full disk.
   std::uint32_t max_page_count = 0;
@@ -100,7 +103,11 @@ class SqlitePeerStore final : public PeerStore {
   Status close() override;
   PeerStoreCounters counters() const override;
 
-  // Stats from the last maintenance run (no disk access).
+  // Storage stats kept by the writer thread (no disk access): re-read
+  // within about a second after a batch commits (longer only when the
+  // query itself is slow: it then takes at most 10% of the writer's time),
+  // at once by flush() and after each maintenance run. stale_peers moves
+  // with the clock too and is current as of the last refresh.
   StorageStats last_stats() const;
   const std::filesystem::path& db_path() const { return db_path_; }
 
@@ -117,6 +124,8 @@ class SqlitePeerStore final : public PeerStore {
   Status commit_rows(std::vector<RowUpdate> rows);
   void note_failure(const std::string& what, const std::exception& e);
   Result<MaintenanceReport> maintain(Writer& w, const std::vector<PeerId>& connected);
+  // Re-reads last_stats_ on the writer's connection (see last_stats()).
+  void refresh_stats(Writer& w);
   StorageStats read_stats(sqlite::Database& db);
   std::int64_t now() const;
 

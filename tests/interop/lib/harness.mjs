@@ -35,7 +35,7 @@ export async function waitFor (fn, { timeout = 10000, interval = 50, what = 'con
 
 // Starts our node. Resolves once it has logged its peer id, its listen
 // addresses and its HTTP port.
-export async function startBootstrap ({ env = {}, args = [], dataDir, keepDataDir = false } = {}) {
+export async function startBootstrap ({ env = {}, args = [], dataDir, keepDataDir = false, cwd } = {}) {
   const dir = dataDir ?? tempDir()
   const fullEnv = {
     PATH: process.env.PATH,
@@ -47,7 +47,7 @@ export async function startBootstrap ({ env = {}, args = [], dataDir, keepDataDi
     RUST_LOG: 'debug',
     ...env
   }
-  const proc = spawn(BINARY, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(BINARY, args, { env: fullEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const onData = (d) => {
     output += d.toString()

@@ -7,6 +7,11 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -43,7 +48,7 @@ class LoggingTest : public ::testing::Test {
     o.format = format;
     o.sink = sink_;
     o.async = false;
-    setup_logging(o);
+    ASSERT_TRUE(setup_logging(o).ok());
   }
   void TearDown() override {
     spdlog::set_default_logger(std::make_shared<spdlog::logger>(
@@ -111,12 +116,139 @@ TEST_F(LoggingTest, AsyncLoggingDeliversAfterFlush) {
   o.sink = sink_;
   o.format = LogFormat::kJson;
   o.async = true;
-  setup_logging(o);
+  ASSERT_TRUE(setup_logging(o).ok());
   for (int i = 0; i < 10; ++i) spdlog::info("async {}", i);
   // shutdown_logging() drains the queue and joins the logging thread.
   shutdown_logging();
   EXPECT_EQ(lines_of(out_.str()).size(), 10u) << out_.str();
   EXPECT_EQ(log_messages_dropped(), 0u);
+}
+
+// ---------------------------------------------------------------- SIGHUP
+
+class ReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mp-reload-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "unit_test", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr)));
+    std::filesystem::remove_all(dir_);
+  }
+  void write_env(const std::string& text) { std::ofstream(dir_ / ".env") << text; }
+  static std::string read(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ReloadTest, DotenvValueWinsOverTheEnvironmentWhichWinsOverTheDefault) {
+  Config started;
+  MapEnv env(std::map<std::string, std::string>{{"RUST_LOG", "warn"}});
+  // No .env: the environment.
+  auto r = reread_log_level(started, env, dir_ / ".env");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->level, LogLevel::kWarn);
+  EXPECT_EQ(r->source, "RUST_LOG (environment)");
+  // .env sets LOG_LEVEL: it wins, the environment cannot change under us.
+  write_env("LOG_LEVEL=debug\n");
+  r = reread_log_level(started, env, dir_ / ".env");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->level, LogLevel::kDebug);
+  // RUST_LOG before LOG_LEVEL within the file.
+  write_env("LOG_LEVEL=debug\nRUST_LOG=error\n");
+  r = reread_log_level(started, env, dir_ / ".env");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->level, LogLevel::kError);
+  // Neither anywhere: info.
+  write_env("OTHER=1\n");
+  r = reread_log_level(started, MapEnv{}, dir_ / ".env");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->level, LogLevel::kInfo);
+  EXPECT_EQ(r->source, "default");
+}
+
+TEST_F(ReloadTest, FlagPinsTheLevelAndABadValueIsAnError) {
+  Config started;
+  started.log_level = LogLevel::kTrace;
+  started.log_level_pinned = true;
+  write_env("LOG_LEVEL=error\n");
+  auto r = reread_log_level(started, MapEnv{}, dir_ / ".env");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->level, LogLevel::kTrace);
+
+  started.log_level_pinned = false;
+  write_env("LOG_LEVEL=loud\n");
+  r = reread_log_level(started, MapEnv{}, dir_ / ".env");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.message().find("LOG_LEVEL"), std::string::npos) << r.message();
+}
+
+TEST_F(ReloadTest, ReloadAppliesTheLevelAndKeepsItOnABadValue) {
+  Config started;
+  LogOptions o;
+  o.async = false;
+  o.file = dir_ / "node.log";
+  ASSERT_TRUE(setup_logging(o).ok());
+  spdlog::debug("hidden before");
+  write_env("RUST_LOG=debug\n");
+  const std::string line = reload_logging(started, MapEnv{}, dir_ / ".env");
+  EXPECT_NE(line.find("log level debug"), std::string::npos) << line;
+  spdlog::debug("shown after");
+  write_env("RUST_LOG=nonsense\n");
+  const std::string kept = reload_logging(started, MapEnv{}, dir_ / ".env");
+  EXPECT_NE(kept.find("log level kept"), std::string::npos) << kept;
+  spdlog::debug("still shown");
+  spdlog::default_logger()->flush();
+  const std::string text = read(dir_ / "node.log");
+  EXPECT_EQ(text.find("hidden before"), std::string::npos) << text;
+  EXPECT_NE(text.find("shown after"), std::string::npos) << text;
+  EXPECT_NE(text.find("still shown"), std::string::npos) << text;
+}
+
+TEST_F(ReloadTest, LogFileIsAppendedToAndReopenedAfterARotation) {
+  const auto path = dir_ / "node.log";
+  std::ofstream(path) << "kept from before\n";
+  LogOptions o;
+  o.async = false;
+  o.file = path;
+  ASSERT_TRUE(setup_logging(o).ok());
+  spdlog::info("line one");
+  spdlog::default_logger()->flush();
+  // logrotate: move the file away, then HUP.
+  std::filesystem::rename(path, dir_ / "node.log.1");
+  spdlog::info("line two");  // still goes to the moved file
+  const std::string line = reload_logging(Config{}, MapEnv{}, dir_ / ".env");
+  EXPECT_NE(line.find("reopened"), std::string::npos) << line;
+  spdlog::info("line three");
+  spdlog::default_logger()->flush();
+  const std::string old_text = read(dir_ / "node.log.1");
+  const std::string new_text = read(path);
+  EXPECT_NE(old_text.find("kept from before"), std::string::npos) << old_text;
+  EXPECT_NE(old_text.find("line one"), std::string::npos);
+  EXPECT_NE(old_text.find("line two"), std::string::npos);
+  EXPECT_EQ(new_text.find("line two"), std::string::npos) << new_text;
+  EXPECT_NE(new_text.find("line three"), std::string::npos) << new_text;
+}
+
+TEST_F(ReloadTest, AnUnwritableLogFileIsAnErrorAtSetup) {
+  LogOptions o;
+  o.async = false;
+  o.file = dir_ / "no-such-dir" / "sub" / "node.log";
+  // spdlog's file_helper creates missing directories; a path through a
+  // regular file cannot be created.
+  std::ofstream(dir_ / "no-such-dir") << "a file";
+  auto st = setup_logging(o);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("LOG_FILE"), std::string::npos) << st.message();
 }
 
 }  // namespace

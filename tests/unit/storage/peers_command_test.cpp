@@ -86,6 +86,18 @@ TEST_F(PeersCommand, GcDeletesOldRowsBesideTheRunningWriter) {
   EXPECT_EQ(count_rows(dir_), 4);
   auto none = peers(dir_, {"gc", "--max-age-secs", "999999999"});
   EXPECT_EQ(none.out, "Cleaned up 0 stale peer records (older than 999999999s)\n");
+  // Rows from a wrong clock or typed by hand go too, whatever the max age.
+  auto ins = sqlite3_cli(dir_.db(),
+                         "INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES "
+                         "('" +
+                             test_peer(4).to_base58() +
+                             "', '/ip4/1.2.3.4/tcp/1', 1, strftime('%s', 'now', '+2 days')), "
+                             "('" +
+                             test_peer(5).to_base58() + "', '/ip4/1.2.3.4/tcp/1', 1, 'soon')");
+  ASSERT_EQ(ins.status, 0) << ins.output;
+  auto odd = peers(dir_, {"gc", "--max-age-secs", "999999999"});
+  EXPECT_EQ(odd.out, "Cleaned up 2 stale peer records (older than 999999999s)\n");
+  EXPECT_EQ(count_rows(dir_), 4);
 }
 
 TEST_F(PeersCommand, UsageErrorsAndAMissingStore) {
