@@ -148,11 +148,15 @@ test('/health answers while slow, idle and excess HTTP clients are held', async 
 
     // Phase 2: 300 more silent connections at once, beyond the cap of 256:
     // the connections idle longest give way, and /health still answers.
+    const connected = []
     for (let i = 0; i < 300; i++) {
       const s = net.connect({ host: '127.0.0.1', port })
       s.on('error', () => {})
+      connected.push(new Promise(resolve => { s.on('connect', resolve); s.on('close', resolve) }))
       extra.push(s)
     }
+    // All in the accept queue: later connections (the probes) come after them.
+    await Promise.all(connected)
     await waitFor(async () => (await metrics(port)).evicted > held.evicted,
       { timeout: 20000, interval: 200, what: 'evictions' })
     const duringBurst = []
