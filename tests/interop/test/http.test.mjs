@@ -51,7 +51,8 @@ async function metrics (port) {
     idleTimeouts: get('mepassa_http_timeouts_total', '{phase="idle"}'),
     evicted: get('mepassa_http_connections_evicted_total'),
     refused: get('mepassa_http_connections_refused_total'),
-    current: get('mepassa_http_connections')
+    current: get('mepassa_http_connections'),
+    rssKiB: Math.round(get('mepassa_process_resident_memory_bytes') / 1024)
   }
 }
 
@@ -117,6 +118,7 @@ test('/health answers while slow, idle and excess HTTP clients are held', async 
   const js = await createJsNode({ listen: false })
   try {
     const before = await metrics(port)
+    t.diagnostic(`before: ${JSON.stringify(before)}`)
 
     // Phase 1: 64 trickling heads and 100 idle keep-alive connections, held
     // (reopened whenever the server cuts one off) for HOLD_MS.
