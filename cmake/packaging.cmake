@@ -53,7 +53,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Runtime library dependencies are computed by dpkg-shlibdeps from the
 # binary (libssl3, libprotobuf-lite32, libsqlite3-0, libspdlog1.10, libfmt9,
-# libcpp-httplib0.11, libstdc++6, libc6 on Debian 12).
+# libhttp-parser2.9, libstdc++6, libc6 on Debian 12).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config clang
   libasio-dev libssl-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm curl procps iproute2 dpkg-dev file
   prometheus

@@ -19,6 +19,7 @@
 #include "app/warm_start.hpp"
 #include "host/host.hpp"
 #include "http/health.hpp"
+#include "http/http_metrics.hpp"
 #include "http/http_server.hpp"
 #include "http/metrics.hpp"
 #include "http/node_metrics.hpp"
@@ -89,7 +90,8 @@ class Node {
         host_(io_.get_executor(), host_config(config), identity),
         kad_(host_.local_peer(), kad_config(config), Clock::now()),
         store_(std::move(store)),
-        metrics_(registry_, MP_VERSION) {
+        metrics_(registry_, MP_VERSION),
+        http_metrics_(registry_) {
     http::add_process_metrics(registry_);
     autonat::AutonatConfig acfg;
     acfg.allow_private = config.allow_private_addrs;
@@ -154,6 +156,7 @@ class Node {
     }
 
     http::HttpServerOptions hopts;
+    hopts.metrics = &http_metrics_;
     http_ = std::make_unique<http::HttpServer>(registry_, health_.source(), hopts);
     publish_health();
     if (auto st = http_->start(config_.health_bind, config_.health_port); !st) {
@@ -492,6 +495,7 @@ class Node {
   std::unique_ptr<storage::SqlitePeerStore> store_;
   http::MetricRegistry registry_;
   http::NodeMetrics metrics_;
+  http::HttpMetrics http_metrics_;  // counted on the HTTP thread
   http::HealthState health_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WarmStart> warm_start_;  // set by load_stored_peers

@@ -1,207 +1,460 @@
 #include "http/http_server.hpp"
 
-#include <httplib.h>
-#include <sys/socket.h>
+#include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <deque>
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 #include <mutex>
+#include <string_view>
 #include <thread>
-#include <vector>
+#include <unordered_map>
 
+#include "http/connection_table.hpp"
+#include "http/http_metrics.hpp"
 #include "http/metrics.hpp"
+#include "http/request_parser.hpp"
+#include "http/response.hpp"
 
 namespace mp::http {
 
 namespace {
 
-constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
-// httplib's own ThreadPool queues accepted sockets without limit; this one
-// makes the accept thread wait when `max_pending` sockets are already queued.
-// Only the accept thread calls enqueue() and shutdown(), one after the other.
-class BoundedTaskQueue final : public httplib::TaskQueue {
- public:
-  BoundedTaskQueue(std::size_t threads, std::size_t max_pending, Counter* saturated)
-      : max_pending_(max_pending == 0 ? 1 : max_pending), saturated_(saturated) {
-    for (std::size_t i = 0; i < (threads == 0 ? 1 : threads); ++i) {
-      workers_.emplace_back([this] { work(); });
-    }
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+// Read buffer per connection. Requests are a few hundred bytes; a head
+// larger than this simply arrives in several reads.
+constexpr std::size_t kReadChunk = 4096;
+// Before closing after an error response, what the client still sends is
+// read and dropped (this much at most, for at most kLingerTime): closing with
+// unread bytes would reset the connection and could destroy the response
+// before the client reads it.
+constexpr std::size_t kLingerBytes = 64 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{1000};
+// Pause of the accept loop after an accept error (out of file descriptors):
+// pending connects wait in the backlog instead of the loop spinning.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
+// "/health?x=1" is /health, as it was with cpp-httplib.
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+HttpOutcome outcome_of(int status) {
+  switch (status) {
+    case 200:
+      return HttpOutcome::kOk;
+    case 503:
+      return HttpOutcome::kDegraded;
+    case 404:
+      return HttpOutcome::kNotFound;
+    case 405:
+      return HttpOutcome::kMethodNotAllowed;
+    case 413:
+      return HttpOutcome::kBodyTooLarge;
+    case 431:
+      return HttpOutcome::kHeadTooLarge;
+    case 400:
+      return HttpOutcome::kBadRequest;
+    default:
+      return HttpOutcome::kInternalError;
   }
-  ~BoundedTaskQueue() override {
-    if (!workers_.empty()) BoundedTaskQueue::shutdown();
+}
+
+Response error_response(RequestParser::Result r) {
+  Response resp;
+  switch (r) {
+    case RequestParser::Result::kHeadTooLarge:
+      resp.status = 431;
+      resp.body = "request header fields too large\n";
+      break;
+    case RequestParser::Result::kBodyTooLarge:
+      resp.status = 413;
+      resp.body = "content too large\n";
+      break;
+    default:
+      resp.status = 400;
+      resp.body = "bad request\n";
+      break;
   }
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock lock(mu_);
-    if (jobs_.size() >= max_pending_) {
-      if (saturated_ != nullptr) saturated_->inc();
-      not_full_.wait(lock, [&] { return jobs_.size() < max_pending_; });
-    }
-    jobs_.push_back(std::move(fn));
-    lock.unlock();
-    not_empty_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard lock(mu_);
-      shutting_down_ = true;
-    }
-    not_empty_.notify_all();
-    for (auto& t : workers_) t.join();
-    workers_.clear();
-  }
-
- private:
-  void work() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(mu_);
-        not_empty_.wait(lock, [&] { return !jobs_.empty() || shutting_down_; });
-        // Queued sockets are still served during shutdown so none leaks.
-        if (jobs_.empty()) return;
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      not_full_.notify_one();
-      fn();
-    }
-  }
-
-  const std::size_t max_pending_;
-  Counter* const saturated_;
-  std::mutex mu_;
-  std::condition_variable not_empty_;
-  std::condition_variable not_full_;
-  std::deque<std::function<void()>> jobs_;
-  bool shutting_down_ = false;
-  std::vector<std::thread> workers_;
-};
-
-bool is_known_path(const std::string& path) { return path == "/health" || path == "/metrics"; }
+  return resp;
+}
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(const MetricRegistry& m, HealthSource h, HttpServerOptions o)
-      : metrics(m), health(std::move(h)), options(std::move(o)) {}
+  class Session;
 
-  const MetricRegistry& metrics;
+  Impl(const MetricRegistry& r, HealthSource h, HttpServerOptions o)
+      : registry(r),
+        health(std::move(h)),
+        options(std::move(o)),
+        own_metrics(options.metrics ? nullptr : std::make_unique<HttpMetrics>(own_registry)),
+        m(options.metrics ? *options.metrics : *own_metrics),
+        table(options.max_connections) {}
+
+  Response route(const Request& req);
+  void admit(tcp::socket socket);
+  void forget(ConnectionTable::Id id);
+  void count_idle() { m.connections_idle.set(static_cast<std::int64_t>(table.idle_count())); }
+  void shutdown();
+  void run_loop();
+  static asio::awaitable<void> accept_loop(Impl* impl);
+
+  const MetricRegistry& registry;
   HealthSource health;
   HttpServerOptions options;
-  httplib::Server server;
-  std::thread listener;
-  std::uint16_t port = 0;
-  std::atomic<bool> listener_done{false};
+  MetricRegistry own_registry;
+  std::unique_ptr<HttpMetrics> own_metrics;
+  HttpMetrics& m;
+
+  // Everything below the mutex is used on the HTTP thread only (start() and
+  // stop() touch it while that thread is not running).
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  asio::steady_timer accept_backoff{io};
+  ConnectionTable table;
+  std::unordered_map<ConnectionTable::Id, std::shared_ptr<Session>> sessions;
+  ConnectionTable::Id next_id = 1;
+  bool stopping = false;
+  std::thread thread;
+
   std::mutex mu;  // guards start/stop
   bool started = false;
+  std::uint16_t port = 0;
 };
+
+// One HTTP connection: a coroutine reading requests and writing responses
+// (run), and a watchdog closing the socket when the current deadline passes.
+// There is always exactly one deadline, set by the phase the connection is in.
+class HttpServer::Impl::Session {
+ public:
+  enum class Phase { kIdle, kRequest, kWrite, kLinger };
+
+  Session(Impl& impl, ConnectionTable::Id id, tcp::socket socket)
+      : impl_(impl),
+        id_(id),
+        socket_(std::move(socket)),
+        timer_(impl.io),
+        parser_(RequestParser::Limits{impl.options.max_head_bytes, impl.options.max_body_bytes}) {
+    deadline_ = Clock::now() + impl_.options.idle_timeout;
+    impl_.m.connections_current.add();
+  }
+  ~Session() { impl_.m.connections_current.sub(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  static asio::awaitable<void> run(std::shared_ptr<Session> s) {
+    try {
+      co_await s->serve();
+    } catch (const std::exception& e) {
+      spdlog::debug("HTTP connection ended: {}", e.what());
+    }
+    s->close();
+    s->impl_.forget(s->id_);
+  }
+
+  static asio::awaitable<void> watchdog(std::shared_ptr<Session> s) {
+    while (!s->closed_) {
+      if (s->deadline_ <= Clock::now()) {
+        s->expire();
+        co_return;
+      }
+      s->timer_.expires_at(s->deadline_);
+      std::error_code ec;
+      co_await s->timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  // Closing cancels whatever the connection waits for; both coroutines then end.
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    std::error_code ec;
+    socket_.close(ec);
+    timer_.cancel();
+  }
+
+ private:
+  asio::awaitable<void> serve() {
+    const auto& o = impl_.options;
+    for (;;) {
+      // Answer the complete requests already buffered, in order.
+      while (begin_ < end_) {
+        const auto step = parser_.feed(std::string_view(buf_.data() + begin_, end_ - begin_));
+        begin_ += step.consumed;
+        if (step.result == RequestParser::Result::kNeedMore) break;
+        if (step.result != RequestParser::Result::kRequest) {
+          co_await refuse(step.result);
+          co_return;
+        }
+        const Request& req = parser_.request();
+        ++served_;
+        const bool keep_alive =
+            req.keep_alive && served_ < o.keep_alive_max_requests && !impl_.stopping;
+        const Response resp = impl_.route(req);
+        if (!co_await write(serialize(resp, keep_alive, req.method == "HEAD"))) co_return;
+        if (!keep_alive) {
+          co_await linger();
+          co_return;
+        }
+        // The next request is already (partly) here: its deadline starts now.
+        if (begin_ < end_) set_deadline(Phase::kRequest, o.request_timeout);
+      }
+      begin_ = end_ = 0;
+      if (!parser_.in_request() && phase_ != Phase::kIdle) {
+        set_deadline(Phase::kIdle, o.idle_timeout);
+        impl_.table.set_idle(id_, Clock::now());
+        impl_.count_idle();
+      }
+      std::error_code ec;
+      const std::size_t n = co_await socket_.async_read_some(
+          asio::buffer(buf_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || closed_) co_return;
+      if (phase_ == Phase::kIdle) {
+        // The first byte of a request: from now on it has request_timeout to
+        // arrive whole, however slowly the rest trickles in.
+        impl_.table.set_busy(id_);
+        impl_.count_idle();
+        set_deadline(Phase::kRequest, o.request_timeout);
+      }
+      end_ = n;
+    }
+  }
+
+  asio::awaitable<bool> write(std::string wire) {
+    set_deadline(Phase::kWrite, impl_.options.write_timeout);
+    std::error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(wire),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec && !closed_;
+  }
+
+  // 400, 431 or 413, then close.
+  asio::awaitable<void> refuse(RequestParser::Result r) {
+    const Response resp = error_response(r);
+    impl_.m.request(outcome_of(resp.status)).inc();
+    if (co_await write(serialize(resp, false, false))) co_await linger();
+  }
+
+  // Half-closes and drops what the client still sends, bounded in bytes and
+  // time, so that it reads the last response before the connection goes.
+  asio::awaitable<void> linger() {
+    std::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    set_deadline(Phase::kLinger,
+                 std::min<Clock::duration>(impl_.options.write_timeout, kLingerTime));
+    std::size_t drained = 0;
+    while (!ec && !closed_ && drained < kLingerBytes) {
+      drained += co_await socket_.async_read_some(asio::buffer(buf_),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  void set_deadline(Phase phase, Clock::duration after) {
+    phase_ = phase;
+    deadline_ = Clock::now() + after;
+    // The watchdog sleeps until the previous deadline; wake it if this one
+    // comes first (it re-arms for the new deadline).
+    if (deadline_ < timer_.expiry()) timer_.cancel();
+  }
+
+  void expire() {
+    switch (phase_) {
+      case Phase::kIdle:
+        impl_.m.timeout(HttpTimeout::kIdle).inc();
+        break;
+      case Phase::kRequest:
+        impl_.m.timeout(HttpTimeout::kHead).inc();
+        break;
+      case Phase::kWrite:
+        impl_.m.timeout(HttpTimeout::kWrite).inc();
+        break;
+      case Phase::kLinger:
+        break;
+    }
+    close();
+  }
+
+  Impl& impl_;
+  const ConnectionTable::Id id_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  RequestParser parser_;
+  Clock::time_point deadline_;
+  Phase phase_ = Phase::kIdle;
+  bool closed_ = false;
+  std::size_t served_ = 0;
+  std::array<char, kReadChunk> buf_;
+  std::size_t begin_ = 0, end_ = 0;  // unparsed bytes in buf_
+};
+
+Response HttpServer::Impl::route(const Request& req) {
+  Response r;
+  const std::string_view path = path_of(req.target);
+  if (path != "/health" && path != "/metrics") {
+    r.status = 404;
+    r.body = "not found\n";
+  } else if (req.method != "GET" && req.method != "HEAD") {
+    r.status = 405;
+    r.allow_get_head = true;
+    r.body = "method not allowed\n";
+  } else {
+    try {
+      r.no_store = true;
+      if (path == "/health") {
+        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::steady_clock::now() - options.started_at);
+        const HealthSnapshot snap = health ? health() : HealthSnapshot{};
+        auto h = render_health(snap, static_cast<std::uint64_t>(uptime.count()), options.version);
+        r.status = h.status;
+        r.content_type = "application/json";
+        r.body = std::move(h.body);
+      } else {
+        r.content_type = kMetricsContentType;
+        r.body = registry.render();
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("HTTP {} failed: {}", path, e.what());
+      r = Response{};
+      r.status = 500;
+      r.body = "internal error\n";
+    }
+  }
+  m.request(outcome_of(r.status)).inc();
+  return r;
+}
+
+void HttpServer::Impl::admit(tcp::socket socket) {
+  const ConnectionTable::Id id = next_id++;
+  const auto a = table.admit(id, Clock::now());
+  if (a.kind == ConnectionTable::Admission::Kind::kRefused) {
+    m.connections_refused.inc();
+    // Reset rather than close: refusing leaves no TIME_WAIT state behind.
+    std::error_code ec;
+    socket.set_option(asio::socket_base::linger(true, 0), ec);
+    socket.close(ec);
+    return;
+  }
+  if (a.kind == ConnectionTable::Admission::Kind::kEvicted) {
+    m.connections_evicted.inc();
+    if (auto it = sessions.find(a.evicted); it != sessions.end()) {
+      it->second->close();
+      sessions.erase(it);
+    }
+  }
+  m.connections_accepted.inc();
+  count_idle();
+  std::error_code ec;
+  // Pipelined responses go out as soon as each is ready.
+  socket.set_option(tcp::no_delay(true), ec);
+  auto s = std::make_shared<Session>(*this, id, std::move(socket));
+  sessions.emplace(id, s);
+  asio::co_spawn(io, Session::run(s), asio::detached);
+  asio::co_spawn(io, Session::watchdog(std::move(s)), asio::detached);
+}
+
+void HttpServer::Impl::forget(ConnectionTable::Id id) {
+  table.remove(id);
+  sessions.erase(id);
+  count_idle();
+}
+
+void HttpServer::Impl::shutdown() {
+  stopping = true;
+  std::error_code ec;
+  acceptor.close(ec);
+  accept_backoff.cancel();
+  for (auto& [id, s] : sessions) {
+    s->close();
+    table.remove(id);
+  }
+  sessions.clear();
+  count_idle();
+}
+
+void HttpServer::Impl::run_loop() {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("HTTP server: {}", e.what());
+    }
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::accept_loop(Impl* impl) {
+  while (!impl->stopping) {
+    std::error_code ec;
+    tcp::socket socket =
+        co_await impl->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (impl->stopping) co_return;
+    if (ec) {
+      spdlog::debug("HTTP accept: {}", ec.message());
+      impl->accept_backoff.expires_after(kAcceptBackoff);
+      co_await impl->accept_backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    impl->admit(std::move(socket));
+  }
+}
 
 HttpServer::HttpServer(const MetricRegistry& metrics, HealthSource health,
                        HttpServerOptions options)
-    : impl_(std::make_unique<Impl>(metrics, std::move(health), std::move(options))) {
-  auto& svr = impl_->server;
-  Impl* impl = impl_.get();
+    : impl_(std::make_unique<Impl>(metrics, std::move(health), std::move(options))) {}
 
-  svr.new_task_queue = [impl]() -> httplib::TaskQueue* {
-    return new BoundedTaskQueue(impl->options.worker_threads, impl->options.max_pending,
-                                impl->options.saturated);
-  };
-  svr.set_read_timeout(impl->options.read_timeout);
-  svr.set_write_timeout(impl->options.write_timeout);
-  svr.set_keep_alive_timeout(impl->options.keep_alive_timeout.count());
-  svr.set_keep_alive_max_count(impl->options.keep_alive_max_requests);
-  svr.set_payload_max_length(4096);  // no endpoint takes a body
-  // httplib's default also sets SO_REUSEPORT, which would let a second node
-  // silently share HEALTH_PORT with this one; a busy port must be an error.
-  svr.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-
-  // Decide 404/405 before method dispatch: httplib alone would answer 404
-  // for a POST to /health.
-  svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!is_known_path(req.path)) {
-      res.status = 404;
-      res.set_content("not found\n", "text/plain");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.method != "GET" && req.method != "HEAD") {
-      res.status = 405;
-      res.set_header("Allow", "GET, HEAD");
-      res.set_content("method not allowed\n", "text/plain");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-
-  svr.Get("/health", [impl](const httplib::Request&, httplib::Response& res) {
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::steady_clock::now() - impl->options.started_at);
-    const HealthSnapshot snap = impl->health ? impl->health() : HealthSnapshot{};
-    auto r = render_health(snap, static_cast<std::uint64_t>(uptime.count()),
-                           impl->options.version);
-    res.status = r.status;
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(std::move(r.body), "application/json");
-  });
-
-  svr.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(impl->metrics.render(), kMetricsContentType);
-  });
-
-  svr.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.status = 500;
-        res.set_content("internal error\n", "text/plain");
-      });
+HttpServer::~HttpServer() {
+  stop();
 }
-
-HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start(const std::string& bind_address, std::uint16_t port) {
   std::lock_guard lock(impl_->mu);
   if (impl_->started) return make_error("HTTP server already started");
-  auto& svr = impl_->server;
-  int bound = 0;
-  if (port == 0) {
-    bound = svr.bind_to_any_port(bind_address);
-  } else if (svr.bind_to_port(bind_address, port)) {
-    bound = port;
-  } else {
-    bound = -1;
+  const std::string where = bind_address + ":" + std::to_string(port);
+  std::error_code ec;
+  const auto address = asio::ip::make_address(bind_address, ec);
+  if (ec) return make_error("cannot listen for HTTP on " + where + ": not an IP address");
+  auto& acceptor = impl_->acceptor;
+  const tcp::endpoint endpoint(address, port);
+  // SO_REUSEADDR only (as Asio's default): no SO_REUSEPORT, so a second node
+  // on the same HEALTH_PORT is an error, not a silent share.
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(impl_->options.listen_backlog, ec);
+  if (ec) {
+    std::error_code ignored;
+    acceptor.close(ignored);
+    return make_error("cannot listen for HTTP on " + where + ": " + ec.message());
   }
-  if (bound <= 0) {
-    return make_error("cannot listen for HTTP on " + bind_address + ":" + std::to_string(port) +
-                      " (address in use or not local?)");
-  }
-  impl_->port = static_cast<std::uint16_t>(bound);
+  impl_->port = acceptor.local_endpoint(ec).port();
+  impl_->stopping = false;
+  impl_->io.restart();
+  asio::co_spawn(impl_->io, Impl::accept_loop(impl_.get()), asio::detached);
+  impl_->thread = std::thread([impl = impl_.get()] { impl->run_loop(); });
   impl_->started = true;
-  impl_->listener_done = false;
-  impl_->listener = std::thread([impl = impl_.get()] {
-    impl->server.listen_after_bind();
-    impl->listener_done = true;
-  });
-  // httplib's stop() is a no-op until the accept loop runs; wait for it so
-  // that an early stop() cannot leave the listener running forever.
-  while (!svr.is_running() && !impl_->listener_done) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
   return Status::Ok();
 }
 
-std::uint16_t HttpServer::port() const { return impl_->port; }
+std::uint16_t HttpServer::port() const {
+  return impl_->port;
+}
 
 void HttpServer::stop() {
   std::lock_guard lock(impl_->mu);
   if (!impl_->started) return;
-  impl_->server.stop();
-  if (impl_->listener.joinable()) impl_->listener.join();
+  asio::post(impl_->io, [impl = impl_.get()] { impl->shutdown(); });
+  if (impl_->thread.joinable()) impl_->thread.join();
   impl_->started = false;
 }
 
