@@ -235,7 +235,7 @@ asio::awaitable<void> Session::handle_data(const FrameHeader& h) {
   }
   if (s != nullptr) {
     touch();
-    last_remote_activity_ = last_activity_;
+    if (!s->state_.outbound()) last_remote_activity_ = last_activity_;
     switch (s->state_.on_data(h.length)) {
       case DataVerdict::ok:
         // The window bounds one stream; the gate bounds the connection,
@@ -307,7 +307,7 @@ void Session::handle_window_update(const FrameHeader& h) {
     return;
   }
   touch();
-  last_remote_activity_ = last_activity_;
+  if (!s->state_.outbound()) last_remote_activity_ = last_activity_;
   if (auto st = s->state_.on_window_update(h.length); !st) {
     throw net::ProtocolError(st.message() + " on stream " + std::to_string(h.stream_id));
   }

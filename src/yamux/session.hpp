@@ -129,9 +129,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Last frame in or out on any stream (pings excluded, so keepalive does
   // not hide idleness): with stream_count() the host's idle timeout.
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
-  // Last DATA or WINDOW_UPDATE frame the remote sent on a stream: a remote
-  // that holds streams but sends nothing (not even window credit for our
-  // answers) is idle, whatever we send it.
+  // Last DATA or WINDOW_UPDATE frame the remote sent on a stream it opened:
+  // a remote that holds streams but sends nothing on them (not even window
+  // credit for our answers) is idle, whatever we send it or it answers on
+  // streams we opened (our pings).
   std::chrono::steady_clock::time_point last_remote_activity() const {
     return last_remote_activity_;
   }
