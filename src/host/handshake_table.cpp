@@ -9,12 +9,23 @@ HandshakeAdmission HandshakeTable::admit(const std::string& ip, Clock::time_poin
     return a;
   }
   if (entries_.size() >= max_total_) {
-    // Least progress first, then oldest (lowest id). At most max_total_
-    // entries are scanned, and only when the table is full.
+    // Victim: least progress, then from the IP holding the most handshakes,
+    // then oldest. It must be old enough (min_age), or its IP must hold
+    // more handshakes than the newcomer's: then an IP running many stalled
+    // sockets loses one to an IP with few, however fast it reopens them.
+    // At most max_total_ entries are scanned, and only when the table is full.
+    const std::size_t mine = count_for(ip);
     auto victim = entries_.end();
+    std::size_t victim_ip_count = 0;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (now - it->second.started < min_age_) continue;
-      if (victim == entries_.end() || it->second.stage < victim->second.stage) victim = it;
+      const std::size_t its = count_for(it->second.ip);
+      if (now - it->second.started < min_age_ && its <= mine) continue;
+      const bool better = victim == entries_.end() || it->second.stage < victim->second.stage ||
+                          (it->second.stage == victim->second.stage && its > victim_ip_count);
+      if (better) {
+        victim = it;
+        victim_ip_count = its;
+      }
     }
     if (victim == entries_.end()) {
       a.refused_by = Scope::kNode;

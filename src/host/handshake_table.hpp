@@ -5,11 +5,13 @@
 // progress, and closes whatever socket the table tells it to evict.
 //
 // When the table is full a newcomer is not simply refused (that is what a
-// slowloris attacker wants): the handshake that made the least progress,
-// the oldest among those, is evicted in its favour, provided it has had at
-// least `min_age` (an honest handshake gets that long before it can be
-// pushed out). A full per-IP quota refuses the newcomer: that IP only
-// competes with itself.
+// slowloris attacker wants): the handshake that made the least progress is
+// evicted in its favour, from the IP holding the most handshakes, the oldest
+// among those; it must have had at least `min_age` (an honest handshake gets
+// that long before it can be pushed out) unless its IP holds more handshakes
+// than the newcomer's (so attackers reopening sockets fast cannot keep every
+// entry young and shut out an IP with none). A full per-IP quota refuses the
+// newcomer: that IP only competes with itself.
 #pragma once
 
 #include <chrono>

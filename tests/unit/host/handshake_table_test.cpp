@@ -40,15 +40,35 @@ TEST(HandshakeTable, FullTableEvictsTheOldestWithLeastProgress) {
   EXPECT_EQ(t.size(), 3u);
 }
 
-TEST(HandshakeTable, YoungHandshakesAreNotEvicted) {
+TEST(HandshakeTable, YoungHandshakesAreEvictedOnlyForAnIpWithFewer) {
   HandshakeTable t(2, 10, 1000ms);
   t.admit("10.0.0.1", t0);
-  t.admit("10.0.0.2", t0);
-  const auto c = t.admit("10.0.0.3", t0 + 500ms);
+  t.admit("10.0.0.1", t0);
+  // Same IP, young entries: it competes with itself.
+  const auto c = t.admit("10.0.0.1", t0 + 500ms);
   EXPECT_FALSE(c.admitted());
   EXPECT_EQ(c.refused_by, Scope::kNode);
   EXPECT_FALSE(c.evicted);
-  EXPECT_TRUE(t.admit("10.0.0.3", t0 + 1500ms).admitted());
+  // An IP with no handshake takes one from the IP holding two, young or not.
+  const auto d = t.admit("10.0.0.2", t0 + 500ms);
+  EXPECT_TRUE(d.admitted());
+  EXPECT_TRUE(d.evicted);
+  // 10.0.0.1 and 10.0.0.2 now hold one each, both young: a newcomer from
+  // 10.0.0.1 (one already) cannot push out 10.0.0.2's.
+  const auto e = t.admit("10.0.0.1", t0 + 600ms);
+  EXPECT_FALSE(e.admitted());
+  EXPECT_EQ(t.count_for("10.0.0.2"), 1u);
+}
+
+TEST(HandshakeTable, HonestHandshakeThatProgressedOutlivesStalledOnes) {
+  HandshakeTable t(3, 10, 1000ms);
+  const auto honest = t.admit("192.0.2.1", t0);
+  t.advance(honest.id, HandshakeStage::kSecurity);
+  for (int i = 0; i < 20; ++i) {
+    const auto a = t.admit("10.0.0." + std::to_string(i), t0 + std::chrono::seconds(2 + i));
+    EXPECT_TRUE(a.admitted());
+    EXPECT_NE(a.evicted, honest.id);
+  }
 }
 
 TEST(HandshakeTable, SlowlorisFromManyIpsLeavesRoomForANewcomer) {
