@@ -361,6 +361,13 @@ const Setting kSettings[] = {
      "connections per remote IP address"},
     {"MAX_STREAMS_PER_CONNECTION", nullptr, "--max-streams-per-connection", "N", "256",
      "concurrent Yamux streams per connection"},
+    {"MAX_MEMORY_MB", nullptr, "--max-memory-mb", "MB", "512",
+     "memory peers may make the node hold (stream buffers, queued answers, identify); "
+     "1/8 of it per IP, 1/16 per peer, 1/32 per connection"},
+    {"MAX_HANDSHAKES", nullptr, "--max-handshakes", "N", "256",
+     "inbound connections still in the handshakes (apart from MAX_CONNECTIONS)"},
+    {"MAX_HANDSHAKES_PER_IP", nullptr, "--max-handshakes-per-ip", "N", "8",
+     "handshakes in progress per remote IP address"},
     {"PING_INTERVAL_SECS", nullptr, "--ping-interval-secs", "SECS", "15",
      "how often each connected peer is pinged (rust-libp2p's default)"},
     {"IDLE_TIMEOUT_SECS", nullptr, "--idle-timeout-secs", "SECS", "60",
@@ -684,6 +691,9 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
     count("MAX_CONNECTIONS_PER_PEER", cfg.max_connections_per_peer, 1);
     count("MAX_CONNECTIONS_PER_IP", cfg.max_connections_per_ip, 1);
     count("MAX_STREAMS_PER_CONNECTION", cfg.max_streams_per_connection, 1);
+    count("MAX_MEMORY_MB", cfg.max_memory_mb, 16);
+    count("MAX_HANDSHAKES", cfg.max_handshakes, 1);
+    count("MAX_HANDSHAKES_PER_IP", cfg.max_handshakes_per_ip, 1);
     secs("IDLE_TIMEOUT_SECS", cfg.idle_timeout);
     secs("PING_INTERVAL_SECS", cfg.ping_interval);
     secs("HANDSHAKE_TIMEOUT_SECS", cfg.handshake_timeout);

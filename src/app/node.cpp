@@ -48,6 +48,9 @@ host::HostConfig host_config(const Config& c) {
   h.handshake_timeout = c.handshake_timeout;
   h.idle_timeout = c.idle_timeout;
   h.ping_interval = c.ping_interval;
+  h.max_memory_bytes = std::size_t{c.max_memory_mb} << 20;
+  h.max_handshakes = c.max_handshakes;
+  h.max_handshakes_per_ip = c.max_handshakes_per_ip;
   return h;
 }
 
@@ -93,6 +96,29 @@ class Node {
         metrics_(registry_, MP_VERSION),
         http_metrics_(registry_) {
     http::add_process_metrics(registry_);
+    // Two labels (scope, reason): rendered here from the host's atomics;
+    // memory refusals are counted by the ResourceBudget, the rest by HostStats.
+    registry_.add_collector([h = &host_](std::string& out) {
+      out +=
+          "# HELP mepassa_resource_refusals_total Resources refused to peers, by scope and reason.\n"
+          "# TYPE mepassa_resource_refusals_total counter\n";
+      const auto& st = h->stats();
+      for (std::size_t sc = 0; sc < host::kScopeNames.size(); ++sc) {
+        for (std::size_t r = 0; r < host::kRefusalReasonNames.size(); ++r) {
+          std::uint64_t v = st.refusals[sc][r].load(std::memory_order_relaxed);
+          if (r == static_cast<std::size_t>(host::RefusalReason::kMemory)) {
+            v += h->budget().refusals(static_cast<host::Scope>(sc));
+          }
+          out += fmt::format("mepassa_resource_refusals_total{{scope=\"{}\",reason=\"{}\"}} {}\n",
+                             host::kScopeNames[sc], host::kRefusalReasonNames[r], v);
+        }
+      }
+      out += fmt::format(
+          "# HELP mepassa_resource_memory_bytes Memory peers make the node hold (MAX_MEMORY_MB), by scope.\n"
+          "# TYPE mepassa_resource_memory_bytes gauge\n"
+          "mepassa_resource_memory_bytes{{scope=\"node\"}} {}\n",
+          h->budget().node_held_atomic());
+    });
     autonat::AutonatConfig acfg;
     acfg.allow_private = config.allow_private_addrs;
     autonat_ = std::make_unique<autonat::AutonatServer>(io_.get_executor(), host_, acfg);
@@ -253,6 +279,7 @@ class Node {
                                                                       : http::Direction::kOutbound;
       metrics_.closed(dir).inc();
       metrics_.connections(dir).sub();
+      if (closed->remaining_to_peer == 0) last_stored_.erase(closed->peer);
     } else if (const auto* id = std::get_if<host::IdentifyReceived>(&e)) {
       on_identify(*id);
     } else if (const auto* rtt = std::get_if<host::PingRtt>(&e)) {
@@ -269,9 +296,25 @@ class Node {
     if (r.pending) check_eviction_candidate(r.pending->ping);
     // Store what the routing table would admit after a restart (load_stored_peers
     // inserts stored peers as Kademlia servers).
+    // Fairness of the peer-store queue: one peer's updates are coalesced to
+    // one batch of at most kStoredAddrsPerPeer addresses per
+    // kStoreIntervalPerPeer (identify pushes can come often), so no peer can
+    // fill the queue other peers need.
     if (store_ && (supports_kad || config_.kad_insert == KadInsert::kAll)) {
-      for (const auto& a : id.info.listen_addrs) {
-        if (storable(a, config_.allow_private_addrs)) store_->add_peer(id.peer, a.without_peer_id());
+      constexpr std::size_t kStoredAddrsPerPeer = 16;
+      constexpr auto kStoreIntervalPerPeer = std::chrono::seconds(30);
+      const auto now = Clock::now();
+      auto [it, first] = last_stored_.try_emplace(id.peer, now);
+      if (first || now - it->second >= kStoreIntervalPerPeer) {
+        it->second = now;
+        std::size_t stored = 0;
+        for (const auto& a : id.info.listen_addrs) {
+          if (stored >= kStoredAddrsPerPeer) break;
+          if (storable(a, config_.allow_private_addrs)) {
+            store_->add_peer(id.peer, a.without_peer_id());
+            ++stored;
+          }
+        }
       }
     }
   }
@@ -494,6 +537,8 @@ class Node {
   std::unordered_map<PeerId, int> dial_failures_;  // consecutive, per peer (see on_unreachable)
   std::unique_ptr<storage::SqlitePeerStore> store_;
   http::MetricRegistry registry_;
+  // When each connected peer's addresses last went to the store (on_identify).
+  std::unordered_map<PeerId, Clock::time_point> last_stored_;
   http::NodeMetrics metrics_;
   http::HttpMetrics http_metrics_;  // counted on the HTTP thread
   http::HealthState health_;

@@ -7,13 +7,14 @@
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 
 #include "multistream/negotiate.hpp"
+#include "net/deadline_stream.hpp"
 #include "net/prefixed_stream.hpp"
 #include "net/tcp_stream.hpp"
 #include "noise/noise_stream.hpp"
@@ -70,7 +71,8 @@ std::vector<std::string> interface_addresses(bool v6) {
 // Cancels a socket when a deadline passes; harmless after completion.
 class Deadline {
  public:
-  Deadline(asio::any_io_executor ex, std::chrono::milliseconds after, std::function<void()> on_expiry)
+  Deadline(asio::any_io_executor ex, std::chrono::milliseconds after,
+           std::function<void()> on_expiry)
       : timer_(std::make_shared<asio::steady_timer>(ex)), fired_(std::make_shared<bool>(false)) {
     timer_->expires_after(after);
     timer_->async_wait([fired = fired_, f = std::move(on_expiry)](std::error_code ec) {
@@ -90,7 +92,25 @@ class Deadline {
 
 }  // namespace
 
-std::size_t Connection::stream_count() const { return session_ ? session_->stream_count() : 0; }
+// A connection's share of the node's ResourceBudget, as its Yamux session
+// sees it. Shared by the Connection and its Session (which may outlive the
+// host briefly while it closes); the account goes when both are gone.
+class BudgetGate final : public yamux::MemoryGate {
+ public:
+  explicit BudgetGate(std::unique_ptr<ConnectionAccount> account) : account_(std::move(account)) {}
+  bool reserve(std::size_t stream_held, std::size_t n) override {
+    return !account_->reserve(stream_held, n).has_value();
+  }
+  void release(std::size_t n) override { account_->release(n); }
+  ConnectionAccount& account() { return *account_; }
+
+ private:
+  std::unique_ptr<ConnectionAccount> account_;
+};
+
+std::size_t Connection::stream_count() const {
+  return session_ ? session_->stream_count() : 0;
+}
 
 asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols) {
   if (!open_ || !session_) throw std::system_error(asio::error::not_connected);
@@ -120,7 +140,9 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
       local_peer_(PeerId::from_public_key(identity.public_key())),
       local_key_(identity.public_key()),
       noise_identity_(std::make_unique<noise::LocalIdentity>(identity)),
-      limits_(config_.limits) {
+      limits_(config_.limits),
+      budget_(ResourceBudget::create(BudgetLimits::from_node_total(config_.max_memory_bytes))),
+      handshakes_(config_.max_handshakes, config_.max_handshakes_per_ip) {
   // Identify and ping are part of every connection. (Handlers are plain
   // lambdas returning a coroutine: GCC 12 miscompiles coroutine lambdas that
   // take parameters by value.)
@@ -128,7 +150,8 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
               [this](StreamContext ctx) { return serve_identify(std::move(ctx)); });
   set_handler(std::string(identify::kPushProtocol),
               [this](StreamContext ctx) { return receive_identify_push(std::move(ctx)); });
-  set_handler(std::string(ping::kProtocol), [](StreamContext ctx) { return serve_ping(std::move(ctx)); });
+  set_handler(std::string(ping::kProtocol),
+              [](StreamContext ctx) { return serve_ping(std::move(ctx)); });
 }
 
 asio::awaitable<void> Host::serve_identify(StreamContext ctx) {
@@ -136,13 +159,33 @@ asio::awaitable<void> Host::serve_identify(StreamContext ctx) {
 }
 
 asio::awaitable<void> Host::receive_identify_push(StreamContext ctx) {
+  // Token bucket per connection: parsing a 64 KiB push costs CPU, and each
+  // feeds the peer store; refusing is a RST before reading anything.
+  Connection& c = *ctx.connection;
+  const auto now = std::chrono::steady_clock::now();
+  const double refill = std::chrono::duration<double>(now - c.push_refill_).count() /
+                        std::chrono::duration<double>(config_.identify_push_interval).count();
+  c.push_tokens_ =
+      std::min(static_cast<double>(config_.identify_push_burst), c.push_tokens_ + refill);
+  c.push_refill_ = now;
+  if (c.push_tokens_ < 1.0) {
+    stats_.refuse(Scope::kConnection, RefusalReason::kIdentifyPush);
+    spdlog::debug("identify push from {} refused: over the rate limit", c.peer_.to_base58());
+    ctx.stream->reset();
+    co_return;
+  }
+  c.push_tokens_ -= 1.0;
   auto info = co_await identify::receive(*ctx.stream, ctx.connection->remote_peer());
   handle_identify(ctx.connection, std::move(info));
 }
 
-asio::awaitable<void> Host::serve_ping(StreamContext ctx) { co_await ping::serve(*ctx.stream); }
+asio::awaitable<void> Host::serve_ping(StreamContext ctx) {
+  co_await ping::serve(*ctx.stream);
+}
 
-Host::~Host() { *alive_ = false; }
+Host::~Host() {
+  *alive_ = false;
+}
 
 void Host::set_handler(std::string protocol, StreamHandler handler) {
   handlers_[std::move(protocol)] = std::move(handler);
@@ -171,7 +214,9 @@ std::vector<Multiaddr> Host::advertised_addrs() const {
 Status Host::listen(bool ipv6_optional) {
   for (const auto& ma : config_.listen_addrs) {
     auto ep = ma.tcp_endpoint();
-    if (!ep) return make_error("cannot listen on " + ma.to_string() + ": only /ip4|ip6/.../tcp/N is supported");
+    if (!ep)
+      return make_error("cannot listen on " + ma.to_string() +
+                        ": only /ip4|ip6/.../tcp/N is supported");
     std::error_code ec;
     auto address = asio::ip::make_address(ep->first, ec);
     if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
@@ -232,8 +277,24 @@ asio::awaitable<void> Host::upgrade_inbound(asio::ip::tcp::socket socket) {
     spdlog::debug("refused inbound connection from {}: {}", remote.address().to_string(), refusal);
     co_return;
   }
+  const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
+  if (!admission.admitted()) {
+    stats_.refuse(*admission.refused_by, RefusalReason::kHandshakes);
+    spdlog::debug("refused inbound connection from {}: too many handshakes in progress ({})", ip,
+                  kScopeNames[static_cast<std::size_t>(*admission.refused_by)]);
+    co_return;
+  }
+  if (admission.evicted) {
+    // The table made room by dropping the stalled handshake with the least
+    // progress; its coroutine sees the reset and cleans up.
+    stats_.refuse(Scope::kNode, RefusalReason::kHandshakeEvicted);
+    if (auto it = handshake_sockets_.find(*admission.evicted); it != handshake_sockets_.end()) {
+      it->second->reset();
+      handshake_sockets_.erase(it);
+    }
+  }
   try {
-    co_await upgrade(std::move(socket), Direction::kInbound, std::nullopt);
+    co_await upgrade(std::move(socket), Direction::kInbound, std::nullopt, admission.id);
   } catch (const std::exception& e) {
     if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
   }
@@ -245,8 +306,10 @@ void Host::count_handshake_failure(const std::string& label) {
   }
 }
 
-asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket socket, Direction dir,
-                                                           std::optional<PeerId> expected) {
+asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket socket,
+                                                           Direction dir,
+                                                           std::optional<PeerId> expected,
+                                                           std::uint64_t handshake) {
   auto alive = alive_;
   std::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
@@ -255,16 +318,35 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
   const std::string ip = endpoint_ip(remote);
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
 
-  limits_.socket_opened(ip);
-  bool socket_counted = true;
+  // Handshakes in progress are bounded by the HandshakeTable; a socket
+  // counts against MAX_CONNECTIONS only once it is established.
+  bool socket_counted = false;
   auto release_socket = [&] {
     if (socket_counted && *alive) limits_.socket_closed(ip);
     socket_counted = false;
   };
 
-  auto tcp = std::make_unique<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
+  auto tcp =
+      std::make_unique<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
   net::TcpStream* raw_tcp = tcp.get();
   Deadline deadline(executor_, config_.handshake_timeout, [raw_tcp] { raw_tcp->reset(); });
+  if (handshake != 0) handshake_sockets_[handshake] = raw_tcp;
+  // Leaves the HandshakeTable however the handshake ends.
+  struct HandshakeEntry {
+    Host* host;
+    std::shared_ptr<bool> alive;
+    std::uint64_t id;
+    ~HandshakeEntry() {
+      if (id == 0 || !*alive) return;
+      host->handshakes_.remove(id);
+      host->handshake_sockets_.erase(id);
+    }
+  } entry{this, alive, handshake};
+  std::optional<Deadline> first_exchange;
+  if (dir == Direction::kInbound) {
+    first_exchange.emplace(executor_, config_.handshake_first_exchange_timeout,
+                           [raw_tcp] { raw_tcp->reset(); });
+  }
   std::string stage = "multistream";
   std::shared_ptr<yamux::Session> session;
   std::unique_ptr<noise::NoiseStream> secured;
@@ -279,9 +361,11 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
       const std::vector<std::string> proposals{std::string(kNoiseProtocol)};
       sec = co_await multistream::negotiate_outbound(*plain, proposals);
     }
+    first_exchange.reset();
+    handshakes_.advance(handshake, HandshakeStage::kSecurity);
     if (!sec.leftover.empty()) {
-      plain = std::make_unique<net::PrefixedStream>(std::move(sec.leftover),
-                                                    std::shared_ptr<net::ByteStream>(std::move(plain)));
+      plain = std::make_unique<net::PrefixedStream>(
+          std::move(sec.leftover), std::shared_ptr<net::ByteStream>(std::move(plain)));
     }
     // 2. Noise XX.
     stage = "noise";
@@ -292,6 +376,7 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     }
     // 3. Muxer.
     stage = "multistream";
+    handshakes_.advance(handshake, HandshakeStage::kMuxer);
     multistream::Negotiated mux;
     if (dir == Direction::kInbound) {
       mux = co_await multistream::negotiate_inbound(
@@ -305,12 +390,19 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     const PublicKey remote_key = secured->remote_public_key();
     std::unique_ptr<net::ByteStream> muxed = std::move(secured);
     if (!mux.leftover.empty()) {
-      muxed = std::make_unique<net::PrefixedStream>(std::move(mux.leftover),
-                                                    std::shared_ptr<net::ByteStream>(std::move(muxed)));
+      muxed = std::make_unique<net::PrefixedStream>(
+          std::move(mux.leftover), std::shared_ptr<net::ByteStream>(std::move(muxed)));
     }
     if (deadline.fired()) throw std::system_error(asio::error::timed_out);
     if (!*alive || shutting_down_) throw std::system_error(asio::error::operation_aborted);
 
+    if (dir == Direction::kInbound) {
+      if (auto refusal = limits_.admit_socket(ip); !refusal.empty()) {
+        stats_.refused_inbound.fetch_add(1, std::memory_order_relaxed);
+        stats_.count(HandshakeFailure::kLimit);
+        throw net::ProtocolError(refusal);
+      }
+    }
     if (!limits_.admit_peer(remote_peer)) {
       stats_.count(HandshakeFailure::kLimit);
       throw net::ProtocolError("per-peer connection limit reached for " + remote_peer.to_base58());
@@ -321,7 +413,11 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     // buffer (Yamux frames larger than it are read in pieces) keeps an idle
     // connection under the 20 KiB STYLE.md asks for.
     ycfg.read_buffer_size = 4 * 1024;
-    session = yamux::Session::create(executor_, std::move(muxed), dir == Direction::kOutbound, ycfg);
+    auto gate = std::make_shared<BudgetGate>(budget_->open_connection(ip));
+    gate->account().set_peer(remote_peer.to_base58());
+    ycfg.memory = gate;
+    session =
+        yamux::Session::create(executor_, std::move(muxed), dir == Direction::kOutbound, ycfg);
 
     auto conn = std::make_shared<Connection>();
     conn->host_ = this;
@@ -333,13 +429,16 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     conn->local_addr_ = endpoint_to_multiaddr(local);
     conn->remote_ip_ = ip;
     conn->session_ = session;
+    conn->memory_ = std::move(gate);
+    conn->push_tokens_ = static_cast<double>(config_.identify_push_burst);
+    conn->push_refill_ = std::chrono::steady_clock::now();
     conn->established_at_ = conn->last_busy_ = std::chrono::steady_clock::now();
-    socket_counted = false;  // now owned by the connection's lifetime
+    limits_.socket_opened(ip);  // released by on_connection_closed
     co_return register_connection(std::move(conn));
   } catch (const std::system_error& e) {
     release_socket();
     if (*alive) {
-      const bool timed_out = deadline.fired();
+      const bool timed_out = deadline.fired() || (first_exchange && first_exchange->fired());
       std::string label = stage;
       if (timed_out) {
         label = "timeout";
@@ -357,7 +456,9 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
       const std::string what = e.what();
       const bool mismatch = what.find("does not match") != std::string::npos;
       count_handshake_failure(mismatch ? std::string("peer_id_mismatch") : stage);
-      spdlog::info("{} connection from {} closed during {} handshake: {}", to_string(dir), ip, stage, what);
+      // Peer misbehaviour: counted by reason above, logged at debug only.
+      spdlog::debug("{} connection from {} closed during {} handshake: {}", to_string(dir), ip,
+                    stage, what);
     }
     throw;
   }
@@ -387,14 +488,15 @@ std::shared_ptr<Connection> Host::register_connection(std::shared_ptr<Connection
 
   spdlog::debug("connection {} established with {} ({}, {})", conn->id_, conn->peer_.to_base58(),
                 to_string(conn->direction_), conn->remote_addr_.to_string());
-  events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_, conn->remote_addr_,
-                                        list.size()});
+  events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_,
+                                        conn->remote_addr_, list.size()});
   asio::co_spawn(executor_, run_identify(conn), asio::detached);
   asio::co_spawn(executor_, run_connection_timers(conn), asio::detached);
   return conn;
 }
 
-void Host::on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason) {
+void Host::on_connection_closed(const std::shared_ptr<Connection>& conn,
+                                const std::string& reason) {
   if (!conn->open_) return;
   conn->open_ = false;
   const std::string why = conn->close_reason_.empty() ? reason : conn->close_reason_;
@@ -409,6 +511,7 @@ void Host::on_connection_closed(const std::shared_ptr<Connection>& conn, const s
   }
   limits_.peer_closed(conn->peer_);
   limits_.socket_closed(conn->remote_ip_);
+  if (conn->memory_) conn->memory_->release(std::exchange(conn->identify_reserved_, 0));
   stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
   (conn->direction_ == Direction::kInbound ? stats_.closed_inbound : stats_.closed_outbound)
       .fetch_add(1, std::memory_order_relaxed);
@@ -425,7 +528,8 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
   try {
     multistream::Negotiated negotiated;
     {
-      Deadline deadline(executor_, config_.stream_negotiation_timeout, [stream] { stream->reset(); });
+      Deadline deadline(executor_, config_.stream_negotiation_timeout,
+                        [stream] { stream->reset(); });
       negotiated = co_await multistream::negotiate_inbound(
           *stream, [this](std::string_view p) { return handlers_.count(std::string(p)) > 0; });
     }
@@ -435,12 +539,19 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
       stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
     }
     auto handler = handlers_.at(protocol);  // copy: the map may change while we run
+    // Every handler's answers must be delivered in time: a remote that does
+    // not read (or grants no window) gets the stream reset and its memory back.
+    stream = std::make_shared<net::DeadlineStream>(
+        executor_, stream, config_.answer_timeout, [this, alive] {
+          if (*alive) stats_.refuse(Scope::kStream, RefusalReason::kDeadline);
+        });
     StreamContext ctx{stream, conn, protocol};
     co_await handler(std::move(ctx));
   } catch (const std::exception& e) {
     if (*alive) {
-      spdlog::debug("stream {} from {} ended with an error: {}", protocol.empty() ? "(negotiation)" : protocol,
-                    conn->peer_.to_base58(), e.what());
+      spdlog::debug("stream {} from {} ended with an error: {}",
+                    protocol.empty() ? "(negotiation)" : protocol, conn->peer_.to_base58(),
+                    e.what());
     }
     stream->reset();
     co_return;
@@ -464,6 +575,17 @@ void Host::handle_identify(const std::shared_ptr<Connection>& conn, identify::In
     spdlog::debug("identify from {}: skipped {} undecodable addresses", conn->peer_.to_base58(),
                   info.invalid_addrs);
   }
+  // Keep the (already bounded) parsed identify only if the budget has room.
+  if (conn->memory_) {
+    conn->memory_->release(std::exchange(conn->identify_reserved_, 0));
+    const std::size_t need = info.kept_bytes();
+    if (conn->memory_->account().reserve(need)) {
+      conn->identify_.reset();
+      spdlog::debug("identify from {} not kept: over the memory budget", conn->peer_.to_base58());
+      return;
+    }
+    conn->identify_reserved_ = need;
+  }
   conn->identify_ = info;
   spdlog::debug("identified {}: agent '{}', {} listen addrs, {} protocols", conn->peer_.to_base58(),
                 info.agent_version, info.listen_addrs.size(), info.protocols.size());
@@ -475,11 +597,13 @@ asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
   try {
     std::vector<std::string> proposals{std::string(identify::kProtocol)};
     auto s = co_await conn->open_stream(std::move(proposals));
-    Deadline deadline(executor_, config_.stream_negotiation_timeout, [st = s.stream] { st->reset(); });
+    Deadline deadline(executor_, config_.stream_negotiation_timeout,
+                      [st = s.stream] { st->reset(); });
     auto info = co_await identify::receive(*s.stream, conn->peer_);
     if (*alive) handle_identify(conn, std::move(info));
   } catch (const std::exception& e) {
-    if (*alive && conn->open_) spdlog::debug("identify of {} failed: {}", conn->peer_.to_base58(), e.what());
+    if (*alive && conn->open_)
+      spdlog::debug("identify of {} failed: {}", conn->peer_.to_base58(), e.what());
   }
 }
 
@@ -504,7 +628,13 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
     if (!*alive || !conn->open_) co_return;
 
     auto now = std::chrono::steady_clock::now();
-    if (conn->stream_count() > 0 || conn->keep_alive_) {
+    // Busy: kept alive, or holding streams on which the remote sent
+    // something (data or window credit) within the idle timeout. Streams
+    // alone do not count: a peer that opens streams and then sends nothing
+    // would hold them (and their buffers) forever.
+    const bool remote_active =
+        conn->session_ && now - conn->session_->last_remote_activity() < config_.idle_timeout;
+    if (conn->keep_alive_ || (conn->stream_count() > 0 && remote_active)) {
       conn->last_busy_ = now;
     } else if (now - conn->last_busy_ >= config_.idle_timeout) {
       conn->close("idle timeout");
@@ -538,13 +668,16 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
   }
 }
 
-asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::optional<PeerId> expected,
+asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
+                                                        std::optional<PeerId> expected,
                                                         bool force_new) {
   if (auto id = addr.peer_id()) {
-    if (expected && *expected != *id) throw std::invalid_argument("dial: /p2p/ id differs from the expected peer");
+    if (expected && *expected != *id)
+      throw std::invalid_argument("dial: /p2p/ id differs from the expected peer");
     expected = *id;
   }
-  if (expected && *expected == local_peer_) throw std::invalid_argument("dial: refusing to dial ourselves");
+  if (expected && *expected == local_peer_)
+    throw std::invalid_argument("dial: refusing to dial ourselves");
   if (expected && !force_new) {
     if (auto existing = connection_to(*expected)) co_return existing;
   }
@@ -556,7 +689,8 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::opt
     // /dns|dns4|dns6/<name>/tcp/<port>
     const auto& comps = target.components();
     if (comps.size() < 2 || comps[1].proto != Proto::kTcp ||
-        (comps[0].proto != Proto::kDns && comps[0].proto != Proto::kDns4 && comps[0].proto != Proto::kDns6)) {
+        (comps[0].proto != Proto::kDns && comps[0].proto != Proto::kDns4 &&
+         comps[0].proto != Proto::kDns6)) {
       throw std::invalid_argument("dial: unsupported address " + target.to_string());
     }
     const std::string host(as_string(comps[0].value));
@@ -569,7 +703,8 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::opt
       if (comps[0].proto == Proto::kDns6 && v4) continue;
       endpoints.push_back(r.endpoint());
     }
-    if (endpoints.empty()) throw std::runtime_error("dial: " + host + " resolved to no usable address");
+    if (endpoints.empty())
+      throw std::runtime_error("dial: " + host + " resolved to no usable address");
   }
   asio::ip::tcp::socket socket(executor_);
   {
@@ -585,7 +720,8 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr, std::opt
   co_return co_await upgrade(std::move(socket), Direction::kOutbound, expected);
 }
 
-asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer, std::vector<std::string> protocols,
+asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,
+                                                   std::vector<std::string> protocols,
                                                    const std::vector<Multiaddr>& addrs) {
   auto conn = connection_to(peer);
   if (!conn) {

@@ -26,7 +26,9 @@
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
 #include "host/events.hpp"
+#include "host/handshake_table.hpp"
 #include "host/limits.hpp"
+#include "host/resource_budget.hpp"
 #include "host/stats.hpp"
 #include "identify/identify.hpp"
 #include "net/byte_stream.hpp"
@@ -42,6 +44,7 @@ namespace mp::host {
 
 class Connection;
 class Host;
+class BudgetGate;
 
 // A stream whose protocol has been agreed.
 struct NegotiatedStream {
@@ -62,11 +65,27 @@ struct HostConfig {
   std::string agent_version = std::string("mepassa-bootstrap/") + MP_VERSION;
   Limits limits;
   std::chrono::milliseconds handshake_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};       // the Rust node's idle_connection_timeout
-  std::chrono::milliseconds ping_interval{15'000};      // rust-libp2p ping default
+  std::chrono::milliseconds idle_timeout{60'000};   // the Rust node's idle_connection_timeout
+  std::chrono::milliseconds ping_interval{15'000};  // rust-libp2p ping default
   std::chrono::milliseconds ping_timeout{20'000};
   std::chrono::milliseconds stream_negotiation_timeout{10'000};
   std::chrono::milliseconds dial_timeout{10'000};
+  // MAX_MEMORY_MB: what peers may make us hold (Yamux buffers and queues,
+  // parsed identify), per node; narrower scopes are derived from it.
+  std::size_t max_memory_bytes = std::size_t{512} << 20;
+  // Inbound sockets still in the handshakes (MAX_HANDSHAKES,
+  // MAX_HANDSHAKES_PER_IP), apart from established connections.
+  std::size_t max_handshakes = 256;
+  std::size_t max_handshakes_per_ip = 8;
+  // The first multistream-select exchange of an inbound socket must be done
+  // by then (a slowloris socket sends a few bytes and stalls).
+  std::chrono::milliseconds handshake_first_exchange_timeout{3'000};
+  // A write of a protocol handler (its answer) that cannot complete by then
+  // resets the stream.
+  std::chrono::milliseconds answer_timeout{10'000};
+  // Identify pushes per connection: a burst, then one per interval.
+  std::size_t identify_push_burst = 3;
+  std::chrono::milliseconds identify_push_interval{10'000};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -110,6 +129,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point last_busy_;
   std::optional<identify::Info> identify_;
   std::optional<std::chrono::microseconds> last_rtt_;
+  std::shared_ptr<BudgetGate> memory_;  // this connection's share of the ResourceBudget
+  std::size_t identify_reserved_ = 0;   // kept identify, reserved from memory_
+  double push_tokens_ = 0;              // identify push allowance
+  std::chrono::steady_clock::time_point push_refill_;
   bool open_ = true;
   bool keep_alive_ = false;
   std::string close_reason_;
@@ -129,6 +152,8 @@ class Host {
   EventBus& events() { return events_; }
   HostStats& stats() { return stats_; }
   const ConnectionLimits& limits() const { return limits_; }
+  const ResourceBudget& budget() const { return *budget_; }
+  std::size_t handshakes_in_progress() const { return handshakes_.size(); }
 
   // Binds every configured listen address and starts accepting. On failure
   // returns an error naming the address; with `ipv6_optional`, an IPv6
@@ -155,7 +180,8 @@ class Host {
                                                     bool force_new = false);
   // Opens a protocol stream to `peer` on an existing connection, or dials one
   // of `addrs` first. Throws if neither works.
-  asio::awaitable<NegotiatedStream> new_stream(const PeerId& peer, std::vector<std::string> protocols,
+  asio::awaitable<NegotiatedStream> new_stream(const PeerId& peer,
+                                               std::vector<std::string> protocols,
                                                const std::vector<Multiaddr>& addrs = {});
 
   std::shared_ptr<Connection> connection_to(const PeerId& peer) const;
@@ -168,8 +194,10 @@ class Host {
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
   asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
+  // `handshake`: the inbound socket's HandshakeTable id (0 for dials).
   asio::awaitable<std::shared_ptr<Connection>> upgrade(asio::ip::tcp::socket socket, Direction dir,
-                                                       std::optional<PeerId> expected);
+                                                       std::optional<PeerId> expected,
+                                                       std::uint64_t handshake = 0);
   std::shared_ptr<Connection> register_connection(std::shared_ptr<Connection> conn);
   void on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason);
   asio::awaitable<void> handle_inbound_stream(std::shared_ptr<Connection> conn,
@@ -189,6 +217,10 @@ class Host {
   PublicKey local_key_;
   std::unique_ptr<noise::LocalIdentity> noise_identity_;
   ConnectionLimits limits_;
+  std::shared_ptr<ResourceBudget> budget_;
+  HandshakeTable handshakes_;
+  // Sockets of handshakes in progress, to close one the table evicts.
+  std::unordered_map<std::uint64_t, net::ByteStream*> handshake_sockets_;
   EventBus events_;
   HostStats stats_;
   std::map<std::string, StreamHandler> handlers_;

@@ -7,14 +7,37 @@
 #include <cstdint>
 #include <string_view>
 
+#include "host/resource_budget.hpp"
+
 namespace mp::host {
 
 enum class HandshakeFailure : std::size_t {
-  kTimeout, kMultistream, kNoise, kPeerIdMismatch, kYamux, kLimit, kIo, kCount
+  kTimeout,
+  kMultistream,
+  kNoise,
+  kPeerIdMismatch,
+  kYamux,
+  kLimit,
+  kIo,
+  kCount
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(HandshakeFailure::kCount)>
     kHandshakeFailureNames = {"timeout", "multistream", "noise", "peer_id_mismatch",
-                              "yamux", "limit", "io"};
+                              "yamux",   "limit",       "io"};
+
+// Why a resource was refused (mepassa_resource_refusals_total{scope,reason}).
+// Memory refusals are counted by the ResourceBudget itself.
+enum class RefusalReason : std::size_t {
+  kMemory,
+  kHandshakes,
+  kHandshakeEvicted,
+  kIdentifyPush,
+  kDeadline,
+  kCount
+};
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::kCount)>
+    kRefusalReasonNames = {"memory", "handshakes", "handshake_evicted", "identify_push_rate",
+                           "deadline"};
 
 struct HostStats {
   std::atomic<std::uint64_t> connections_current{0};
@@ -32,6 +55,15 @@ struct HostStats {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(HandshakeFailure::kCount)>
       handshake_failures{};
 
+  std::array<
+      std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(RefusalReason::kCount)>,
+      static_cast<std::size_t>(Scope::kCount)>
+      refusals{};
+
+  void refuse(Scope s, RefusalReason r) {
+    refusals[static_cast<std::size_t>(s)][static_cast<std::size_t>(r)].fetch_add(
+        1, std::memory_order_relaxed);
+  }
   void count(HandshakeFailure f) {
     handshake_failures[static_cast<std::size_t>(f)].fetch_add(1, std::memory_order_relaxed);
   }

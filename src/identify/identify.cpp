@@ -29,8 +29,8 @@ Result<Info> decode(BytesView message, const PeerId& remote) {
     return make_error("identify: message is not a valid Identify protobuf");
   }
   Info info;
-  info.protocol_version = msg.protocolversion();
-  info.agent_version = msg.agentversion();
+  info.protocol_version = msg.protocolversion().substr(0, kMaxVersionLength);
+  info.agent_version = msg.agentversion().substr(0, kMaxVersionLength);
   if (msg.has_publickey()) {
     auto key = PublicKey::from_protobuf(as_bytes(msg.publickey()));
     if (!key) return make_error("identify: bad public key: " + key.message());
@@ -40,6 +40,10 @@ Result<Info> decode(BytesView message, const PeerId& remote) {
     info.public_key = std::move(*key);
   }
   for (const auto& raw : msg.listenaddrs()) {
+    if (info.listen_addrs.size() >= kMaxKeptAddrs) {
+      ++info.dropped;
+      continue;
+    }
     auto addr = Multiaddr::from_bytes(as_bytes(raw));
     if (addr) {
       info.listen_addrs.push_back(std::move(*addr));
@@ -51,8 +55,23 @@ Result<Info> decode(BytesView message, const PeerId& remote) {
     auto addr = Multiaddr::from_bytes(as_bytes(msg.observedaddr()));
     if (addr) info.observed_addr = std::move(*addr);
   }
-  info.protocols.assign(msg.protocols().begin(), msg.protocols().end());
+  for (const auto& p : msg.protocols()) {
+    if (info.protocols.size() >= kMaxKeptProtocols || p.size() > kMaxProtocolLength) {
+      ++info.dropped;
+      continue;
+    }
+    info.protocols.push_back(p);
+  }
   return info;
+}
+
+std::size_t Info::kept_bytes() const {
+  std::size_t n = sizeof(Info) + protocol_version.capacity() + agent_version.capacity();
+  for (const auto& a : listen_addrs) n += sizeof(Multiaddr) + a.bytes().size() + 64;
+  for (const auto& p : protocols) n += sizeof(std::string) + p.capacity();
+  if (observed_addr) n += observed_addr->bytes().size() + 64;
+  if (public_key) n += 64;
+  return n;
 }
 
 asio::awaitable<void> serve(net::ByteStream& stream, const Info& ours) {

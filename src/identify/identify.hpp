@@ -23,6 +23,14 @@ inline constexpr std::string_view kPushProtocol = "/ipfs/id/push/1.0.0";
 // we accept up to 64 KiB from others (long address lists exist) and keep ours small.
 inline constexpr std::size_t kMaxMessageSize = 64 * 1024;
 
+// What we keep of a remote's identify: a node uses a few addresses and
+// protocol names, so a 64 KiB message full of them must not become
+// megabytes of parsed strings. Entries beyond these are dropped and counted.
+inline constexpr std::size_t kMaxKeptAddrs = 32;
+inline constexpr std::size_t kMaxKeptProtocols = 64;
+inline constexpr std::size_t kMaxProtocolLength = 128;
+inline constexpr std::size_t kMaxVersionLength = 128;  // agent and protocol version, truncated
+
 struct Info {
   std::string protocol_version;
   std::string agent_version;
@@ -32,6 +40,11 @@ struct Info {
   std::vector<std::string> protocols;
   // Entries we could not decode (kept for the log line, not for use).
   std::size_t invalid_addrs = 0;
+  // Entries over the kMaxKept* bounds (or protocol names too long).
+  std::size_t dropped = 0;
+
+  // Bytes this Info holds on the heap (approximately), for memory accounting.
+  std::size_t kept_bytes() const;
 };
 
 // Encodes `info` (public_key must be set).

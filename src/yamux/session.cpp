@@ -15,9 +15,12 @@ namespace {
 
 std::string code_name(std::uint32_t code) {
   switch (code) {
-    case 0: return "normal";
-    case 1: return "protocol error";
-    case 2: return "internal error";
+    case 0:
+      return "normal";
+    case 1:
+      return "protocol error";
+    case 2:
+      return "internal error";
   }
   return "code " + std::to_string(code);
 }
@@ -47,7 +50,8 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
       ack_backlog_(ex_),
       keepalive_timer_(ex_),
       linger_timer_(ex_),
-      last_activity_(std::chrono::steady_clock::now()) {
+      last_activity_(std::chrono::steady_clock::now()),
+      last_remote_activity_(last_activity_) {
   cfg_.initial_window = std::max(cfg_.initial_window, kInitialWindow);
   cfg_.max_send_frame = std::max<std::uint32_t>(cfg_.max_send_frame, 1);
   cfg_.read_buffer_size = std::max<std::size_t>(cfg_.read_buffer_size, kHeaderSize);
@@ -58,7 +62,13 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
   rbuf_.resize(cfg_.read_buffer_size);
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  release_queued(pending_reserved_ + writing_reserved_);
+}
+
+void Session::release_queued(std::size_t n) {
+  if (n > 0 && cfg_.memory) cfg_.memory->release(n);
+}
 
 void Session::start(InboundHandler on_inbound) {
   if (started_) return;
@@ -149,10 +159,18 @@ asio::awaitable<void> Session::read_loop(std::shared_ptr<Session> /*keeps us ali
       rpos_ += kHeaderSize;
       ++counters_.frames_in;
       switch (h->type) {
-        case FrameType::data: co_await handle_data(*h); break;
-        case FrameType::window_update: handle_window_update(*h); break;
-        case FrameType::ping: handle_ping(*h); break;
-        case FrameType::go_away: handle_go_away(*h); break;
+        case FrameType::data:
+          co_await handle_data(*h);
+          break;
+        case FrameType::window_update:
+          handle_window_update(*h);
+          break;
+        case FrameType::ping:
+          handle_ping(*h);
+          break;
+        case FrameType::go_away:
+          handle_go_away(*h);
+          break;
       }
     }
   } catch (const net::ProtocolError& e) {
@@ -198,7 +216,8 @@ std::shared_ptr<Stream> Session::accept_inbound(std::uint32_t id) {
     enqueue_control({FrameType::window_update, flags::rst, id, 0});
     return nullptr;
   }
-  auto stream = std::shared_ptr<Stream>(new Stream(shared_from_this(), id, false, cfg_.initial_window));
+  auto stream =
+      std::shared_ptr<Stream>(new Stream(shared_from_this(), id, false, cfg_.initial_window));
   streams_.emplace(id, stream.get());
   ++inbound_open_;
   ++counters_.streams_inbound;
@@ -216,11 +235,25 @@ asio::awaitable<void> Session::handle_data(const FrameHeader& h) {
   }
   if (s != nullptr) {
     touch();
+    if (!s->state_.outbound()) last_remote_activity_ = last_activity_;
     switch (s->state_.on_data(h.length)) {
-      case DataVerdict::ok: break;
+      case DataVerdict::ok:
+        // The window bounds one stream; the gate bounds the connection,
+        // peer, IP and node. Over it, this stream goes, not the session.
+        if (h.length > 0 && cfg_.memory) {
+          if (cfg_.memory->reserve(s->buffered(), h.length)) {
+            s->reserved_ += h.length;
+          } else {
+            reset_for_memory(*s);
+            s = nullptr;
+            inbound.reset();  // never handed to the application
+          }
+        }
+        break;
       case DataVerdict::window_exceeded:
-        throw net::ProtocolError("yamux: DATA of " + std::to_string(h.length) + " bytes on stream " +
-                                 std::to_string(h.stream_id) + " exceeds the receive window (" +
+        throw net::ProtocolError("yamux: DATA of " + std::to_string(h.length) +
+                                 " bytes on stream " + std::to_string(h.stream_id) +
+                                 " exceeds the receive window (" +
                                  std::to_string(s->state_.recv_window_remaining()) + " left)");
       case DataVerdict::after_fin:
         // The remote broke its own half-close: end this stream only.
@@ -229,7 +262,9 @@ asio::awaitable<void> Session::handle_data(const FrameHeader& h) {
         forget(*s);
         s = nullptr;
         break;
-      case DataVerdict::after_reset: s = nullptr; break;
+      case DataVerdict::after_reset:
+        s = nullptr;
+        break;
     }
   } else if (!(h.flags & flags::syn)) {
     ++counters_.frames_unknown_stream;
@@ -272,6 +307,7 @@ void Session::handle_window_update(const FrameHeader& h) {
     return;
   }
   touch();
+  if (!s->state_.outbound()) last_remote_activity_ = last_activity_;
   if (auto st = s->state_.on_window_update(h.length); !st) {
     throw net::ProtocolError(st.message() + " on stream " + std::to_string(h.stream_id));
   }
@@ -355,12 +391,20 @@ void Session::send_fin(Stream& s) {
   const std::uint16_t fl = s.state_.take_open_flags();
   const std::uint32_t delta = fl != 0 ? s.state_.take_initial_window_extra() : 0;
   touch();
-  enqueue_control({FrameType::window_update, static_cast<std::uint16_t>(fl | flags::fin), s.id_, delta});
+  enqueue_control(
+      {FrameType::window_update, static_cast<std::uint16_t>(fl | flags::fin), s.id_, delta});
 }
 
 void Session::send_rst(Stream& s) {
   touch();
   enqueue_control({FrameType::window_update, flags::rst, s.id_, 0});
+}
+
+void Session::reset_for_memory(Stream& s) {
+  ++counters_.streams_reset_memory;
+  if (!s.state_.finished()) send_rst(s);
+  s.drop_for_memory();
+  forget(s);
 }
 
 asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us alive*/) {
@@ -380,14 +424,17 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us al
       continue;
     }
     writing_.swap(pending_);
+    writing_reserved_ = std::exchange(pending_reserved_, 0);
     queue_space_.notify();
     try {
       co_await conn_->write(writing_);
     } catch (const std::exception& e) {
-      if (!closed_) shutdown(std::string("connection write failed: ") + e.what(), std::nullopt, false);
+      if (!closed_)
+        shutdown(std::string("connection write failed: ") + e.what(), std::nullopt, false);
       break;
     }
     counters_.bytes_out += writing_.size();
+    release_queued(std::exchange(writing_reserved_, 0));
     writing_.clear();
     if (writing_.capacity() > kKeepCapacity) Bytes().swap(writing_);
   }
@@ -473,7 +520,8 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
     });
   }
   if (on_close_) {
-    asio::post(ex_, [self = shared_from_this(), cb = std::move(on_close_)] { cb(self->close_reason_); });
+    asio::post(ex_,
+               [self = shared_from_this(), cb = std::move(on_close_)] { cb(self->close_reason_); });
     on_close_ = nullptr;
   }
 }

@@ -17,6 +17,10 @@
 //    operation throws, the close handler runs exactly once (posted, never
 //    from inside a caller's function), and all coroutines finish shortly
 //    after (at most Config::close_timeout when the remote stops reading).
+//  - With Config::memory set, received bytes a stream has not read and DATA
+//    queued for the remote are reserved from it; when a reservation fails
+//    the stream whose bytes would pass the limit is reset (RST sent, its
+//    buffer released), never the session, and counted.
 //  - PINGs are answered; a GoAway from the remote stops new streams and lets
 //    existing ones finish (an error code ends the session).
 #pragma once
@@ -36,6 +40,7 @@
 #include "net/byte_stream.hpp"
 #include "yamux/error.hpp"
 #include "yamux/frame.hpp"
+#include "yamux/memory_gate.hpp"
 #include "yamux/notifier.hpp"
 #include "yamux/stream.hpp"
 #include "yamux/stream_state.hpp"
@@ -71,18 +76,22 @@ struct Config {
   // After close(), how long to wait for the final flush and the remote's
   // EOF before resetting the connection.
   std::chrono::milliseconds close_timeout{5000};
+  // Memory accounting for buffered received data and queued DATA frames;
+  // none when null.
+  std::shared_ptr<MemoryGate> memory;
 };
 
 struct Counters {
   std::uint64_t frames_in = 0;
   std::uint64_t frames_out = 0;
-  std::uint64_t bytes_in = 0;   // connection bytes
+  std::uint64_t bytes_in = 0;  // connection bytes
   std::uint64_t bytes_out = 0;
   std::uint64_t streams_inbound = 0;
   std::uint64_t streams_outbound = 0;
   std::uint64_t streams_refused = 0;        // inbound SYN refused with RST
   std::uint64_t frames_unknown_stream = 0;  // for streams already gone: ignored
   std::uint64_t pings_answered = 0;
+  std::uint64_t streams_reset_memory = 0;  // reset because the MemoryGate refused
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -120,6 +129,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // Last frame in or out on any stream (pings excluded, so keepalive does
   // not hide idleness): with stream_count() the host's idle timeout.
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
+  // Last DATA or WINDOW_UPDATE frame the remote sent on a stream it opened:
+  // a remote that holds streams but sends nothing on them (not even window
+  // credit for our answers) is idle, whatever we send it or it answers on
+  // streams we opened (our pings).
+  std::chrono::steady_clock::time_point last_remote_activity() const {
+    return last_remote_activity_;
+  }
   std::optional<GoAwayCode> remote_go_away() const { return remote_go_away_; }
   bool is_client() const { return is_client_; }
   const Counters& counters() const { return counters_; }
@@ -152,6 +168,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_window_update(Stream& s, std::uint32_t delta);
   void send_fin(Stream& s);
   void send_rst(Stream& s);
+  // The MemoryGate refused bytes for `s`: RST it and drop what it buffered.
+  void reset_for_memory(Stream& s);
+  void release_queued(std::size_t n);
 
   // The stream will send and receive nothing more: forget it.
   void forget(Stream& s);
@@ -176,9 +195,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t outbound_open_ = 0;
   std::size_t unacked_outbound_ = 0;
 
-  Bytes pending_;  // encoded frames waiting for the writer
-  Bytes writing_;  // what the writer is writing now
-  Bytes rbuf_;     // connection bytes: rbuf_[rpos_..rend_) unparsed
+  Bytes pending_;                     // encoded frames waiting for the writer
+  Bytes writing_;                     // what the writer is writing now
+  std::size_t pending_reserved_ = 0;  // of pending_, reserved from cfg_.memory
+  std::size_t writing_reserved_ = 0;  // of writing_, reserved from cfg_.memory
+  Bytes rbuf_;                        // connection bytes: rbuf_[rpos_..rend_) unparsed
   std::size_t rpos_ = 0;
   std::size_t rend_ = 0;
   Notifier writer_wake_;
@@ -200,6 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
   InboundHandler on_inbound_;
   CloseHandler on_close_;
   std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point last_remote_activity_;
 };
 
 }  // namespace mp::yamux

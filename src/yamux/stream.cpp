@@ -15,7 +15,28 @@ Stream::Stream(std::shared_ptr<Session> session, std::uint32_t id, bool outbound
       readable_(session_->ex_),
       writable_(session_->ex_) {}
 
-Stream::~Stream() { session_->on_stream_destroyed(*this); }
+Stream::~Stream() {
+  release_reserved(reserved_);
+  session_->on_stream_destroyed(*this);
+}
+
+void Stream::release_reserved(std::size_t n) {
+  n = std::min(n, reserved_);
+  if (n == 0) return;
+  reserved_ -= n;
+  if (session_->cfg_.memory) session_->cfg_.memory->release(n);
+}
+
+void Stream::drop_for_memory() {
+  state_.on_reset();
+  reset_by_remote_ = false;  // reads throw at once: the data is gone
+  recv_.clear();
+  recv_head_ = 0;
+  Bytes().swap(recv_);
+  release_reserved(reserved_);
+  readable_.notify();
+  writable_.notify();
+}
 
 asio::awaitable<std::size_t> Stream::read_some(std::span<std::uint8_t> buf) {
   for (;;) {
@@ -25,6 +46,7 @@ asio::awaitable<std::size_t> Stream::read_some(std::span<std::uint8_t> buf) {
       const std::size_t n = std::min(avail, buf.size());
       std::copy_n(recv_.begin() + static_cast<std::ptrdiff_t>(recv_head_), n, buf.begin());
       recv_head_ += n;
+      release_reserved(n);
       if (recv_head_ == recv_.size()) {
         recv_.clear();
         recv_head_ = 0;
@@ -67,6 +89,15 @@ asio::awaitable<void> Stream::write(BytesView data) {
     }
     const std::size_t n = std::min<std::size_t>(
         {data.size() - off, state_.send_window(), session->cfg_.max_send_frame});
+    if (session->cfg_.memory) {
+      // An answer queued for a remote that does not read is memory it
+      // makes us hold: when the gate refuses, this stream is reset.
+      if (!session->cfg_.memory->reserve(0, n)) {
+        session->reset_for_memory(*this);
+        throw std::system_error(Errc::stream_reset);
+      }
+      session->pending_reserved_ += n;
+    }
     session->send_data(*this, data.subspan(off, n));
     state_.on_data_sent(static_cast<std::uint32_t>(n));
     off += n;
@@ -86,6 +117,10 @@ asio::awaitable<void> Stream::close_write() {
 
 void Stream::reset() {
   if (state_.is_reset()) return;
+  // Nobody will read what was buffered.
+  recv_.clear();
+  recv_head_ = 0;
+  release_reserved(reserved_);
   if (!session_closed_ && !state_.finished()) session_->send_rst(*this);
   state_.on_reset();
   readable_.notify();

@@ -53,6 +53,10 @@ class Stream final : public net::ByteStream {
   void on_remote_fin();
   void on_remote_reset();
   void on_session_closed();
+  // Reset locally because the session's MemoryGate refused our bytes:
+  // drops the unread buffer (and its reservation); reads and writes throw.
+  void drop_for_memory();
+  void release_reserved(std::size_t n);
   // Throws if writing is no longer possible.
   void check_writable() const;
 
@@ -61,8 +65,9 @@ class Stream final : public net::ByteStream {
   StreamState state_;
   bool reset_by_remote_ = false;
   bool session_closed_ = false;
-  Bytes recv_;                  // received, unread: recv_[recv_head_..]
+  Bytes recv_;  // received, unread: recv_[recv_head_..]
   std::size_t recv_head_ = 0;
+  std::size_t reserved_ = 0;  // of recv_, reserved from the session's MemoryGate
   Notifier readable_;
   Notifier writable_;
 };

@@ -13,6 +13,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/redirect_error.hpp>
 
+#include "net/buffered_reader.hpp"
 #include "ping/ping.hpp"
 #include "support/loopback_host.hpp"
 #include "support/run_coro.hpp"
@@ -121,9 +122,11 @@ TEST_F(Fixture, SilentPeerIsClosedByTheHandshakeTimeout) {
   EXPECT_EQ(b.limits().sockets(), 0u);  // the slot was given back
 }
 
-TEST_F(Fixture, PerIpLimitRefusesTheExtraSocket) {
+TEST_F(Fixture, PerIpHandshakeLimitRefusesTheExtraSocket) {
+  // Silent sockets are handshakes in progress: they are capped on their own
+  // (not by MAX_CONNECTIONS_PER_IP, which counts established connections).
   auto cfg = loopback_config();
-  cfg.limits.max_connections_per_ip = 1;
+  cfg.max_handshakes_per_ip = 1;
   cfg.handshake_timeout = 2s;
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
@@ -133,7 +136,11 @@ TEST_F(Fixture, PerIpLimitRefusesTheExtraSocket) {
   // First socket holds the only slot (it stays silent); the second is refused at once.
   asio::co_spawn(io, expect_closed_by_server(endpoint, {}, &first), [](std::exception_ptr) {});
   run([&] { return expect_closed_by_server(endpoint, {}, &second); });
-  EXPECT_EQ(b.stats().refused_inbound.load(), 1u);
+  EXPECT_EQ(b.stats()
+                .refusals[static_cast<std::size_t>(Scope::kIp)][static_cast<std::size_t>(RefusalReason::kHandshakes)]
+                .load(),
+            1u);
+  EXPECT_EQ(b.stats().refused_inbound.load(), 0u);
 }
 
 asio::awaitable<void> dial_then_wait(Host& a, Host& b, std::chrono::milliseconds wait) {
@@ -189,6 +196,81 @@ TEST_F(Fixture, GarbageIsClosedAndCounted) {
   std::uint64_t failures = 0;
   for (const auto& f : b.stats().handshake_failures) failures += f.load();
   EXPECT_EQ(failures, 1u);
+}
+
+}  // namespace
+}  // namespace mp::host
+
+namespace mp::host {
+namespace {
+
+// Opens `n` identify pushes from a to b at once (each one length-prefixed
+// Identify, FIN), and reports how many b read before resetting.
+asio::awaitable<void> push_identify(Host& a, Host& b, int n) {
+  auto conn = co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
+  identify::Info info;
+  info.agent_version = "pusher";
+  const Bytes msg = identify::encode(info);
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> protos{std::string(identify::kPushProtocol)};
+    auto s = co_await conn->open_stream(std::move(protos));
+    try {
+      co_await net::write_length_prefixed(*s.stream, msg);
+      co_await s.stream->close_write();
+    } catch (const std::exception&) {
+    }
+  }
+  asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+TEST_F(Fixture, IdentifyPushesBeyondTheBurstAreRefused) {
+  auto cfg = loopback_config();
+  cfg.identify_push_burst = 2;
+  cfg.identify_push_interval = 60s;
+  Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  std::size_t pushes_seen = 0;
+  b.events().subscribe([&](const Event& e) {
+    if (const auto* id = std::get_if<IdentifyReceived>(&e); id && id->info.agent_version == "pusher") {
+      ++pushes_seen;
+    }
+  });
+  ASSERT_TRUE(b.listen().ok());
+  run([&] { return push_identify(a, b, 6); });
+  EXPECT_EQ(pushes_seen, 2u);
+  EXPECT_EQ(b.stats()
+                .refusals[static_cast<std::size_t>(Scope::kConnection)]
+                         [static_cast<std::size_t>(RefusalReason::kIdentifyPush)]
+                .load(),
+            4u);
+}
+
+// A peer that opens a stream and then sends nothing does not keep the
+// connection busy: streams alone are not activity.
+asio::awaitable<void> open_silent_stream_then_wait(Host& a, Host& b, std::chrono::milliseconds wait) {
+  auto conn = co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
+  std::vector<std::string> protos{std::string(ping::kProtocol)};
+  auto s = co_await conn->open_stream(std::move(protos));  // held open, silent
+  asio::steady_timer t(co_await asio::this_coro::executor, wait);
+  co_await t.async_wait(asio::use_awaitable);
+  s.stream->reset();
+}
+
+TEST_F(Fixture, ConnectionWithOnlySilentStreamsIsClosedWhenIdle) {
+  auto cfg = loopback_config();
+  cfg.idle_timeout = 400ms;
+  Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
+  ASSERT_TRUE(b.listen().ok());
+  run([&] { return open_silent_stream_then_wait(a, b, 2500ms); });
+  ASSERT_EQ(count_of<ConnectionClosed>(events_b), 1u);
+  for (const auto& e : events_b) {
+    if (const auto* c = std::get_if<ConnectionClosed>(&e)) {
+      EXPECT_EQ(c->reason, "idle timeout");
+    }
+  }
 }
 
 }  // namespace
