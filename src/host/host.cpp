@@ -357,7 +357,7 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
       const std::string what = e.what();
       const bool mismatch = what.find("does not match") != std::string::npos;
       count_handshake_failure(mismatch ? std::string("peer_id_mismatch") : stage);
-      spdlog::info("{} connection from {} closed during {} handshake: {}", to_string(dir), ip, stage, what);
+      spdlog::debug("{} connection from {} closed during {} handshake: {}", to_string(dir), ip, stage, what);
     }
     throw;
   }
