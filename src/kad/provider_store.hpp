@@ -4,7 +4,7 @@
 // ProvideValidity) after its last ADD_PROVIDER; a repeat refreshes it.
 //
 // Limits (defaults): 20 providers per key (rust-libp2p MemoryStore's
-// K_VALUE), 65,536 provider records and 32 MiB in all, 1,024 records per
+// K_VALUE), 65,536 provider records and 64 MiB in all, 1,024 records per
 // provider peer, 2,048 per sender IP, 8 addresses per record. Each record is
 // charged its estimated heap size (bytes()) against the byte cap.
 //
@@ -44,7 +44,7 @@ struct ProviderStoreLimits {
   std::size_t max_total_providers = 65536;
   std::size_t max_providers_per_peer = 1024;
   std::size_t max_providers_per_ip = 2048;
-  std::size_t max_bytes = 32 * 1024 * 1024;
+  std::size_t max_bytes = 64 * 1024 * 1024;
   std::size_t max_addrs_per_provider = 8;
   std::size_t max_key_size = 80;  // go-libp2p-kad-dht refuses longer provider keys
   Duration ttl = kProviderTtl;

@@ -4,6 +4,7 @@
 #include "kad/store_quota.hpp"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 
@@ -253,9 +254,9 @@ TEST(ProviderStoreQuota, RecordsAreSmallAndBytesAreCapped) {
   EXPECT_EQ(out[0]->addrs.size(), 2u);
   const std::size_t one = s.bytes();
   EXPECT_EQ(one, ProviderStore::entry_bytes(34, *out[0]));
-  // A provider record with the default 8 addresses stays under 1 KiB.
+  // A provider record with the default 8 addresses stays under 1.5 KiB.
   ProviderRecord big{p, std::vector<Multiaddr>(8, public_addr(9)), t0()};
-  EXPECT_LT(ProviderStore::entry_bytes(80, big), 1024u);
+  EXPECT_LT(ProviderStore::entry_bytes(80, big), 1536u);
 
   ProviderStoreLimits tight;
   tight.max_bytes = 3 * one;
@@ -268,6 +269,33 @@ TEST(ProviderStoreQuota, RecordsAreSmallAndBytesAreCapped) {
             AddProviderOutcome::kRefusedFull);
   EXPECT_LE(t.bytes(), tight.max_bytes);
 }
+
+#if !defined(__SANITIZE_ADDRESS__)
+// The byte cap counts what the heap really holds: 20,000 provider records of
+// one address each cost no more than entry_bytes() says (the unfixed store
+// was measured at ~3.8 KB of RSS per record).
+TEST(ProviderStoreQuota, EntryBytesCoverTheRealHeapCost) {
+  std::mt19937_64 rng(11);
+  std::vector<PeerId> peers;
+  for (int i = 0; i < 20; ++i) peers.push_back(random_peer(rng));
+  ProviderStoreLimits l;
+  l.max_providers_per_peer = l.max_providers_per_ip = 100'000;
+  const Multiaddr a = public_addr(1);
+  const std::size_t n = 20'000;
+  const auto heap_before = mallinfo2().uordblks;
+  {
+    ProviderStore s(l);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      ASSERT_EQ(s.add(multihash(i), peers[i % 20], {a}, t0(), "10.0.0.1"),
+                AddProviderOutcome::kAdded);
+    }
+    const double real = static_cast<double>(mallinfo2().uordblks - heap_before) / n;
+    const double counted = static_cast<double>(s.bytes()) / n;
+    EXPECT_LE(real, counted) << "heap per record " << real << " B, counted " << counted << " B";
+    EXPECT_GE(real, counted / 2) << "heap per record " << real << " B, counted " << counted << " B";
+  }
+}
+#endif
 
 // The finding 2: once the store was full, every refused ADD_PROVIDER
 // scanned all 65,536 records (3.9 ms each). Now a refusal visits at most the
