@@ -336,6 +336,8 @@ const Setting kSettings[] = {
      "json writes one JSON object per line (ts, level, msg, logger)"},
     {"LOG_FILE", nullptr, "--log-file", "PATH", "none (stdout)",
      "append log lines to this file; SIGHUP reopens it (logrotate)"},
+    {"LOG_SUMMARY_INTERVAL_SECS", nullptr, "--log-summary-interval-secs", "SECS", "60",
+     "how often refused and failed events (counted, not logged one by one) are summarised at info"},
     {"LISTEN_ADDRS", nullptr, "--listen", "MULTIADDR", "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>,/ip6/::/tcp/<BOOTSTRAP_PORT>",
      "listen multiaddrs, comma-separated (flag repeatable)", Shape::kList},
     {"BOOTSTRAP_PEERS", nullptr, "--bootstrap-peer", "MULTIADDR", "none",
@@ -348,6 +350,18 @@ const Setting kSettings[] = {
      "routing table admission: every peer, or only peers advertising Kademlia"},
     {"KAD_REFRESH_INTERVAL_SECS", nullptr, "--kad-refresh-interval-secs", "SECS", "300",
      "interval between routing table refreshes"},
+    {"KAD_MAX_RECORDS", nullptr, "--kad-max-records", "N", "1024",
+     "DHT records (PUT_VALUE) stored in total"},
+    {"KAD_MAX_RECORDS_PER_PEER", nullptr, "--kad-max-records-per-peer", "N", "64",
+     "DHT records stored per sending peer"},
+    {"KAD_MAX_RECORDS_PER_IP", nullptr, "--kad-max-records-per-ip", "N", "128",
+     "DHT records stored per sending IP address"},
+    {"KAD_MAX_PROVIDERS", nullptr, "--kad-max-providers", "N", "65536",
+     "provider records (ADD_PROVIDER) stored in total"},
+    {"KAD_MAX_PROVIDERS_PER_PEER", nullptr, "--kad-max-providers-per-peer", "N", "1024",
+     "provider records stored per providing peer"},
+    {"KAD_MAX_PROVIDERS_PER_IP", nullptr, "--kad-max-providers-per-ip", "N", "2048",
+     "provider records stored per sending IP address"},
     {"PEER_MAX_AGE_SECS", nullptr, "--peer-max-age-secs", "SECS", "604800",
      "peers not seen for this long are deleted from the store"},
     {"STORAGE_MAINTENANCE_INTERVAL_SECS", nullptr, "--storage-maintenance-interval-secs", "SECS",
@@ -681,6 +695,13 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       if (auto f = r.single(var)) out = static_cast<std::uint32_t>(parse_uint(*f, min, kU32, "a count"));
     };
     secs("KAD_REFRESH_INTERVAL_SECS", cfg.kad_refresh_interval);
+    count("KAD_MAX_RECORDS", cfg.kad_max_records, 1);
+    count("KAD_MAX_RECORDS_PER_PEER", cfg.kad_max_records_per_peer, 1);
+    count("KAD_MAX_RECORDS_PER_IP", cfg.kad_max_records_per_ip, 1);
+    count("KAD_MAX_PROVIDERS", cfg.kad_max_providers, 1);
+    count("KAD_MAX_PROVIDERS_PER_PEER", cfg.kad_max_providers_per_peer, 1);
+    count("KAD_MAX_PROVIDERS_PER_IP", cfg.kad_max_providers_per_ip, 1);
+    secs("LOG_SUMMARY_INTERVAL_SECS", cfg.log_summary_interval);
     secs("PEER_MAX_AGE_SECS", cfg.peer_max_age);
     secs("STORAGE_MAINTENANCE_INTERVAL_SECS", cfg.storage_maintenance_interval);
     if (auto f = r.single("IDENTIFY_PROTOCOL_VERSION")) {

@@ -93,6 +93,13 @@ struct Config {
   std::chrono::seconds ping_interval{15};                     // PING_INTERVAL_SECS
   std::chrono::seconds handshake_timeout{10};                 // HANDSHAKE_TIMEOUT_SECS
   std::chrono::seconds kad_refresh_interval{300};             // KAD_REFRESH_INTERVAL_SECS
+  std::uint32_t kad_max_records = 1024;                       // KAD_MAX_RECORDS
+  std::uint32_t kad_max_records_per_peer = 64;                // KAD_MAX_RECORDS_PER_PEER
+  std::uint32_t kad_max_records_per_ip = 128;                 // KAD_MAX_RECORDS_PER_IP
+  std::uint32_t kad_max_providers = 65536;                    // KAD_MAX_PROVIDERS
+  std::uint32_t kad_max_providers_per_peer = 1024;            // KAD_MAX_PROVIDERS_PER_PEER
+  std::uint32_t kad_max_providers_per_ip = 2048;              // KAD_MAX_PROVIDERS_PER_IP
+  std::chrono::seconds log_summary_interval{60};              // LOG_SUMMARY_INTERVAL_SECS
   std::chrono::seconds storage_maintenance_interval{300};     // STORAGE_MAINTENANCE_INTERVAL_SECS
   std::chrono::seconds relay_reservation_ttl{3600};           // RELAY_RESERVATION_TTL_SECS
   std::chrono::seconds relay_circuit_duration{120};           // RELAY_CIRCUIT_DURATION_SECS

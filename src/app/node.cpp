@@ -11,10 +11,12 @@
 #include <asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <tuple>
 #include <unistd.h>
 
 #include "app/identity.hpp"
 #include "app/logging.hpp"
+#include "app/misbehaviour_summary.hpp"
 #include "autonat/server.hpp"
 #include "app/warm_start.hpp"
 #include "host/host.hpp"
@@ -72,6 +74,12 @@ kad::KadConfig kad_config(const Config& c) {
   k.insert_policy = c.kad_insert == KadInsert::kAll ? kad::InsertPolicy::kAll : kad::InsertPolicy::kServers;
   k.allow_private_addrs = c.allow_private_addrs;
   k.refresh_interval = c.kad_refresh_interval;
+  k.records.max_records = c.kad_max_records;
+  k.records.max_records_per_peer = c.kad_max_records_per_peer;
+  k.records.max_records_per_ip = c.kad_max_records_per_ip;
+  k.providers.max_total_providers = c.kad_max_providers;
+  k.providers.max_providers_per_peer = c.kad_max_providers_per_peer;
+  k.providers.max_providers_per_ip = c.kad_max_providers_per_ip;
   return k;
 }
 
@@ -119,6 +127,7 @@ class Node {
           "mepassa_resource_memory_bytes{{scope=\"node\"}} {}\n",
           h->budget().node_held_atomic());
     });
+    add_kad_store_metrics();
     autonat::AutonatConfig acfg;
     acfg.allow_private = config.allow_private_addrs;
     autonat_ = std::make_unique<autonat::AutonatServer>(io_.get_executor(), host_, acfg);
@@ -202,6 +211,8 @@ class Node {
     dht_->start();
     asio::co_spawn(io_, tick_loop(), asio::detached);
     asio::co_spawn(io_, maintenance_loop(), asio::detached);
+    watch_misbehaviour();
+    asio::co_spawn(io_, summary_loop(), asio::detached);
     asio::co_spawn(io_, wait_for_signals(), asio::detached);
 
     io_.run();
@@ -221,7 +232,103 @@ class Node {
 
  private:
   asio::awaitable<void> serve_kad(host::StreamContext ctx) {
-    co_await kad::serve_stream(kad_, *ctx.stream, ctx.connection->remote_peer());
+    co_await kad::serve_stream(kad_, *ctx.stream, ctx.connection->remote_peer(),
+                               ctx.connection->remote_ip());
+  }
+
+  // Kademlia refusals by reason, and the record and provider stores: size,
+  // bytes, evictions and refusals by reason (HTTP thread: atomics only).
+  void add_kad_store_metrics() {
+    registry_.add_collector([k = &kad_](std::string& out) {
+      const auto& c = k->counters();
+      out +=
+          "# HELP mepassa_kad_refusals_total Inbound Kademlia requests refused, by reason.\n"
+          "# TYPE mepassa_kad_refusals_total counter\n";
+      for (std::size_t i = 0; i < static_cast<std::size_t>(kad::Refusal::kCount); ++i) {
+        out += fmt::format("mepassa_kad_refusals_total{{reason=\"{}\"}} {}\n",
+                           kad::to_string(static_cast<kad::Refusal>(i)), c.refusals[i].load());
+      }
+      static constexpr std::tuple<const char*, kad::StoreRefusal, kad::Refusal> kStoreRefusals[] = {
+          {"record", kad::StoreRefusal::kPeerQuota, kad::Refusal::kRecordPeerQuota},
+          {"record", kad::StoreRefusal::kIpQuota, kad::Refusal::kRecordIpQuota},
+          {"record", kad::StoreRefusal::kFull, kad::Refusal::kRecordStoreFull},
+          {"provider", kad::StoreRefusal::kPeerQuota, kad::Refusal::kProviderPeerQuota},
+          {"provider", kad::StoreRefusal::kIpQuota, kad::Refusal::kProviderIpQuota},
+          {"provider", kad::StoreRefusal::kKeyFull, kad::Refusal::kProviderKeyFull},
+          {"provider", kad::StoreRefusal::kFull, kad::Refusal::kProviderStoreFull},
+      };
+      out +=
+          "# HELP mepassa_kad_store_refusals_total Records and provider records refused by a "
+          "store, by store and reason.\n"
+          "# TYPE mepassa_kad_store_refusals_total counter\n";
+      for (const auto& [store, reason, refusal] : kStoreRefusals) {
+        out += fmt::format("mepassa_kad_store_refusals_total{{store=\"{}\",reason=\"{}\"}} {}\n",
+                           store, kad::to_string(reason), c.refused(refusal));
+      }
+      out += fmt::format(
+          "# HELP mepassa_kad_store_entries Records held by the Kademlia stores.\n"
+          "# TYPE mepassa_kad_store_entries gauge\n"
+          "mepassa_kad_store_entries{{store=\"record\"}} {}\n"
+          "mepassa_kad_store_entries{{store=\"provider\"}} {}\n"
+          "# HELP mepassa_kad_store_bytes Estimated heap bytes of the Kademlia stores.\n"
+          "# TYPE mepassa_kad_store_bytes gauge\n"
+          "mepassa_kad_store_bytes{{store=\"record\"}} {}\n"
+          "mepassa_kad_store_bytes{{store=\"provider\"}} {}\n"
+          "# HELP mepassa_kad_store_evictions_total Records evicted from a full store for a "
+          "newcomer.\n"
+          "# TYPE mepassa_kad_store_evictions_total counter\n"
+          "mepassa_kad_store_evictions_total{{store=\"record\"}} {}\n"
+          "mepassa_kad_store_evictions_total{{store=\"provider\"}} {}\n",
+          c.records.load(), c.providers.load(), c.record_bytes.load(), c.provider_bytes.load(),
+          c.record_evictions.load(), c.provider_evictions.load());
+    });
+  }
+
+  // What the periodic summary reports (misbehaviour_summary.hpp): every
+  // counter of a refused or failed event a remote can cause.
+  void watch_misbehaviour() {
+    auto& hs = host_.stats();
+    for (std::size_t i = 0; i < static_cast<std::size_t>(host::HandshakeFailure::kCount); ++i) {
+      summary_.watch(fmt::format("handshake failed ({})", host::kHandshakeFailureNames[i]),
+                     [&hs, i] { return hs.handshake_failures[i].load(); });
+    }
+    summary_.watch("inbound connections refused by a connection limit",
+                   [&hs] { return hs.refused_inbound.load(); });
+    summary_.watch("inbound streams refused", [&hs] { return hs.streams_refused.load(); });
+    const auto& kc = kad_.counters();
+    for (std::size_t i = 0; i < static_cast<std::size_t>(kad::Refusal::kCount); ++i) {
+      summary_.watch(
+          fmt::format("kad requests refused ({})", kad::to_string(static_cast<kad::Refusal>(i))),
+          [&kc, i] { return kc.refusals[i].load(); });
+    }
+    summary_.watch("kad records evicted for a newcomer",
+                   [&kc] { return kc.record_evictions.load(); });
+    summary_.watch("kad provider records evicted for a newcomer",
+                   [&kc] { return kc.provider_evictions.load(); });
+    if (relay_) {
+      const auto& rc = relay_->counters();
+      for (std::size_t i = 0; i < static_cast<std::size_t>(relay::Refusal::kCount); ++i) {
+        summary_.watch(fmt::format("relay requests refused ({})",
+                                   relay::refusal_name(static_cast<relay::Refusal>(i))),
+                       [&rc, i] { return rc.refusals[i].load(); });
+      }
+    }
+    const auto& ac = autonat_->counters();
+    summary_.watch("autonat dial requests refused", [&ac] { return ac.dial_refused.load(); });
+    summary_.watch("autonat bad requests", [&ac] { return ac.bad_request.load(); });
+  }
+
+  asio::awaitable<void> summary_loop() {
+    asio::steady_timer t(io_);
+    while (!stopping_) {
+      t.expires_after(config_.log_summary_interval);
+      std::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping_) co_return;
+      for (const auto& line : summary_.collect(config_.log_summary_interval)) {
+        spdlog::info("misbehaviour: {}", line);
+      }
+    }
   }
 
   void load_stored_peers() {
@@ -544,6 +651,7 @@ class Node {
   http::HealthState health_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WarmStart> warm_start_;  // set by load_stored_peers
+  MisbehaviourSummary summary_;
   bool stopping_ = false;
   std::uint64_t last_write_failures_ = 0, last_queue_refusals_ = 0, last_failures_metric_ = 0,
                 last_batches_ = 0, last_bytes_in_ = 0, last_bytes_out_ = 0, last_refused_ = 0;

@@ -19,6 +19,16 @@ const char* to_string(Refusal r) {
     case Refusal::kInvalidProviderKey: return "invalid_provider_key";
     case Refusal::kProviderNotSender: return "provider_not_sender";
     case Refusal::kProviderStoreFull: return "provider_store_full";
+    case Refusal::kRecordPeerQuota:
+      return "record_peer_quota";
+    case Refusal::kRecordIpQuota:
+      return "record_ip_quota";
+    case Refusal::kProviderKeyFull:
+      return "provider_key_full";
+    case Refusal::kProviderPeerQuota:
+      return "provider_peer_quota";
+    case Refusal::kProviderIpQuota:
+      return "provider_ip_quota";
     case Refusal::kCount: break;
   }
   return "unknown";
@@ -64,18 +74,29 @@ ClosestPeersQuery Kademlia::start_lookup(const Key& target, TimePoint now) const
 void Kademlia::expire(TimePoint now) {
   records_.expire(now);
   providers_.expire(now);
+  publish_store_sizes();
 }
 
-std::optional<Message> Kademlia::handle(const PeerId& remote, const Message& request,
-                                        TimePoint now) {
+void Kademlia::publish_store_sizes() {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  counters_.records.store(records_.size(), relaxed);
+  counters_.record_bytes.store(records_.bytes(), relaxed);
+  counters_.record_evictions.store(records_.evictions(), relaxed);
+  counters_.providers.store(providers_.total(), relaxed);
+  counters_.provider_bytes.store(providers_.bytes(), relaxed);
+  counters_.provider_evictions.store(providers_.evictions(), relaxed);
+}
+
+std::optional<Message> Kademlia::handle(const PeerId& remote, const Message& request, TimePoint now,
+                                        const std::string& remote_ip) {
   Message response;
-  auto r = handle(remote, request, now, response);
+  auto r = handle(remote, request, now, response, remote_ip);
   if (r.disposition != Disposition::kRespond) return std::nullopt;
   return response;
 }
 
 HandleResult Kademlia::handle(const PeerId& remote, const Message& request, TimePoint now,
-                              Message& response) {
+                              Message& response, const std::string& remote_ip) {
   response.Clear();
   const int type = request.type();
   if (!is_known_type(type)) return refuse(Refusal::kUnknownType, Disposition::kCloseStream);
@@ -83,10 +104,12 @@ HandleResult Kademlia::handle(const PeerId& remote, const Message& request, Time
   switch (request.type()) {
     case pb::Message_MessageType_FIND_NODE: return on_find_node(remote, request, response);
     case pb::Message_MessageType_GET_VALUE: return on_get_value(remote, request, now, response);
-    case pb::Message_MessageType_PUT_VALUE: return on_put_value(remote, request, now, response);
+    case pb::Message_MessageType_PUT_VALUE:
+      return on_put_value(remote, request, now, response, remote_ip);
     case pb::Message_MessageType_GET_PROVIDERS:
       return on_get_providers(remote, request, now, response);
-    case pb::Message_MessageType_ADD_PROVIDER: return on_add_provider(remote, request, now);
+    case pb::Message_MessageType_ADD_PROVIDER:
+      return on_add_provider(remote, request, now, remote_ip);
     case pb::Message_MessageType_PING:
       response.set_type(pb::Message_MessageType_PING);
       return {Disposition::kRespond, std::nullopt};
@@ -134,8 +157,8 @@ HandleResult Kademlia::on_get_value(const PeerId& remote, const Message& req, Ti
   return {Disposition::kRespond, std::nullopt};
 }
 
-HandleResult Kademlia::on_put_value(const PeerId& /*remote*/, const Message& req, TimePoint now,
-                                    Message& resp) {
+HandleResult Kademlia::on_put_value(const PeerId& remote, const Message& req, TimePoint now,
+                                    Message& resp, const std::string& remote_ip) {
   if (!req.has_record()) return refuse(Refusal::kMissingRecord, Disposition::kCloseStream);
   const auto& rec = req.record();
   if (req.key().empty()) return refuse(Refusal::kMissingKey, Disposition::kCloseStream);
@@ -154,12 +177,19 @@ HandleResult Kademlia::on_put_value(const PeerId& /*remote*/, const Message& req
       return refuse(Refusal::kOlderRecord, Disposition::kCloseStream);
     }
   }
-  switch (records_.put(key, value, now)) {
+  const StoreOutcome outcome =
+      records_.put(key, value, now, std::string(as_string(remote.bytes())), remote_ip);
+  publish_store_sizes();
+  switch (outcome) {
     case StoreOutcome::kStored:
     case StoreOutcome::kReplaced: break;
     case StoreOutcome::kRefusedKeySize:
     case StoreOutcome::kRefusedValueSize:
       return refuse(Refusal::kRecordTooLarge, Disposition::kCloseStream);
+    case StoreOutcome::kRefusedPeerQuota:
+      return refuse(Refusal::kRecordPeerQuota, Disposition::kCloseStream);
+    case StoreOutcome::kRefusedIpQuota:
+      return refuse(Refusal::kRecordIpQuota, Disposition::kCloseStream);
     case StoreOutcome::kRefusedFull:
       return refuse(Refusal::kRecordStoreFull, Disposition::kCloseStream);
   }
@@ -192,7 +222,8 @@ HandleResult Kademlia::on_get_providers(const PeerId& remote, const Message& req
   return {Disposition::kRespond, std::nullopt};
 }
 
-HandleResult Kademlia::on_add_provider(const PeerId& remote, const Message& req, TimePoint now) {
+HandleResult Kademlia::on_add_provider(const PeerId& remote, const Message& req, TimePoint now,
+                                       const std::string& remote_ip) {
   const BytesView key = as_bytes(req.key());
   if (key.empty()) return refuse(Refusal::kMissingKey, Disposition::kCloseStream);
   if (key.size() > providers_.limits().max_key_size || !is_valid_multihash(key)) {
@@ -214,20 +245,34 @@ HandleResult Kademlia::on_add_provider(const PeerId& remote, const Message& req,
       if (auto a = Multiaddr::from_bytes(as_bytes(raw))) addrs.push_back(std::move(a.value()));
     }
     filter_addresses(addrs, address_policy());
-    switch (providers_.add(key, remote, std::move(addrs), now)) {
+    const AddProviderOutcome outcome =
+        providers_.add(key, remote, std::move(addrs), now, remote_ip);
+    std::optional<Refusal> r;
+    switch (outcome) {
       case AddProviderOutcome::kAdded:
       case AddProviderOutcome::kRefreshed: accepted = true; break;
       case AddProviderOutcome::kRefusedKeySize:
-        counters_.refuse(Refusal::kInvalidProviderKey);
-        refusal = Refusal::kInvalidProviderKey;
+        r = Refusal::kInvalidProviderKey;
         break;
       case AddProviderOutcome::kRefusedKeyFull:
+        r = Refusal::kProviderKeyFull;
+        break;
+      case AddProviderOutcome::kRefusedPeerQuota:
+        r = Refusal::kProviderPeerQuota;
+        break;
+      case AddProviderOutcome::kRefusedIpQuota:
+        r = Refusal::kProviderIpQuota;
+        break;
       case AddProviderOutcome::kRefusedFull:
-        counters_.refuse(Refusal::kProviderStoreFull);
-        refusal = Refusal::kProviderStoreFull;
+        r = Refusal::kProviderStoreFull;
         break;
     }
+    if (r) {
+      counters_.refuse(*r);
+      refusal = r;
+    }
   }
+  publish_store_sizes();
   // ADD_PROVIDER has no response either way.
   return {Disposition::kNoResponse, accepted ? std::nullopt : refusal};
 }

@@ -20,7 +20,10 @@
 //   GET_PROVIDERS  live providers plus closer peers
 //   ADD_PROVIDER   only the sender itself is recorded; no response
 //   PING           echoed (spec: "respond with PING")
-// Refusals are counted by reason. A refused request that expects an answer
+// The stores charge each record to the sender's Peer ID and remote IP
+// (quotas and eviction policy: record_store.hpp, provider_store.hpp).
+// Refusals are counted by reason, never logged one by one (a summary line
+// is the app's job). A refused request that expects an answer
 // ends the stream (go resets it), so the client fails fast instead of
 // waiting for its timeout.
 //
@@ -69,19 +72,24 @@ struct KadConfig {
 };
 
 enum class Refusal : std::size_t {
-  kMalformed,          // not a protobuf Message
-  kOversized,          // length prefix over max_message_size
+  kMalformed,  // not a protobuf Message
+  kOversized,  // length prefix over max_message_size
   kUnknownType,
   kMissingKey,
-  kMissingRecord,      // PUT_VALUE without a record
-  kKeyMismatch,        // PUT_VALUE key != record.key
-  kInvalidRecord,      // validator refused (/pk/, /ipns/, namespace)
-  kRecordTooLarge,     // key or value over the store limits
+  kMissingRecord,   // PUT_VALUE without a record
+  kKeyMismatch,     // PUT_VALUE key != record.key
+  kInvalidRecord,   // validator refused (/pk/, /ipns/, namespace)
+  kRecordTooLarge,  // key or value over the store limits
   kRecordStoreFull,
-  kOlderRecord,        // /ipns/ with a sequence not above the stored one
-  kInvalidProviderKey, // not a multihash, or too long
-  kProviderNotSender,  // ADD_PROVIDER for another peer
-  kProviderStoreFull,  // per key or in total
+  kOlderRecord,         // /ipns/ with a sequence not above the stored one
+  kInvalidProviderKey,  // not a multihash, or too long
+  kProviderNotSender,   // ADD_PROVIDER for another peer
+  kProviderStoreFull,   // in total (count or bytes), nobody to evict
+  kRecordPeerQuota,     // sender peer at max_records_per_peer
+  kRecordIpQuota,       // sender IP at max_records_per_ip
+  kProviderKeyFull,     // max_providers_per_key live providers for the key
+  kProviderPeerQuota,   // sender peer at max_providers_per_peer
+  kProviderIpQuota,     // sender IP at max_providers_per_ip
   kCount
 };
 const char* to_string(Refusal r);
@@ -93,6 +101,10 @@ struct KadCounters {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::kCount)> refusals{};
   std::atomic<std::uint64_t> inbound_streams{0};
   std::atomic<std::uint64_t> responses_sent{0};
+  // Store sizes and evictions, refreshed by Kademlia::expire() and on every
+  // store mutation (for /metrics, read from another thread).
+  std::atomic<std::uint64_t> records{0}, record_bytes{0}, record_evictions{0};
+  std::atomic<std::uint64_t> providers{0}, provider_bytes{0}, provider_evictions{0};
 
   void refuse(Refusal r) { refusals[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t refused(Refusal r) const {
@@ -122,10 +134,14 @@ class Kademlia {
   // --- inbound requests ---
   // Fills `response` (cleared first; reuse it across calls to avoid
   // allocation) and says whether to send it.
+  // `remote_ip` is the connection's remote IP as text (host::Connection::
+  // remote_ip()); the stores' per-IP quotas key on it. Empty: unknown (all
+  // such requests share one IP quota).
   HandleResult handle(const PeerId& remote, const Message& request, TimePoint now,
-                      Message& response);
+                      Message& response, const std::string& remote_ip = {});
   // Convenience for tests and cold paths: the response, if any.
-  std::optional<Message> handle(const PeerId& remote, const Message& request, TimePoint now);
+  std::optional<Message> handle(const PeerId& remote, const Message& request, TimePoint now,
+                                const std::string& remote_ip = {});
 
   // --- routing table feed ---
   UpdateResult on_peer_identified(const PeerId& peer, std::vector<Multiaddr> listen_addrs,
@@ -174,10 +190,13 @@ class Kademlia {
 
   HandleResult on_find_node(const PeerId& remote, const Message& req, Message& resp);
   HandleResult on_get_value(const PeerId& remote, const Message& req, TimePoint now, Message& resp);
-  HandleResult on_put_value(const PeerId& remote, const Message& req, TimePoint now, Message& resp);
+  HandleResult on_put_value(const PeerId& remote, const Message& req, TimePoint now, Message& resp,
+                            const std::string& remote_ip);
   HandleResult on_get_providers(const PeerId& remote, const Message& req, TimePoint now,
                                 Message& resp);
-  HandleResult on_add_provider(const PeerId& remote, const Message& req, TimePoint now);
+  HandleResult on_add_provider(const PeerId& remote, const Message& req, TimePoint now,
+                               const std::string& remote_ip);
+  void publish_store_sizes();
 
   PeerId local_;
   KadConfig config_;

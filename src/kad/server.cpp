@@ -35,7 +35,8 @@ struct IdleWatchdog {
 
 }  // namespace
 
-asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote) {
+asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote,
+                                   std::string remote_ip) {
   auto& counters = kad.counters();
   counters.inbound_streams.fetch_add(1, std::memory_order_relaxed);
   const std::size_t max_size = kad.config().max_message_size;
@@ -63,8 +64,8 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
       const std::uint64_t len = co_await reader.read_varint();
       if (len > max_size) {
         counters.refuse(Refusal::kOversized);
-        spdlog::warn("kad: {} sent a {}-byte message (limit {}); closing stream",
-                     remote.to_string(), len, max_size);
+        spdlog::debug("kad: {} sent a {}-byte message (limit {}); closing stream",
+                      remote.to_string(), len, max_size);
         stream.reset();
         co_return;
       }
@@ -76,15 +77,15 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
       reader.consume(static_cast<std::size_t>(len));
       if (!parsed) {
         counters.refuse(Refusal::kMalformed);
-        spdlog::warn("kad: malformed message from {}; closing stream", remote.to_string());
+        spdlog::debug("kad: malformed message from {}; closing stream", remote.to_string());
         stream.reset();
         co_return;
       }
-      const HandleResult r = kad.handle(remote, request, Clock::now(), response);
+      const HandleResult r = kad.handle(remote, request, Clock::now(), response, remote_ip);
       if (r.disposition == Disposition::kCloseStream) {
-        spdlog::warn("kad: refused {} from {} ({}); closing stream",
-                     message_type_name(request.type()), remote.to_string(),
-                     r.refusal ? to_string(*r.refusal) : "refused");
+        spdlog::debug("kad: refused {} from {} ({}); closing stream",
+                      message_type_name(request.type()), remote.to_string(),
+                      r.refusal ? to_string(*r.refusal) : "refused");
         stream.reset();
         co_return;
       }
@@ -105,7 +106,7 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
     }
   } catch (const net::ProtocolError& e) {
     counters.refuse(Refusal::kMalformed);
-    spdlog::warn("kad: protocol error from {}: {}; closing stream", remote.to_string(), e.what());
+    spdlog::debug("kad: protocol error from {}: {}; closing stream", remote.to_string(), e.what());
     stream.reset();
     co_return;
   } catch (const std::system_error& e) {

@@ -6,12 +6,15 @@
 //
 // The stream ends (reset) on: an oversized or malformed message, an unknown
 // type, a refused request that expects an answer, or no request within
-// KadConfig::inbound_idle_timeout. Each is logged (warn) with the remote peer
-// and counted in Kademlia::counters(). Reads and writes reuse per-stream
-// buffers: no allocation per request once warm.
+// KadConfig::inbound_idle_timeout. Each is counted by reason in
+// Kademlia::counters() and logged at debug only: a peer must not be able to
+// buy one log line per request (the app logs a periodic summary of the
+// counters instead). Reads and writes reuse per-stream buffers: no
+// allocation per request once warm.
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <string>
 
 #include "core/peer_id.hpp"
 #include "kad/kademlia.hpp"
@@ -19,8 +22,10 @@
 
 namespace mp::kad {
 
-// `kad` and `stream` must outlive the coroutine. Returns when the stream is
+// `kad` and `stream` must outlive the coroutine. `remote_ip` is the
+// connection's remote IP (per-IP store quotas). Returns when the stream is
 // done; never throws for remote misbehaviour or resets.
-asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote);
+asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote,
+                                   std::string remote_ip = {});
 
 }  // namespace mp::kad

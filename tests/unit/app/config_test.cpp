@@ -348,6 +348,42 @@ TEST_F(ConfigTest, HelpListsEveryOptionWithVariableAndDefault) {
   }
 }
 
+TEST_F(ConfigTest, KadStoreQuotasAndLogSummary) {
+  Config d = ok();
+  EXPECT_EQ(d.kad_max_records, 1024u);
+  EXPECT_EQ(d.kad_max_records_per_peer, 64u);
+  EXPECT_EQ(d.kad_max_records_per_ip, 128u);
+  EXPECT_EQ(d.kad_max_providers, 65536u);
+  EXPECT_EQ(d.kad_max_providers_per_peer, 1024u);
+  EXPECT_EQ(d.kad_max_providers_per_ip, 2048u);
+  EXPECT_EQ(d.log_summary_interval, std::chrono::seconds(60));
+  env.set("KAD_MAX_RECORDS", "10");
+  env.set("KAD_MAX_RECORDS_PER_IP", "5000");
+  env.set("KAD_MAX_PROVIDERS_PER_PEER", "3");
+  env.set("LOG_SUMMARY_INTERVAL_SECS", "2");
+  Config c = ok({"--kad-max-providers", "7", "--kad-max-records-per-peer", "2",
+                 "--kad-max-providers-per-ip", "9"});
+  EXPECT_EQ(c.kad_max_records, 10u);
+  EXPECT_EQ(c.kad_max_records_per_ip, 5000u);
+  EXPECT_EQ(c.kad_max_records_per_peer, 2u);
+  EXPECT_EQ(c.kad_max_providers, 7u);
+  EXPECT_EQ(c.kad_max_providers_per_peer, 3u);
+  EXPECT_EQ(c.kad_max_providers_per_ip, 9u);
+  EXPECT_EQ(c.log_summary_interval, std::chrono::seconds(2));
+  for (const char* var : {"KAD_MAX_RECORDS", "KAD_MAX_RECORDS_PER_PEER", "KAD_MAX_RECORDS_PER_IP",
+                          "KAD_MAX_PROVIDERS", "KAD_MAX_PROVIDERS_PER_PEER",
+                          "KAD_MAX_PROVIDERS_PER_IP", "LOG_SUMMARY_INTERVAL_SECS"}) {
+    env = MapEnv();
+    env.set(var, "0");
+    expect_bad(var);
+  }
+  const auto help = fails({"--help"});
+  for (const char* s : {"KAD_MAX_RECORDS_PER_PEER", "--kad-max-providers-per-ip",
+                        "LOG_SUMMARY_INTERVAL_SECS", "default 65536"}) {
+    EXPECT_NE(help.text.find(s), std::string::npos) << "help lacks " << s;
+  }
+}
+
 TEST_F(ConfigTest, Version) {
   const auto e = fails({"--version"});
   EXPECT_EQ(e.code, 0);
