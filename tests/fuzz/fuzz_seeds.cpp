@@ -205,13 +205,14 @@ int main(int argc, char** argv) {
     pk_key += as_string(id.bytes());
     PeerInfo self{sender1, {ma("/ip4/7.7.7.7/tcp/4001")}};
     const Bytes mh = hashed_peer(77).bytes();
-    write("kad_handle", "all_types",
-          cat({byte(0), req(0, make_find_node(hashed_peer(14).bytes())), req(1, make_ping()),
-               req(0, make_put_value(as_bytes(pk_key),
-                                     fuzz::identity_key(1).public_key().to_protobuf())),
-               req(2, make_get_value(as_bytes(pk_key))), req(0, make_add_provider(mh, self)),
-               req(3, make_get_providers(mh)),
-               req(1, make_put_value(as_bytes("/other/x"), as_bytes("v")))}));
+    const Bytes all_types = cat(
+        {req(0, make_find_node(hashed_peer(14).bytes())), req(1, make_ping()),
+         req(0, make_put_value(as_bytes(pk_key), fuzz::identity_key(1).public_key().to_protobuf())),
+         req(2, make_get_value(as_bytes(pk_key))), req(0, make_add_provider(mh, self)),
+         req(3, make_get_providers(mh)),
+         req(1, make_put_value(as_bytes("/other/x"), as_bytes("v")))});
+    write("kad_handle", "all_types", cat({byte(0), all_types}));
+    write("kad_handle", "all_types_stream", cat({byte(2), all_types}));
     write("kad_handle", "find_self",
           cat({byte(1), req(0, make_find_node(hashed_peer(0).bytes()))}));
   }

@@ -4,18 +4,25 @@
 // sequence of requests:
 //   flags byte || { sender byte || varint(len) || Message protobuf }*
 // flags bit 0: allow private addresses (so fuzzed loopback addresses count).
+// flags bit 1: the same requests then go again, length-prefixed, through the
+// stream glue (kad/server.hpp serve_stream) from the first sender.
 // Senders are four fixed peers. Properties: every response encodes and
 // decodes; closer peers never include the requester and are at most k; the
 // stores stay within their limits; a stored provider is always its sender.
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "core/varint.hpp"
+#include "fuzz/drive.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "kad/kademlia.hpp"
 #include "kad/protocol.hpp"
+#include "kad/server.hpp"
+#include "support/scripted_stream.hpp"
 
 namespace {
 
@@ -29,9 +36,19 @@ PeerId peer(std::uint8_t n) {
   return PeerId::from_bytes(mh).value();
 }
 
+asio::awaitable<void> serve(Kademlia& kad, Bytes wire, PeerId remote) {
+  test::ScriptedStream stream(std::move(wire), 64);
+  co_await serve_stream(kad, stream, remote);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const bool quiet = [] {
+    spdlog::set_level(spdlog::level::off);
+    return true;
+  }();
+  (void)quiet;
   if (size == 0) return 0;
   const std::uint8_t flags = data[0];
   BytesView in(data + 1, size - 1);
@@ -54,6 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const PeerId senders[4] = {peer(1), peer(2), peer(200), peer(0xff)};
 
   Message request, response;
+  Bytes stream_input;  // the requests, length-prefixed, for the stream glue
   for (int n = 0; n < 32 && in.size() >= 2; ++n) {
     const PeerId& remote = senders[in[0] % 4];
     auto len = varint::decode(in.subspan(1));
@@ -61,6 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const BytesView body = in.subspan(1 + len->size, len->value);
     in = in.subspan(1 + len->size + len->value);
     now += std::chrono::minutes(in.empty() ? 1 : in[0] % 8);
+    append(stream_input, varint::encode(body.size()));
+    append(stream_input, body);
     if (!decode_message_into(body, request)) continue;
     const HandleResult r = kad.handle(remote, request, now, response);
     if (r.disposition != Disposition::kRespond) continue;
@@ -75,6 +95,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     MP_FUZZ_CHECK(kad.records().size() <= cfg.records.max_records);
     MP_FUZZ_CHECK(kad.providers().total() <= cfg.providers.max_total_providers);
+  }
+  if (flags & 2) {
+    asio::io_context io;
+    bool done = false;
+    fuzz::spawn_checked(io, serve(kad, std::move(stream_input), senders[0]), &done);
+    fuzz::poll_bounded(io, 100000);
+    MP_FUZZ_CHECK(done);  // the scripted stream ends: so does serving it
   }
   MP_FUZZ_CHECK(kad.records().size() <= cfg.records.max_records);
   MP_FUZZ_CHECK(kad.providers().total() <= cfg.providers.max_total_providers);
