@@ -36,8 +36,12 @@ struct Fixture {
 Fixture& fixture() {
   static Fixture* f = [] {
     spdlog::set_level(spdlog::level::off);
-    char tmpl[] = "/tmp/mp-fuzz-stored-row-XXXXXX";
+    static char tmpl[] = "/tmp/mp-fuzz-stored-row-XXXXXX";
     MP_FUZZ_CHECK(mkdtemp(tmpl) != nullptr);
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(tmpl, ec);
+    });
     storage::SqlitePeerStoreConfig cfg;
     cfg.data_dir = tmpl;
     cfg.lock_data_dir = false;
