@@ -4,7 +4,9 @@
 #  2. ASan+UBSan build of the unit tests, run under CTest;
 #  3. interop tests against js-libp2p (tests/interop, node's test runner),
 #     driving the real binary over loopback;
-#  4. compile check with clang (skip with MP_SKIP_CLANG=1).
+#  4. compile check with clang (skip with MP_SKIP_CLANG=1);
+#  5. libFuzzer targets, each for a few seconds (scripts/fuzz.sh; skip with
+#     MP_SKIP_FUZZ=1, MP_FUZZ_SECONDS sets the time per target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -48,9 +50,18 @@ if [ "${MP_SKIP_CLANG:-0}" != 1 ]; then
     -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -g0" >/dev/null
   cmake --build build-clang -j"$jobs"
 fi
+
+fuzz=0
+if [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
+  # 10 s per target keeps the stage (clang ASan build + 17 targets) near 6 minutes on 2 cores.
+  fuzz_seconds=${MP_FUZZ_SECONDS:-10}
+  echo "== fuzzing (each target $fuzz_seconds s)"
+  MP_FUZZ_SECONDS=$fuzz_seconds MP_FUZZ_JOBS=$jobs scripts/fuzz.sh | tee "$log_dir/fuzz.log"
+  fuzz=$(sed -n 's/^fuzz: \([0-9]*\) targets passed$/\1/p' "$log_dir/fuzz.log")
+fi
 # One closing line for every suite together.
 unit=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log_dir/unit.log")
 asan=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log_dir/asan.log")
 interop=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log_dir/interop.log")
-echo "== all tests passed (unit $unit, unit under sanitizers $asan, interop $interop)"
-echo "total: $((unit + asan + interop)) passed, 0 failed"
+echo "== all tests passed (unit $unit, unit under sanitizers $asan, interop $interop, fuzz targets $fuzz)"
+echo "total: $((unit + asan + interop + fuzz)) passed, 0 failed"

@@ -53,10 +53,13 @@ MemoryStream::MemoryStream(std::shared_ptr<Shared> shared, int side)
 MemoryStream::~MemoryStream() { reset(); }
 
 asio::awaitable<std::size_t> MemoryStream::read_some(std::span<std::uint8_t> buf) {
-  const auto shared = shared_;  // outlives this end while we wait
-  Direction& d = shared->dir[side_];
+  // Locals, not members, after a wait: this end may be destroyed meanwhile
+  // (the wait then ends with operation_aborted from check()).
+  const auto shared = shared_;
+  const int side = side_;
+  Direction& d = shared->dir[side];
   for (;;) {
-    shared->check(side_);
+    shared->check(side);
     if (d.size() > 0) {
       const std::size_t n = std::min(d.size(), buf.size());
       std::copy_n(d.buf.begin() + static_cast<std::ptrdiff_t>(d.head), n, buf.begin());
@@ -74,11 +77,12 @@ asio::awaitable<std::size_t> MemoryStream::read_some(std::span<std::uint8_t> buf
 }
 
 asio::awaitable<void> MemoryStream::write(BytesView data) {
-  const auto shared = shared_;
-  Direction& d = shared->dir[1 - side_];
+  const auto shared = shared_;  // and `side`: as in read_some
+  const int side = side_;
+  Direction& d = shared->dir[1 - side];
   std::size_t off = 0;
   while (off < data.size()) {
-    shared->check(side_);
+    shared->check(side);
     if (d.eof) throw std::system_error(asio::error::broken_pipe);
     if (d.size() >= shared->capacity) {
       co_await wait_change(d);

@@ -762,7 +762,8 @@ Result<std::vector<StoredPeer>> SqlitePeerStore::load_peers() {
   const auto t0 = Clock::now();
   const std::int64_t t_now = now();
   std::vector<Group> groups;
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<std::string, std::size_t> index;    // by peer_id text
+  std::unordered_map<PeerId, std::size_t> by_id;         // by parsed id
   std::uint64_t invalid = 0;
   auto warn_invalid = [&](std::string_view peer, std::string_view addr, const std::string& why) {
     if (++invalid <= kInvalidRowsLogged) {
@@ -784,11 +785,15 @@ Result<std::vector<StoredPeer>> SqlitePeerStore::load_peers() {
           Group g;
           auto id = PeerId::parse(peer_text);
           if (id) {
-            g.id = std::move(*id);
+            // One peer may be spelled two ways (base58 and CID text, e.g. by
+            // hand edits): both spellings share its group, so it loads once.
+            auto [by_id_it, new_id] = by_id.try_emplace(*id, groups.size());
+            if (!new_id) it->second = by_id_it->second;
+            else g.id = std::move(*id);
           } else {
             warn_invalid(peer_text, addr_str, "bad peer id: " + id.message());
           }
-          groups.push_back(std::move(g));
+          if (it->second == groups.size()) groups.push_back(std::move(g));
         }
         Group& g = groups[it->second];
         if (!g.id) {
@@ -827,8 +832,12 @@ Result<std::vector<StoredPeer>> SqlitePeerStore::load_peers() {
     p.reputation = g.addrs.front().reputation;
     p.last_seen = 0;
     p.addrs.reserve(g.addrs.size());
+    std::unordered_set<Multiaddr> kept;
     for (Addr& a : g.addrs) {
       p.last_seen = std::max(p.last_seen, a.last_seen);
+      // Rows may name one address twice (with and without /p2p/, or under
+      // two spellings of the peer): keep it once, from its best row.
+      if (!kept.insert(a.addr).second) continue;
       p.addrs.push_back(std::move(a.addr));
     }
     n_addrs += p.addrs.size();

@@ -43,6 +43,19 @@ struct Node {
   }
 };
 
+// Found by the kad_handle fuzz target: Record.timeReceived as a proto3
+// string made libprotobuf log an ERROR line to stderr for each message
+// carrying invalid UTF-8 there (and refuse it).
+TEST(KadHandler, InvalidUtf8InTimeReceivedIsNotLogged) {
+  // Message{record: Record{timeReceived: "\xff\xfe"}}
+  const Bytes wire = {0x1a, 0x04, 0x2a, 0x02, 0xff, 0xfe};
+  testing::internal::CaptureStderr();
+  auto m = decode_message(wire);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->record().timereceived(), "\xff\xfe");
+}
+
 TEST(KadHandler, FindNodeReturnsTheKClosestExceptTheRequester) {
   Node n;
   const PeerId target = random_peer(n.rng);

@@ -257,5 +257,29 @@ TEST(PeerStoreFaults, InvalidRowsAreSkippedWithAWarning) {
   EXPECT_EQ(count_rows(dir), 4);  // skipped, not deleted: the operator may want to look
 }
 
+// Found by the stored_row fuzz target: a peer stored under its base58 and its
+// CID spelling loaded as two peers, and an address stored with and without
+// its /p2p/ suffix loaded twice. Each peer and address must load once.
+TEST(PeerStoreFaults, RowsNamingOnePeerOrAddressTwoWaysLoadOnce) {
+  TempDir dir;
+  { auto store = open_store(test_config(dir)); }
+  const PeerId p = test_peer(3);
+  const std::string b58 = p.to_base58(), cid = p.to_cid(), a = test_addr(1).to_string();
+  auto row = [](const std::string& peer, const std::string& addr) {
+    return "('" + peer + "', '" + addr + "', 1, strftime('%s','now'))";
+  };
+  auto r = sqlite3_cli(
+      dir.db(), "INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES " +
+                    row(b58, a) + ", " + row(cid, a) + ", " + row(cid, a + "/p2p/" + b58) + ", " +
+                    row(cid, "/ip4/5.6.7.8/tcp/4001"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto store = open_store(test_config(dir));
+  auto peers = store->load_peers();
+  ASSERT_TRUE(peers);
+  ASSERT_EQ(peers->size(), 1u);
+  EXPECT_EQ((*peers)[0].id, p);
+  EXPECT_EQ((*peers)[0].addrs.size(), 2u);
+}
+
 }  // namespace
 }  // namespace mp::storage

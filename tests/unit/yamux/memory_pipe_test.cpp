@@ -54,5 +54,39 @@ TEST(MemoryPipe, ResetFailsBothEnds) {
   });
 }
 
+asio::awaitable<void> read_expecting_error(ByteStream& s, std::error_code* error) {
+  std::uint8_t buf[8];
+  try {
+    co_await s.read_some(buf);
+  } catch (const std::system_error& e) {
+    *error = e.code();
+  }
+}
+
+asio::awaitable<void> write_expecting_error(ByteStream& s, std::error_code* error) {
+  try {
+    co_await s.write(as_bytes("more than the capacity"));
+  } catch (const std::system_error& e) {
+    *error = e.code();
+  }
+}
+
+// Found by the yamux_session fuzz target: an end destroyed while its own read
+// or write waits made the waiting coroutine read the destroyed object
+// (heap-use-after-free under ASan). They must fail with operation_aborted.
+TEST(MemoryPipe, DestroyingAnEndFailsItsPendingOperations) {
+  asio::io_context io;
+  auto [a, b] = make_memory_pipe(io.get_executor(), /*capacity=*/4);
+  std::error_code read_error, write_error;
+  asio::co_spawn(io, read_expecting_error(*a, &read_error), asio::detached);
+  asio::co_spawn(io, write_expecting_error(*a, &write_error), asio::detached);
+  io.poll();  // both wait: nothing to read, no room to write
+  EXPECT_FALSE(read_error);
+  a.reset();
+  io.run();
+  EXPECT_EQ(read_error, asio::error::operation_aborted);
+  EXPECT_EQ(write_error, asio::error::operation_aborted);
+}
+
 }  // namespace
 }  // namespace mp::net
