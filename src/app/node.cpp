@@ -295,6 +295,19 @@ class Node {
     summary_.watch("inbound connections refused by a connection limit",
                    [&hs] { return hs.refused_inbound.load(); });
     summary_.watch("inbound streams refused", [&hs] { return hs.streams_refused.load(); });
+    // Budgets of the hostile-load limits (handshakes in progress, memory,
+    // identify pushes, answer deadlines), by scope and reason as on /metrics.
+    for (std::size_t sc = 0; sc < host::kScopeNames.size(); ++sc) {
+      for (std::size_t r = 0; r < host::kRefusalReasonNames.size(); ++r) {
+        const bool memory = r == static_cast<std::size_t>(host::RefusalReason::kMemory);
+        summary_.watch(fmt::format("resources refused ({}, {})", host::kScopeNames[sc], host::kRefusalReasonNames[r]),
+                       [h = &host_, sc, r, memory] {
+                         std::uint64_t v = h->stats().refusals[sc][r].load(std::memory_order_relaxed);
+                         if (memory) v += h->budget().refusals(static_cast<host::Scope>(sc));
+                         return v;
+                       });
+      }
+    }
     const auto& kc = kad_.counters();
     for (std::size_t i = 0; i < static_cast<std::size_t>(kad::Refusal::kCount); ++i) {
       summary_.watch(

@@ -100,8 +100,12 @@ test('slow reader: 8 connections x 256 ping streams with full windows and no cre
     const stopSampling = sampleRss(node.proc.pid)
     // Unbounded, this is 8 x 256 x 256 KiB = 512 MiB held by the node.
     const attack = runBadPeer(node, ['slow-reader', '8', '256', '15'])
-    await waitFor(async () => (await refusals(node, 'ip', 'memory')) > 0 && (await refusals(node, 'connection', 'memory')) > 0,
-      { timeout: 30000, interval: 500, what: 'memory refusals at connection and ip scope' })
+    // Eight connections from one IP want 8 x 64 MiB: the per-IP share (1/8 of
+    // the budget) binds before the node's. Whether a connection's own share
+    // (1/32) binds first for some of them depends on scheduling, so only the
+    // IP scope is asserted.
+    await waitFor(async () => (await refusals(node, 'ip', 'memory')) > 0,
+      { timeout: 30000, interval: 500, what: 'memory refusals at ip scope' })
     await honestClient(node)
     const held = await metric(node, 'mepassa_resource_memory_bytes', '{scope="node"}')
     assert.ok(held <= MEMORY_MB * 1024 * 1024, `accounted memory ${held} within the budget`)
