@@ -196,20 +196,33 @@ function badPeerScenarios () {
     execFileSync(opt['bad-peer'], [], { stdio: 'pipe' })
   } catch (e) {
     const usage = `${e.stdout ?? ''}${e.stderr ?? ''}`
-    const m = usage.match(/scenarios:([\s\S]*)/)
-    if (m) return m[1].split(/\s+/).filter(s => s && s !== 'wrong-peer-id' && /^[a-z-]+$/.test(s))
+    const m = usage.match(/scenarios:([\s\S]*?)(?:\nload:|$)/)
+    const out = m ? m[1].split(/\s+/).filter(s => s && s !== 'wrong-peer-id' && /^[a-z-]+$/.test(s)).map(s => [s]) : []
+    // Load scenarios take sizes: small bursts, so the soak samples the
+    // node while it sheds them rather than a node held at its limits.
+    for (const [name, args] of Object.entries(LOAD_ATTACKS)) {
+      if (new RegExp(`^\\s*(?:load:)?\\s*${name} `, 'm').test(usage)) out.push([name, ...args])
+    }
+    return out
   }
   return []
+}
+const LOAD_ATTACKS = {
+  'slow-reader': ['2', '64', '5'], // connections, streams each, seconds
+  'identify-flood': ['4', '10', '5'], // connections, pushes each, seconds
+  'half-open': ['4', '4', '5'] // source IPs, sockets each, seconds
 }
 
 async function attackLoop (node) {
   const scenarios = badPeerScenarios()
   if (scenarios.length === 0) { console.error('soak: no mp-bad-peer scenarios found; no attacks'); return }
+  console.log(`soak: attacks in rotation: ${scenarios.map(s => s.join(' ')).join(', ')}`)
   const [host, port] = node.addr.match(/\/ip4\/([^/]+)\/tcp\/(\d+)/).slice(1)
   const peerId = node.addr.split('/p2p/')[1]
   for (let i = 0; !stopping; i++) {
-    const scenario = scenarios[i % scenarios.length]
-    const p = spawn(opt['bad-peer'], [host, port, scenario, peerId], { stdio: 'ignore' })
+    const [scenario, ...sizes] = scenarios[i % scenarios.length]
+    const args = sizes.length ? [host, port, scenario, ...sizes] : [host, port, scenario, peerId]
+    const p = spawn(opt['bad-peer'], args, { stdio: 'ignore' })
     children.add(p)
     const killer = setTimeout(() => p.kill('SIGKILL'), Number(opt['attack-every']) * 1000 * 3)
     await new Promise(resolve => p.on('exit', resolve))
