@@ -227,6 +227,18 @@ struct DotenvParser {
 
 }  // namespace
 
+Result<DotenvFile> read_dotenv(const std::filesystem::path& path, const EnvSource& env) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return DotenvFile{};
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in) return make_error("cannot read " + path.string());
+  DotenvFile file = parse_dotenv(ss.str(), env);
+  for (auto& w : file.warnings) w = path.string() + ": " + w;
+  return file;
+}
+
 DotenvFile parse_dotenv(std::string_view text, const EnvSource& env) {
   DotenvFile file;
   DotenvParser p{text, 0, 1, env, file};
@@ -586,20 +598,10 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
   }
 
   Config cfg;
-  DotenvFile dotenv;
-  {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(dotenv_path, ec)) {
-      std::ifstream in(dotenv_path, std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (!in) {
-        return EarlyExit{2, "mepassa-bootstrap: cannot read " + dotenv_path.string() + "\n"};
-      }
-      dotenv = parse_dotenv(ss.str(), env);
-      for (auto& w : dotenv.warnings) cfg.warnings.push_back(dotenv_path.string() + ": " + w);
-    }
-  }
+  auto read = read_dotenv(dotenv_path, env);
+  if (!read) return EarlyExit{2, "mepassa-bootstrap: " + read.message() + "\n"};
+  const DotenvFile dotenv = std::move(*read);
+  cfg.warnings.insert(cfg.warnings.end(), dotenv.warnings.begin(), dotenv.warnings.end());
 
   const Resolver r(env, dotenv, flags);
   try {

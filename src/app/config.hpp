@@ -168,6 +168,10 @@ struct DotenvFile {
   std::vector<std::string> warnings;
 };
 DotenvFile parse_dotenv(std::string_view text, const EnvSource& env);
+// Reads and parses the .env file at `path` (at start, and again on SIGHUP):
+// no file is an empty DotenvFile, an unreadable one an error naming it; the
+// warnings name the file.
+Result<DotenvFile> read_dotenv(const std::filesystem::path& path, const EnvSource& env);
 
 // RUST_LOG / LOG_LEVEL value: a plain level (trace, debug, info, warn,
 // error, off; any case; "warning" too; 0-5 as in tracing) or a tracing

@@ -262,16 +262,10 @@ Result<ReloadedLevel> reread_log_level(const Config& started, const EnvSource& e
     r.source = "--log-level";
     return r;
   }
-  DotenvFile dotenv;
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(dotenv_path, ec)) {
-    std::ifstream in(dotenv_path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (!in) return make_error("cannot read " + dotenv_path.string());
-    dotenv = parse_dotenv(ss.str(), env);
-    for (auto& w : dotenv.warnings) r.warnings.push_back(dotenv_path.string() + ": " + w);
-  }
+  auto read = read_dotenv(dotenv_path, env);
+  if (!read) return read.error();
+  const DotenvFile dotenv = std::move(*read);
+  r.warnings.insert(r.warnings.end(), dotenv.warnings.begin(), dotenv.warnings.end());
   std::optional<std::string> text;
   for (const char* name : {"RUST_LOG", "LOG_LEVEL"}) {
     if (auto it = dotenv.vars.find(name); !text && it != dotenv.vars.end()) {
