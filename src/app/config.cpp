@@ -392,7 +392,7 @@ const Setting kSettings[] = {
      "1/8 of it per IP, 1/16 per peer, 1/32 per connection"},
     {"MAX_HANDSHAKES", nullptr, "--max-handshakes", "N", "256",
      "inbound connections still in the handshakes (apart from MAX_CONNECTIONS)"},
-    {"MAX_HANDSHAKES_PER_IP", nullptr, "--max-handshakes-per-ip", "N", "8",
+    {"MAX_HANDSHAKES_PER_IP", nullptr, "--max-handshakes-per-ip", "N", "32",
      "handshakes in progress per remote IP address"},
     {"PING_INTERVAL_SECS", nullptr, "--ping-interval-secs", "SECS", "15",
      "how often each connected peer is pinged (rust-libp2p's default)"},

@@ -88,7 +88,7 @@ struct Config {
   std::uint32_t max_streams_per_connection = 256;             // MAX_STREAMS_PER_CONNECTION
   std::uint32_t max_memory_mb = 512;                          // MAX_MEMORY_MB
   std::uint32_t max_handshakes = 256;                         // MAX_HANDSHAKES
-  std::uint32_t max_handshakes_per_ip = 8;                    // MAX_HANDSHAKES_PER_IP
+  std::uint32_t max_handshakes_per_ip = 32;                   // MAX_HANDSHAKES_PER_IP
   std::chrono::seconds idle_timeout{60};                      // IDLE_TIMEOUT_SECS
   std::chrono::seconds ping_interval{15};                     // PING_INTERVAL_SECS
   std::chrono::seconds handshake_timeout{10};                 // HANDSHAKE_TIMEOUT_SECS

@@ -76,7 +76,7 @@ struct HostConfig {
   // Inbound sockets still in the handshakes (MAX_HANDSHAKES,
   // MAX_HANDSHAKES_PER_IP), apart from established connections.
   std::size_t max_handshakes = 256;
-  std::size_t max_handshakes_per_ip = 8;
+  std::size_t max_handshakes_per_ip = 32;
   // The first multistream-select exchange of an inbound socket must be done
   // by then (a slowloris socket sends a few bytes and stalls).
   std::chrono::milliseconds handshake_first_exchange_timeout{3'000};
