@@ -195,6 +195,9 @@ class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 std::mutex g_mu;
 std::shared_ptr<spdlog::details::thread_pool> g_pool;  // created once, reused
+// Drops counted by pools that shutdown_logging() released: the counter
+// covers the life of the process, not the life of one pool.
+std::uint64_t g_dropped_by_released_pools = 0;
 std::shared_ptr<ReopenableFileSink> g_file_sink;       // set when LOG_FILE is in use
 
 }  // namespace
@@ -340,13 +343,14 @@ std::string reload_logging(const Config& started, const EnvSource& env,
 
 std::uint64_t log_messages_dropped() {
   std::lock_guard lock(g_mu);
-  return g_pool ? g_pool->overrun_counter() : 0;
+  return g_dropped_by_released_pools + (g_pool ? g_pool->overrun_counter() : 0);
 }
 
 void shutdown_logging() {
   std::lock_guard lock(g_mu);
   if (auto l = spdlog::default_logger()) l->flush();
   spdlog::shutdown();
+  if (g_pool) g_dropped_by_released_pools += g_pool->overrun_counter();
   g_pool.reset();
   g_file_sink.reset();
 }

@@ -72,7 +72,9 @@ std::string reload_logging(const Config& started, const EnvSource& env,
 // Closes and reopens the LOG_FILE (no-op when logging to stdout).
 Status reopen_log_file();
 
-// Messages dropped because the async queue was full, since the first setup.
+// Messages dropped because the async queue was full, since the process
+// started (shutdown_logging() does not reset it). Exported as
+// mepassa_log_messages_dropped_total.
 std::uint64_t log_messages_dropped();
 
 // Flushes and stops the logging thread; call last thing before exiting.

@@ -17,6 +17,7 @@
 #include "app/identity.hpp"
 #include "app/logging.hpp"
 #include "app/misbehaviour_summary.hpp"
+#include "app/module_metrics.hpp"
 #include "autonat/server.hpp"
 #include "app/warm_start.hpp"
 #include "host/host.hpp"
@@ -127,7 +128,15 @@ class Node {
           "mepassa_resource_memory_bytes{{scope=\"node\"}} {}\n",
           h->budget().node_held_atomic());
     });
-    add_kad_store_metrics();
+    add_kad_metrics(registry_, kad_.counters());
+    add_log_metrics(registry_, log_messages_dropped);
+    // Bootstrap peers, the first self-lookup and the periodic refresh (started in run()).
+    kad::DhtServiceConfig dcfg;
+    dcfg.bootstrap_peers = config.bootstrap_peers;
+    dcfg.on_unreachable = [this](const PeerId& p) { on_unreachable(p); };
+    dht_ = std::make_unique<kad::DhtService>(io_.get_executor(), host_, kad_, std::move(dcfg));
+    add_dht_metrics(registry_, dht_->stats());
+    observe_kad_latency(kad_, *dht_, metrics_);
     autonat::AutonatConfig acfg;
     acfg.allow_private = config.allow_private_addrs;
     autonat_ = std::make_unique<autonat::AutonatServer>(io_.get_executor(), host_, acfg);
@@ -200,14 +209,6 @@ class Node {
     }
     spdlog::info("HTTP server listening on {}:{} (/health, /metrics)", config_.health_bind, http_->port());
 
-    // Bootstrap peers, the first self-lookup and the periodic refresh.
-    kad::DhtServiceConfig dcfg;
-    dcfg.bootstrap_peers = config_.bootstrap_peers;
-    dcfg.on_unreachable = [this](const PeerId& p) { on_unreachable(p); };
-    dht_ = std::make_unique<kad::DhtService>(io_.get_executor(), host_, kad_, std::move(dcfg));
-    dht_->set_request_observer([this](kad::MessageType, kad::Duration elapsed, bool) {
-      metrics_.kad_request_duration.observe(std::chrono::duration<double>(elapsed).count());
-    });
     dht_->start();
     asio::co_spawn(io_, tick_loop(), asio::detached);
     asio::co_spawn(io_, maintenance_loop(), asio::detached);
@@ -234,54 +235,6 @@ class Node {
   asio::awaitable<void> serve_kad(host::StreamContext ctx) {
     co_await kad::serve_stream(kad_, *ctx.stream, ctx.connection->remote_peer(),
                                ctx.connection->remote_ip());
-  }
-
-  // Kademlia refusals by reason, and the record and provider stores: size,
-  // bytes, evictions and refusals by reason (HTTP thread: atomics only).
-  void add_kad_store_metrics() {
-    registry_.add_collector([k = &kad_](std::string& out) {
-      const auto& c = k->counters();
-      out +=
-          "# HELP mepassa_kad_refusals_total Inbound Kademlia requests refused, by reason.\n"
-          "# TYPE mepassa_kad_refusals_total counter\n";
-      for (std::size_t i = 0; i < static_cast<std::size_t>(kad::Refusal::kCount); ++i) {
-        out += fmt::format("mepassa_kad_refusals_total{{reason=\"{}\"}} {}\n",
-                           kad::to_string(static_cast<kad::Refusal>(i)), c.refusals[i].load());
-      }
-      static constexpr std::tuple<const char*, kad::StoreRefusal, kad::Refusal> kStoreRefusals[] = {
-          {"record", kad::StoreRefusal::kPeerQuota, kad::Refusal::kRecordPeerQuota},
-          {"record", kad::StoreRefusal::kIpQuota, kad::Refusal::kRecordIpQuota},
-          {"record", kad::StoreRefusal::kFull, kad::Refusal::kRecordStoreFull},
-          {"provider", kad::StoreRefusal::kPeerQuota, kad::Refusal::kProviderPeerQuota},
-          {"provider", kad::StoreRefusal::kIpQuota, kad::Refusal::kProviderIpQuota},
-          {"provider", kad::StoreRefusal::kKeyFull, kad::Refusal::kProviderKeyFull},
-          {"provider", kad::StoreRefusal::kFull, kad::Refusal::kProviderStoreFull},
-      };
-      out +=
-          "# HELP mepassa_kad_store_refusals_total Records and provider records refused by a "
-          "store, by store and reason.\n"
-          "# TYPE mepassa_kad_store_refusals_total counter\n";
-      for (const auto& [store, reason, refusal] : kStoreRefusals) {
-        out += fmt::format("mepassa_kad_store_refusals_total{{store=\"{}\",reason=\"{}\"}} {}\n",
-                           store, kad::to_string(reason), c.refused(refusal));
-      }
-      out += fmt::format(
-          "# HELP mepassa_kad_store_entries Records held by the Kademlia stores.\n"
-          "# TYPE mepassa_kad_store_entries gauge\n"
-          "mepassa_kad_store_entries{{store=\"record\"}} {}\n"
-          "mepassa_kad_store_entries{{store=\"provider\"}} {}\n"
-          "# HELP mepassa_kad_store_bytes Estimated heap bytes of the Kademlia stores.\n"
-          "# TYPE mepassa_kad_store_bytes gauge\n"
-          "mepassa_kad_store_bytes{{store=\"record\"}} {}\n"
-          "mepassa_kad_store_bytes{{store=\"provider\"}} {}\n"
-          "# HELP mepassa_kad_store_evictions_total Records evicted from a full store for a "
-          "newcomer.\n"
-          "# TYPE mepassa_kad_store_evictions_total counter\n"
-          "mepassa_kad_store_evictions_total{{store=\"record\"}} {}\n"
-          "mepassa_kad_store_evictions_total{{store=\"provider\"}} {}\n",
-          c.records.load(), c.providers.load(), c.record_bytes.load(), c.provider_bytes.load(),
-          c.record_evictions.load(), c.provider_evictions.load());
-    });
   }
 
   // What the periodic summary reports (misbehaviour_summary.hpp): every
@@ -653,7 +606,7 @@ class Node {
   std::unique_ptr<autonat::AutonatServer> autonat_;
   std::array<std::uint64_t, 6> last_relay_{};
   kad::Kademlia kad_;
-  std::unique_ptr<kad::DhtService> dht_;  // set in run()
+  std::unique_ptr<kad::DhtService> dht_;
   std::unordered_map<PeerId, int> dial_failures_;  // consecutive, per peer (see on_unreachable)
   std::unique_ptr<storage::SqlitePeerStore> store_;
   http::MetricRegistry registry_;

@@ -50,6 +50,11 @@ NodeMetrics::NodeMetrics(MetricRegistry& r, const std::string& version)
                                        "Time from reading an inbound Kademlia request to "
                                        "writing its answer.",
                                        kad_latency_buckets())),
+      kad_outbound_request_duration(r.histogram("mepassa_kad_outbound_request_duration_seconds",
+                                                "Time from opening a stream to a peer to reading the "
+                                                "answer, for the node's own Kademlia requests that "
+                                                "were answered (lookups, refresh, bootstrap).",
+                                                kad_latency_buckets())),
       routing_table_size(r.gauge("mepassa_routing_table_size",
                                  "Peers in the Kademlia routing table.")),
       storage_queue_depth(r.gauge("mepassa_storage_queue_depth",

@@ -62,7 +62,8 @@ struct NodeMetrics {
 
   // Kademlia.
   LabelledCounter& kad_requests;  // type
-  Histogram& kad_request_duration;
+  Histogram& kad_request_duration;           // inbound: request read to answer written
+  Histogram& kad_outbound_request_duration;  // ours: stream opened to answer read
   Gauge& routing_table_size;
 
   // Peer store (storage thread).

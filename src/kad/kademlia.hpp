@@ -157,6 +157,12 @@ class Kademlia {
   void set_connectedness(std::function<ConnectionType(const PeerId&)> fn) {
     connectedness_ = std::move(fn);
   }
+  // Called by serve_stream after each answered inbound request with its type
+  // and the time from the request read whole to the answer written (the
+  // node feeds mepassa_kad_request_duration_seconds with it).
+  using InboundObserver = std::function<void(MessageType type, Duration elapsed)>;
+  void set_inbound_observer(InboundObserver fn) { inbound_observer_ = std::move(fn); }
+  const InboundObserver& inbound_observer() const { return inbound_observer_; }
 
   // --- lookups ---
   // A FIND_NODE lookup for `target` seeded with our k closest peers.
@@ -206,6 +212,7 @@ class Kademlia {
   KadCounters counters_;
   std::vector<Multiaddr> local_addrs_;
   std::function<ConnectionType(const PeerId&)> connectedness_;
+  InboundObserver inbound_observer_;
   std::vector<const PeerEntry*> closest_scratch_;
   std::vector<const ProviderRecord*> provider_scratch_;
 };

@@ -81,7 +81,8 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
         stream.reset();
         co_return;
       }
-      const HandleResult r = kad.handle(remote, request, Clock::now(), response, remote_ip);
+      const TimePoint read_at = Clock::now();
+      const HandleResult r = kad.handle(remote, request, read_at, response, remote_ip);
       if (r.disposition == Disposition::kCloseStream) {
         spdlog::debug("kad: refused {} from {} ({}); closing stream",
                       message_type_name(request.type()), remote.to_string(),
@@ -102,6 +103,7 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
         response.SerializeWithCachedSizesToArray(out.data() + prefix);
         co_await stream.write(out);
         counters.responses_sent.fetch_add(1, std::memory_order_relaxed);
+        if (const auto& observe = kad.inbound_observer()) observe(request.type(), Clock::now() - read_at);
       }
     }
   } catch (const net::ProtocolError& e) {

@@ -67,6 +67,12 @@ function sameAddrs (info, js) {
   return want.every(a => got.includes(a))
 }
 
+// The value of one sample line of a /metrics text (NaN when absent).
+function metricValue (text, series) {
+  const line = text.split('\n').find(l => l.startsWith(series + ' '))
+  return line === undefined ? NaN : Number(line.split(' ').pop())
+}
+
 test('eight js nodes that know only our node find each other', async () => {
   const nodes = []
   try {
@@ -97,6 +103,16 @@ test('eight js nodes that know only our node find each other', async () => {
       assert.ok(closest.includes(js.peerId.toString()), `node ${i} among the closest: ${closest}`)
     }
     assert.ok(closest.includes(node.peerId), 'our node among the closest')
+
+    // Every answer our node wrote was timed (inbound latency). The request
+    // counters are published once a second; every lookup above has its
+    // answers, so the histogram holds at least as many.
+    const text = await waitFor(async () => {
+      const t = (await httpGet(node.httpPort, '/metrics')).text
+      return metricValue(t, 'mepassa_kad_requests_total{type="find_node"}') >= 9 ? t : null
+    }, { what: 'find_node requests on /metrics' })
+    assert.ok(metricValue(text, 'mepassa_kad_request_duration_seconds_count') >=
+      metricValue(text, 'mepassa_kad_requests_total{type="find_node"}'), text)
   } finally {
     await stopAll(nodes)
   }
@@ -159,6 +175,12 @@ test('our refresh lookups discover a js node that never contacted us', async () 
     const ours = peerIdFromString(own.peerId)
     assert.ok(x.getConnections(ours).length > 0, 'our node dialled x')
     await own.waitForLog(/Kademlia refresh: \d+ peers in routing table, \d+ lookups found [1-9]\d* new peers/, 15000)
+    // Our own lookups: counted, and their answered requests timed.
+    const text = (await httpGet(own.httpPort, '/metrics')).text
+    assert.ok(metricValue(text, 'mepassa_kad_lookups_total') >= 1, text)
+    assert.ok(metricValue(text, 'mepassa_kad_refreshes_total') >= 1, text)
+    assert.ok(metricValue(text, 'mepassa_kad_outbound_requests_total') >= 1, text)
+    assert.ok(metricValue(text, 'mepassa_kad_outbound_request_duration_seconds_count') >= 1, text)
   } finally {
     await stopAll(nodes)
     await own.stop()

@@ -2,6 +2,8 @@
 // are one valid object each with ts/level/logger/msg.
 #include "app/logging.hpp"
 
+#include <spdlog/sinks/base_sink.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
@@ -9,7 +11,9 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,6 +21,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "app/module_metrics.hpp"
+#include "http/metrics.hpp"
 
 namespace mp::app {
 namespace {
@@ -117,11 +124,78 @@ TEST_F(LoggingTest, AsyncLoggingDeliversAfterFlush) {
   o.format = LogFormat::kJson;
   o.async = true;
   ASSERT_TRUE(setup_logging(o).ok());
+  const auto dropped_before = log_messages_dropped();
   for (int i = 0; i < 10; ++i) spdlog::info("async {}", i);
   // shutdown_logging() drains the queue and joins the logging thread.
   shutdown_logging();
   EXPECT_EQ(lines_of(out_.str()).size(), 10u) << out_.str();
-  EXPECT_EQ(log_messages_dropped(), 0u);
+  EXPECT_EQ(log_messages_dropped(), dropped_before);
+}
+
+// A sink that holds the logging thread inside its first line until opened:
+// the queue behind it then fills deterministically.
+class GatedSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  void wait_until_held() {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [this] { return held_; });
+  }
+  void open() {
+    std::lock_guard l(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  std::size_t lines() {
+    std::lock_guard l(mu_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg&) override {
+    std::unique_lock l(mu_);
+    ++lines_;
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(l, [this] { return open_; });
+  }
+  void flush_() override {}
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false, open_ = false;
+  std::size_t lines_ = 0;
+};
+
+TEST_F(LoggingTest, LinesDroppedByAFullQueueAreCountedAndExported) {
+  shutdown_logging();  // a fresh pool, so that the small queue below applies
+  http::MetricRegistry registry;
+  add_log_metrics(registry, log_messages_dropped);
+  const auto before = log_messages_dropped();
+  auto gate = std::make_shared<GatedSink>();
+  LogOptions o;
+  o.sink = gate;
+  o.async = true;
+  o.queue_size = 4;
+  ASSERT_TRUE(setup_logging(o).ok());
+  spdlog::info("held by the sink");
+  gate->wait_until_held();
+  for (int i = 0; i < 20; ++i) spdlog::info("queued {}", i);
+  // 4 fit behind the held line, the 16 oldest give way (a periodic flush
+  // request may take a slot too, so at least 16).
+  const auto dropped = log_messages_dropped() - before;
+  EXPECT_GE(dropped, 16u);
+  const std::string line = "\nmepassa_log_messages_dropped_total " + std::to_string(before + dropped) + "\n";
+  EXPECT_NE(registry.render().find(line), std::string::npos) << registry.render();
+  gate->open();
+  // shutdown_logging() flushes through the full queue: that flush request
+  // displaces one more line.
+  shutdown_logging();
+  // Released with the pool, the count stays: it is for the life of the process.
+  const auto dropped_in_all = log_messages_dropped() - before;
+  EXPECT_GE(dropped_in_all, dropped);
+  EXPECT_LE(gate->lines(), 5u);
+  EXPECT_GE(gate->lines() + dropped_in_all, 21u);
 }
 
 // ---------------------------------------------------------------- SIGHUP

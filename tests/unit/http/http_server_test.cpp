@@ -286,6 +286,7 @@ TEST_F(HttpServerTest, ManySequentialClientsAreServed) {
     ASSERT_EQ(res->status, 200);
   }
   EXPECT_EQ(http_metrics.connections_refused.value(), 0u);
+  EXPECT_EQ(http_metrics.connections_accepted.value(), 300u);
 }
 
 TEST_F(HttpServerTest, ConcurrentClientsAreAllServed) {
@@ -437,6 +438,13 @@ TEST(HttpServerCap, OverTheCapTheOldestIdleIsEvictedThenTheNewestRefused) {
     ASSERT_TRUE(done);
     EXPECT_EQ(done->status, 200);
   }
+  // The operator sees the saturation on /metrics.
+  ASSERT_TRUE(held[1]->send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto scrape = held[1]->read_response();
+  ASSERT_TRUE(scrape);
+  EXPECT_NE(scrape->body.find("\nmepassa_http_connections_refused_total 1\n"), std::string::npos)
+      << scrape->body;
+  EXPECT_NE(scrape->body.find("\nmepassa_http_connections_evicted_total 1\n"), std::string::npos);
 }
 
 TEST(HttpServerStop, StopIsPromptWithClientsConnected) {

@@ -259,6 +259,7 @@ TEST(NodeMetrics, RegistersTheDocumentedFamilies) {
            "mepassa_handshake_failures_total{reason=\"noise\"} 3\n",
            "mepassa_kad_requests_total{type=\"find_node\"} 5\n",
            "mepassa_kad_request_duration_seconds_bucket{le=\"0.001\"} 1\n",
+           "# TYPE mepassa_kad_outbound_request_duration_seconds histogram\n",
            "mepassa_relay_reservation_requests_total{result=\"denied\"} 1\n",
            "mepassa_build_info{version=\"1.2.3\"} 1\n",
            "# TYPE mepassa_storage_batch_duration_seconds histogram\n",
