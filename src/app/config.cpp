@@ -19,25 +19,16 @@
 #include <iostream>
 #include <limits>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
+#include "app/text.hpp"
 #include "core/peer_id.hpp"
 
 namespace mp::app {
 
-// ---------------------------------------------------------------------------
-// Environment sources
-
-std::optional<std::string> ProcessEnv::get(const std::string& name) const {
-  const char* v = std::getenv(name.c_str());
-  if (v == nullptr) return std::nullopt;
-  return std::string(v);
-}
-
-std::optional<std::string> MapEnv::get(const std::string& name) const {
-  auto it = vars_.find(name);
-  if (it == vars_.end()) return std::nullopt;
-  return it->second;
-}
+using text::lower;
+using text::trim;
 
 int print_early_exit(const EarlyExit& e) {
   auto& os = e.code == 0 ? std::cout : std::cerr;
@@ -47,377 +38,10 @@ int print_early_exit(const EarlyExit& e) {
   return e.code;
 }
 
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-bool is_key_char(char c, bool first) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
-         (!first && (std::isdigit(static_cast<unsigned char>(c)) || c == '.'));
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------------------
-// .env
+// Resolving options (the table is options.hpp)
 
 namespace {
-
-// Cursor over the whole file: double-quoted values may span lines.
-struct DotenvParser {
-  std::string_view text;
-  std::size_t pos = 0;
-  int line = 1;
-  const EnvSource& env;
-  DotenvFile& out;
-
-  bool at_end() const { return pos >= text.size(); }
-  char peek() const { return text[pos]; }
-  void advance() {
-    if (text[pos] == '\n') ++line;
-    ++pos;
-  }
-  void skip_blanks() {
-    while (!at_end() && (peek() == ' ' || peek() == '\t')) advance();
-  }
-  void skip_to_next_line() {
-    while (!at_end() && peek() != '\n') advance();
-    if (!at_end()) advance();
-  }
-  void warn(int at_line, const std::string& what) {
-    out.warnings.push_back("line " + std::to_string(at_line) + ": " + what);
-  }
-
-  std::string lookup(const std::string& name) const {
-    // The real environment wins over the file, as for plain variables.
-    if (auto v = env.get(name)) return *v;
-    auto it = out.vars.find(name);
-    return it == out.vars.end() ? std::string() : it->second;
-  }
-
-  // $NAME or ${NAME} at text[pos] == '$'. Appends the value to `value`.
-  void substitute(std::string& value) {
-    advance();  // '$'
-    std::string name;
-    if (!at_end() && peek() == '{') {
-      advance();
-      while (!at_end() && peek() != '}' && peek() != '\n') {
-        name.push_back(peek());
-        advance();
-      }
-      if (!at_end() && peek() == '}') advance();
-    } else {
-      while (!at_end() && is_key_char(peek(), name.empty())) {
-        name.push_back(peek());
-        advance();
-      }
-      if (name.empty()) {
-        value.push_back('$');
-        return;
-      }
-    }
-    value += lookup(name);
-  }
-
-  void parse() {
-    while (!at_end()) {
-      skip_blanks();
-      if (at_end()) break;
-      if (peek() == '\n' || peek() == '\r' || peek() == '#') {
-        skip_to_next_line();
-        continue;
-      }
-      const int start_line = line;
-      std::string key;
-      while (!at_end() && is_key_char(peek(), key.empty())) {
-        key.push_back(peek());
-        advance();
-      }
-      if (key == "export" && !at_end() && (peek() == ' ' || peek() == '\t')) {
-        skip_blanks();
-        key.clear();
-        while (!at_end() && is_key_char(peek(), key.empty())) {
-          key.push_back(peek());
-          advance();
-        }
-      }
-      skip_blanks();
-      if (key.empty() || at_end() || peek() != '=') {
-        warn(start_line, key.empty() ? "expected a variable name" : "expected '=' after " + key);
-        skip_to_next_line();
-        continue;
-      }
-      advance();  // '='
-      skip_blanks();
-      std::string value;
-      bool ok = true;
-      if (!at_end() && peek() == '\'') {
-        advance();
-        while (!at_end() && peek() != '\'') {
-          value.push_back(peek());
-          advance();
-        }
-        if (at_end()) ok = false; else advance();
-      } else if (!at_end() && peek() == '"') {
-        advance();
-        while (!at_end() && peek() != '"') {
-          if (peek() == '\\' && pos + 1 < text.size()) {
-            advance();
-            switch (peek()) {
-              case 'n': value.push_back('\n'); break;
-              case 't': value.push_back('\t'); break;
-              case 'r': value.push_back('\r'); break;
-              case '"': value.push_back('"'); break;
-              case '\\': value.push_back('\\'); break;
-              case '$': value.push_back('$'); break;
-              case '\'': value.push_back('\''); break;
-              default:
-                value.push_back('\\');
-                value.push_back(peek());
-            }
-            advance();
-          } else if (peek() == '$') {
-            substitute(value);
-          } else {
-            value.push_back(peek());
-            advance();
-          }
-        }
-        if (at_end()) ok = false; else advance();
-      } else {
-        // Unquoted: up to end of line; " #" starts a comment.
-        while (!at_end() && peek() != '\n') {
-          if (peek() == '#' && (value.empty() || value.back() == ' ' || value.back() == '\t')) break;
-          if (peek() == '$') {
-            substitute(value);
-            continue;
-          }
-          value.push_back(peek());
-          advance();
-        }
-        value = std::string(trim(value));
-      }
-      if (!ok) {
-        warn(start_line, "unterminated quoted value for " + key);
-        break;
-      }
-      // Anything after a closing quote must be blank or a comment.
-      skip_blanks();
-      if (!at_end() && peek() != '\n' && peek() != '\r' && peek() != '#') {
-        warn(start_line, "unexpected text after the value of " + key);
-        skip_to_next_line();
-        continue;
-      }
-      skip_to_next_line();
-      out.vars[key] = std::move(value);
-    }
-  }
-};
-
-}  // namespace
-
-Result<DotenvFile> read_dotenv(const std::filesystem::path& path, const EnvSource& env) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return DotenvFile{};
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in) return make_error("cannot read " + path.string());
-  DotenvFile file = parse_dotenv(ss.str(), env);
-  for (auto& w : file.warnings) w = path.string() + ": " + w;
-  return file;
-}
-
-DotenvFile parse_dotenv(std::string_view text, const EnvSource& env) {
-  DotenvFile file;
-  DotenvParser p{text, 0, 1, env, file};
-  p.parse();
-  return file;
-}
-
-// ---------------------------------------------------------------------------
-// Log filter
-
-std::string_view to_string(LogLevel level) {
-  switch (level) {
-    case LogLevel::kTrace: return "trace";
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
-  }
-  return "info";
-}
-
-namespace {
-
-std::optional<LogLevel> parse_level(std::string_view text) {
-  const std::string t = lower(trim(text));
-  // tracing's LevelFilter also reads 0 (off) to 5 (trace).
-  if (t == "trace" || t == "5") return LogLevel::kTrace;
-  if (t == "debug" || t == "4") return LogLevel::kDebug;
-  if (t == "info" || t == "3") return LogLevel::kInfo;
-  if (t == "warn" || t == "warning" || t == "2") return LogLevel::kWarn;
-  if (t == "error" || t == "1") return LogLevel::kError;
-  if (t == "off" || t == "0") return LogLevel::kOff;
-  return std::nullopt;
-}
-
-}  // namespace
-
-Result<LogFilter> parse_log_filter(std::string_view text) {
-  LogFilter f;
-  std::optional<LogLevel> bare;
-  std::optional<LogLevel> most_verbose_target;
-  std::size_t start = 0;
-  bool any = false;
-  while (start <= text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view d = trim(text.substr(start, end - start));
-    start = end + 1;
-    if (d.empty()) continue;
-    any = true;
-    const auto eq = d.rfind('=');
-    if (eq == std::string_view::npos) {
-      // A directive without '=' is either a level or a bare target name
-      // (which EnvFilter enables at trace). Only the first form is useful
-      // here; a name that looks like neither level nor target is an error.
-      if (auto l = parse_level(d)) {
-        bare = *l;
-      } else {
-        return make_error("unknown log level \"" + std::string(d) +
-                          "\" (expected trace, debug, info, warn, error or off)");
-      }
-    } else if (auto l = parse_level(d.substr(eq + 1))) {
-      if (!most_verbose_target || *l < *most_verbose_target) most_verbose_target = *l;
-    } else {
-      f.warnings.push_back("log filter directive \"" + std::string(d) + "\" ignored");
-    }
-  }
-  if (!any) return make_error("empty log level");
-  if (bare) {
-    f.level = *bare;
-  } else if (most_verbose_target) {
-    f.level = *most_verbose_target;
-  }
-  return f;
-}
-
-// ---------------------------------------------------------------------------
-// Settings table
-
-namespace {
-
-enum class Shape { kSingle, kList, kSwitch };
-
-struct Setting {
-  const char* var;      // environment variable
-  const char* alt_var;  // accepted alias, or nullptr
-  const char* flag;     // long option
-  const char* type;     // shown in --help
-  const char* def;      // default as shown in --help
-  const char* help;
-  Shape shape = Shape::kSingle;
-};
-
-// Order = --help order. Defaults here must match the Config initialisers.
-const Setting kSettings[] = {
-    {"BOOTSTRAP_PORT", nullptr, "--bootstrap-port", "PORT", "4001",
-     "TCP port of the libp2p listener (used when LISTEN_ADDRS is unset)"},
-    {"HEALTH_PORT", nullptr, "--health-port", "PORT", "8000", "HTTP port for /health and /metrics"},
-    {"HEALTH_BIND", nullptr, "--health-bind", "IP", "0.0.0.0", "address the HTTP endpoint binds to"},
-    {"PEER_ID_SEED", nullptr, "--peer-id-seed", "TEXT", "none (random key in DATA_DIR/identity.key)",
-     "seed of the node key (Ed25519 secret = SHA-256(seed), as the Rust node); only as secret as the seed"},
-    {"DATA_DIR", nullptr, "--data-dir", "DIR", "./data", "directory of the identity key and the peer store (dht.db)"},
-    {"RUST_LOG", "LOG_LEVEL", "--log-level", "LEVEL", "info",
-     "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
-    {"LOG_FORMAT", nullptr, "--log-format", "text|json", "text",
-     "json writes one JSON object per line (ts, level, msg, logger)"},
-    {"LOG_FILE", nullptr, "--log-file", "PATH", "none (stdout)",
-     "append log lines to this file; SIGHUP reopens it (logrotate)"},
-    {"LOG_SUMMARY_INTERVAL_SECS", nullptr, "--log-summary-interval-secs", "SECS", "60",
-     "how often refused and failed events (counted, not logged one by one) are summarised at info"},
-    {"LISTEN_ADDRS", nullptr, "--listen", "MULTIADDR", "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>,/ip6/::/tcp/<BOOTSTRAP_PORT>",
-     "listen multiaddrs, comma-separated (flag repeatable)", Shape::kList},
-    {"BOOTSTRAP_PEERS", nullptr, "--bootstrap-peer", "MULTIADDR", "none",
-     "other bootstrap nodes, .../p2p/<peer-id>, comma-separated (flag repeatable)", Shape::kList},
-    {"ALLOW_PRIVATE_ADDRS", nullptr, "--allow-private-addrs", "BOOL", "false",
-     "keep and hand out private/loopback addresses (test networks)", Shape::kSwitch},
-    {"KAD_PROTOCOL", nullptr, "--kad-protocol", "PROTOCOL", "/ipfs/kad/1.0.0",
-     "Kademlia protocol IDs to serve, comma-separated (flag repeatable)", Shape::kList},
-    {"KAD_INSERT", nullptr, "--kad-insert", "all|servers", "all",
-     "routing table admission: every peer, or only peers advertising Kademlia"},
-    {"KAD_REFRESH_INTERVAL_SECS", nullptr, "--kad-refresh-interval-secs", "SECS", "300",
-     "interval between routing table refreshes"},
-    {"KAD_MAX_RECORDS", nullptr, "--kad-max-records", "N", "1024",
-     "DHT records (PUT_VALUE) stored in total"},
-    {"KAD_MAX_RECORDS_PER_PEER", nullptr, "--kad-max-records-per-peer", "N", "64",
-     "DHT records stored per sending peer"},
-    {"KAD_MAX_RECORDS_PER_IP", nullptr, "--kad-max-records-per-ip", "N", "128",
-     "DHT records stored per sending IP address"},
-    {"KAD_MAX_PROVIDERS", nullptr, "--kad-max-providers", "N", "65536",
-     "provider records (ADD_PROVIDER) stored in total"},
-    {"KAD_MAX_PROVIDERS_PER_PEER", nullptr, "--kad-max-providers-per-peer", "N", "1024",
-     "provider records stored per providing peer"},
-    {"KAD_MAX_PROVIDERS_PER_IP", nullptr, "--kad-max-providers-per-ip", "N", "2048",
-     "provider records stored per sending IP address"},
-    {"PEER_MAX_AGE_SECS", nullptr, "--peer-max-age-secs", "SECS", "604800",
-     "peers not seen for this long are deleted from the store"},
-    {"STORAGE_MAINTENANCE_INTERVAL_SECS", nullptr, "--storage-maintenance-interval-secs", "SECS",
-     "300", "interval between peer store clean-ups"},
-    {"IDENTIFY_PROTOCOL_VERSION", nullptr, "--identify-protocol-version", "TEXT",
-     "/mepassa/1.0.0", "protocolVersion sent in identify"},
-    {"MAX_CONNECTIONS", nullptr, "--max-connections", "N", "10000", "connections in total"},
-    {"MAX_CONNECTIONS_PER_PEER", nullptr, "--max-connections-per-peer", "N", "8",
-     "connections per peer ID"},
-    {"MAX_CONNECTIONS_PER_IP", nullptr, "--max-connections-per-ip", "N", "64",
-     "connections per remote IP address"},
-    {"MAX_STREAMS_PER_CONNECTION", nullptr, "--max-streams-per-connection", "N", "256",
-     "concurrent Yamux streams per connection"},
-    {"MAX_MEMORY_MB", nullptr, "--max-memory-mb", "MB", "512",
-     "memory peers may make the node hold (stream buffers, queued answers, identify); "
-     "1/8 of it per IP, 1/16 per peer, 1/32 per connection"},
-    {"MAX_HANDSHAKES", nullptr, "--max-handshakes", "N", "256",
-     "inbound connections still in the handshakes (apart from MAX_CONNECTIONS)"},
-    {"MAX_HANDSHAKES_PER_IP", nullptr, "--max-handshakes-per-ip", "N", "32",
-     "handshakes in progress per remote IP address"},
-    {"PING_INTERVAL_SECS", nullptr, "--ping-interval-secs", "SECS", "15",
-     "how often each connected peer is pinged (rust-libp2p's default)"},
-    {"IDLE_TIMEOUT_SECS", nullptr, "--idle-timeout-secs", "SECS", "60",
-     "close connections without streams after this long"},
-    {"HANDSHAKE_TIMEOUT_SECS", nullptr, "--handshake-timeout-secs", "SECS", "10",
-     "time allowed for the security and muxer handshakes"},
-    {"RELAY_ENABLED", nullptr, "--relay-enabled", "BOOL", "true", "serve circuit relay v2 (hop)"},
-    {"RELAY_MAX_CIRCUITS", nullptr, "--relay-max-circuits", "N", "100",
-     "relay reservations and circuits in total"},
-    {"RELAY_MAX_PER_PEER", nullptr, "--relay-max-per-peer", "N", "10",
-     "relay reservations and circuits per peer"},
-    {"RELAY_MAX_PER_IP", nullptr, "--relay-max-per-ip", "N", "32",
-     "relay reservations and circuits per IP address"},
-    {"RELAY_MAX_PER_SUBNET", nullptr, "--relay-max-per-subnet", "N", "64",
-     "relay reservations and circuits per network (IPv4 /24, IPv6 /48)"},
-    {"RELAY_MAX_BYTES_PER_SEC", nullptr, "--relay-max-bytes-per-sec", "BYTES", "1000000",
-     "bytes relayed per circuit (the Rust node's meaning); default of RELAY_CIRCUIT_MAX_BYTES"},
-    {"RELAY_CIRCUIT_MAX_BYTES", nullptr, "--relay-circuit-max-bytes", "BYTES",
-     "RELAY_MAX_BYTES_PER_SEC", "bytes relayed per circuit before it is closed (0 = no limit)"},
-    {"RELAY_CIRCUIT_DURATION_SECS", nullptr, "--relay-circuit-duration-secs", "SECS", "120",
-     "lifetime of a relayed circuit"},
-    {"RELAY_RESERVATION_TTL_SECS", nullptr, "--relay-reservation-ttl-secs", "SECS", "3600",
-     "lifetime of a relay reservation"},
-};
 
 // A value together with where it came from, for error messages.
 struct Found {
@@ -431,28 +55,23 @@ class Resolver {
            const std::map<std::string, std::vector<std::string>>& flags)
       : env_(env), dotenv_(dotenv), flags_(flags) {}
 
-  const Setting& setting(std::string_view var) const {
-    for (const auto& s : kSettings) {
-      if (var == s.var) return s;
-    }
-    throw std::logic_error("unknown setting");
-  }
 
   // Flag, then environment, then .env; the alias is tried after the main
   // name within each layer.
   std::optional<Found> single(std::string_view var) const {
-    const Setting& s = setting(var);
-    if (auto it = flags_.find(s.var); it != flags_.end() && !it->second.empty()) {
-      return Found{it->second.back(), std::string(s.flag) + " (" + s.var + ")"};
+    const Option& s = option(var);
+    const std::string name(s.var);
+    if (auto it = flags_.find(name); it != flags_.end() && !it->second.empty()) {
+      return Found{it->second.back(), std::string(s.flag) + " (" + name + ")"};
     }
-    for (const char* name : {s.var, s.alt_var}) {
-      if (name == nullptr) continue;
-      if (auto v = env_.get(name)) return Found{*v, name};
+    for (std::string_view n : {s.var, s.alt_var}) {
+      if (n.empty()) continue;
+      if (auto v = env_.get(std::string(n))) return Found{*v, std::string(n)};
     }
-    for (const char* name : {s.var, s.alt_var}) {
-      if (name == nullptr) continue;
-      if (auto it = dotenv_.vars.find(name); it != dotenv_.vars.end()) {
-        return Found{it->second, std::string(name) + " (.env)"};
+    for (std::string_view n : {s.var, s.alt_var}) {
+      if (n.empty()) continue;
+      if (auto it = dotenv_.vars.find(std::string(n)); it != dotenv_.vars.end()) {
+        return Found{it->second, std::string(n) + " (.env)"};
       }
     }
     return std::nullopt;
@@ -460,11 +79,11 @@ class Resolver {
 
   // Lists: flag occurrences (each may hold commas) replace the variable.
   std::optional<std::pair<std::vector<std::string>, std::string>> list(std::string_view var) const {
-    const Setting& s = setting(var);
+    const Option& s = option(var);
     std::vector<std::string> items;
-    if (auto it = flags_.find(s.var); it != flags_.end() && !it->second.empty()) {
+    if (auto it = flags_.find(std::string(s.var)); it != flags_.end() && !it->second.empty()) {
       for (const auto& v : it->second) split_into(v, items);
-      return std::make_pair(items, std::string(s.flag) + " (" + s.var + ")");
+      return std::make_pair(items, std::string(s.flag) + " (" + std::string(s.var) + ")");
     }
     if (auto f = single(var)) {
       split_into(f->value, items);
@@ -523,8 +142,104 @@ bool parse_bool(const Found& f) {
   bad(f, "not a boolean (expected true or false)");
 }
 
-constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
-constexpr std::uint64_t kU64 = std::numeric_limits<std::uint64_t>::max();
+
+// The default as --help shows it.
+std::string shown_default(const Option& o) {
+  if (!o.shown.empty()) return std::string(o.shown);
+  switch (o.kind) {
+    case OptionKind::kBool:
+    case OptionKind::kSwitch:
+      return o.value != 0 ? "true" : "false";
+    case OptionKind::kText:
+    case OptionKind::kList:
+      return std::string(o.text);
+    default:
+      return std::to_string(o.value);
+  }
+}
+
+// Where load_config stores each number, duration and boolean of the table
+// (texts and lists are parsed one by one below).
+using Target = std::variant<std::uint16_t Config::*, std::uint32_t Config::*, std::uint64_t Config::*,
+                            std::chrono::seconds Config::*, bool Config::*>;
+constexpr std::pair<std::string_view, Target> kTargets[] = {
+    {"BOOTSTRAP_PORT", &Config::bootstrap_port},
+    {"HEALTH_PORT", &Config::health_port},
+    {"LOG_SUMMARY_INTERVAL_SECS", &Config::log_summary_interval},
+    {"ALLOW_PRIVATE_ADDRS", &Config::allow_private_addrs},
+    {"KAD_REFRESH_INTERVAL_SECS", &Config::kad_refresh_interval},
+    {"KAD_MAX_RECORDS", &Config::kad_max_records},
+    {"KAD_MAX_RECORDS_PER_PEER", &Config::kad_max_records_per_peer},
+    {"KAD_MAX_RECORDS_PER_IP", &Config::kad_max_records_per_ip},
+    {"KAD_MAX_PROVIDERS", &Config::kad_max_providers},
+    {"KAD_MAX_PROVIDERS_PER_PEER", &Config::kad_max_providers_per_peer},
+    {"KAD_MAX_PROVIDERS_PER_IP", &Config::kad_max_providers_per_ip},
+    {"PEER_MAX_AGE_SECS", &Config::peer_max_age},
+    {"STORAGE_MAINTENANCE_INTERVAL_SECS", &Config::storage_maintenance_interval},
+    {"MAX_CONNECTIONS", &Config::max_connections},
+    {"MAX_CONNECTIONS_PER_PEER", &Config::max_connections_per_peer},
+    {"MAX_CONNECTIONS_PER_IP", &Config::max_connections_per_ip},
+    {"MAX_STREAMS_PER_CONNECTION", &Config::max_streams_per_connection},
+    {"MAX_MEMORY_MB", &Config::max_memory_mb},
+    {"MAX_HANDSHAKES", &Config::max_handshakes},
+    {"MAX_HANDSHAKES_PER_IP", &Config::max_handshakes_per_ip},
+    {"PING_INTERVAL_SECS", &Config::ping_interval},
+    {"IDLE_TIMEOUT_SECS", &Config::idle_timeout},
+    {"HANDSHAKE_TIMEOUT_SECS", &Config::handshake_timeout},
+    {"RELAY_ENABLED", &Config::relay_enabled},
+    {"RELAY_MAX_CIRCUITS", &Config::relay_max_circuits},
+    {"RELAY_MAX_PER_PEER", &Config::relay_max_per_peer},
+    {"RELAY_MAX_PER_IP", &Config::relay_max_per_ip},
+    {"RELAY_MAX_PER_SUBNET", &Config::relay_max_per_subnet},
+    {"RELAY_MAX_BYTES_PER_SEC", &Config::relay_max_bytes_per_sec},
+    {"RELAY_CIRCUIT_DURATION_SECS", &Config::relay_circuit_duration},
+    {"RELAY_RESERVATION_TTL_SECS", &Config::relay_reservation_ttl},
+};
+
+// Every number, duration and boolean of the table has its place in Config
+// (RELAY_CIRCUIT_MAX_BYTES defaults to RELAY_MAX_BYTES_PER_SEC: set below).
+consteval bool every_number_has_a_target() {
+  for (const auto& o : kOptions) {
+    if (o.kind == OptionKind::kText || o.kind == OptionKind::kList || o.var == "RELAY_CIRCUIT_MAX_BYTES") continue;
+    bool found = false;
+    for (const auto& t : kTargets) found = found || t.first == o.var;
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(every_number_has_a_target(), "an option of options.hpp is not resolved by load_config");
+
+const char* unit_of(OptionKind kind) {
+  switch (kind) {
+    case OptionKind::kPort:
+      return "a port";
+    case OptionKind::kSeconds:
+      return "seconds";
+    case OptionKind::kBytes:
+      return "bytes";
+    default:
+      return "a count";
+  }
+}
+
+// Parses `f` as `o` demands (its kind and range) into cfg.*target.
+void assign(const Option& o, const Found& f, const Target& target, Config& cfg) {
+  if (o.kind == OptionKind::kBool || o.kind == OptionKind::kSwitch) {
+    cfg.*std::get<bool Config::*>(target) = parse_bool(f);
+    return;
+  }
+  const std::uint64_t v = parse_uint(f, o.min, max_of(o.kind), unit_of(o.kind));
+  std::visit(
+      [&](auto member) {
+        using T = std::remove_reference_t<decltype(cfg.*member)>;
+        if constexpr (std::is_same_v<T, std::chrono::seconds>) {
+          cfg.*member = std::chrono::seconds(static_cast<std::int64_t>(v));
+        } else if constexpr (!std::is_same_v<T, bool>) {
+          cfg.*member = static_cast<T>(v);
+        }
+      },
+      target);
+}
 
 std::string help_footer() {
   return "\nEvery option can also be set with the environment variable named in its\n"
@@ -550,17 +265,18 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
   std::map<std::string, std::vector<std::string>> flags;
   std::map<std::string, bool> switches;
   std::map<std::string, CLI::Option*> switch_opts;
-  for (const auto& s : kSettings) {
-    std::string desc = std::string(s.help) + " [env " + s.var;
-    if (s.alt_var != nullptr) desc += " or " + std::string(s.alt_var);
-    desc += ", default " + std::string(s.def) + "]";
-    if (s.shape == Shape::kSwitch) {
-      switch_opts[s.var] = app.add_flag(s.flag, switches[s.var], desc);
+  for (const auto& s : kOptions) {
+    const std::string var(s.var);
+    std::string desc = std::string(s.help) + " [env " + var;
+    if (!s.alt_var.empty()) desc += " or " + std::string(s.alt_var);
+    desc += ", default " + shown_default(s) + "]";
+    if (s.kind == OptionKind::kSwitch) {
+      switch_opts[var] = app.add_flag(std::string(s.flag), switches[var], desc);
       continue;
     }
-    auto* opt = app.add_option(s.flag, flags[s.var], desc);
-    opt->type_name(s.type);
-    if (s.shape == Shape::kList) {
+    auto* opt = app.add_option(std::string(s.flag), flags[var], desc);
+    opt->type_name(std::string(s.type));
+    if (s.kind == OptionKind::kList) {
       // One value per occurrence, occurrences accumulate.
       opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     } else {
@@ -572,6 +288,9 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
   peers->require_subcommand(1);
   auto* peers_stats = peers->add_subcommand("stats", "print peer store statistics");
   auto* peers_list = peers->add_subcommand("list", "print stored peers and their addresses");
+  std::optional<std::uint64_t> list_limit;
+  peers_list->add_option("--limit", list_limit, "rows to print, best first (default 50; 0 = all)")
+      ->type_name("N");
   auto* peers_gc = peers->add_subcommand("gc", "delete peers older than PEER_MAX_AGE_SECS");
   auto* probe = app.add_subcommand(
       "probe", "dial a libp2p node, run the handshakes and identify, report what it says");
@@ -605,11 +324,8 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
 
   const Resolver r(env, dotenv, flags);
   try {
-    if (auto f = r.single("BOOTSTRAP_PORT")) {
-      cfg.bootstrap_port = static_cast<std::uint16_t>(parse_uint(*f, 0, 65535, "a port"));
-    }
-    if (auto f = r.single("HEALTH_PORT")) {
-      cfg.health_port = static_cast<std::uint16_t>(parse_uint(*f, 0, 65535, "a port"));
+    for (const auto& [var, target] : kTargets) {
+      if (auto f = r.single(var)) assign(option(var), *f, target, cfg);
     }
     if (auto f = r.single("HEALTH_BIND")) {
       const std::string ip(trim(f->value));
@@ -671,7 +387,6 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
         cfg.bootstrap_peers.push_back(std::move(ma.value()));
       }
     }
-    if (auto f = r.single("ALLOW_PRIVATE_ADDRS")) cfg.allow_private_addrs = parse_bool(*f);
     if (auto l = r.list("KAD_PROTOCOL")) {
       if (l->first.empty()) bad(Found{"", l->second}, "no protocol given");
       cfg.kad_protocols.clear();
@@ -690,57 +405,23 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       else if (v == "servers") cfg.kad_insert = KadInsert::kServers;
       else bad(*f, "unknown mode (expected all or servers)");
     }
-    auto secs = [&](const char* var, std::chrono::seconds& out) {
-      if (auto f = r.single(var)) out = std::chrono::seconds(parse_uint(*f, 1, kU32, "seconds"));
-    };
-    auto count = [&](const char* var, std::uint32_t& out, std::uint64_t min) {
-      if (auto f = r.single(var)) out = static_cast<std::uint32_t>(parse_uint(*f, min, kU32, "a count"));
-    };
-    secs("KAD_REFRESH_INTERVAL_SECS", cfg.kad_refresh_interval);
-    count("KAD_MAX_RECORDS", cfg.kad_max_records, 1);
-    count("KAD_MAX_RECORDS_PER_PEER", cfg.kad_max_records_per_peer, 1);
-    count("KAD_MAX_RECORDS_PER_IP", cfg.kad_max_records_per_ip, 1);
-    count("KAD_MAX_PROVIDERS", cfg.kad_max_providers, 1);
-    count("KAD_MAX_PROVIDERS_PER_PEER", cfg.kad_max_providers_per_peer, 1);
-    count("KAD_MAX_PROVIDERS_PER_IP", cfg.kad_max_providers_per_ip, 1);
-    secs("LOG_SUMMARY_INTERVAL_SECS", cfg.log_summary_interval);
-    secs("PEER_MAX_AGE_SECS", cfg.peer_max_age);
-    secs("STORAGE_MAINTENANCE_INTERVAL_SECS", cfg.storage_maintenance_interval);
     if (auto f = r.single("IDENTIFY_PROTOCOL_VERSION")) {
       if (trim(f->value).empty()) bad(*f, "cannot be empty");
       cfg.identify_protocol_version = f->value;
     }
-    count("MAX_CONNECTIONS", cfg.max_connections, 1);
-    count("MAX_CONNECTIONS_PER_PEER", cfg.max_connections_per_peer, 1);
-    count("MAX_CONNECTIONS_PER_IP", cfg.max_connections_per_ip, 1);
-    count("MAX_STREAMS_PER_CONNECTION", cfg.max_streams_per_connection, 1);
-    count("MAX_MEMORY_MB", cfg.max_memory_mb, 16);
-    count("MAX_HANDSHAKES", cfg.max_handshakes, 1);
-    count("MAX_HANDSHAKES_PER_IP", cfg.max_handshakes_per_ip, 1);
-    secs("IDLE_TIMEOUT_SECS", cfg.idle_timeout);
-    secs("PING_INTERVAL_SECS", cfg.ping_interval);
-    secs("HANDSHAKE_TIMEOUT_SECS", cfg.handshake_timeout);
-
-    if (auto f = r.single("RELAY_ENABLED")) cfg.relay_enabled = parse_bool(*f);
-    count("RELAY_MAX_CIRCUITS", cfg.relay_max_circuits, 0);
-    count("RELAY_MAX_PER_PEER", cfg.relay_max_per_peer, 0);
-    count("RELAY_MAX_PER_IP", cfg.relay_max_per_ip, 0);
-    count("RELAY_MAX_PER_SUBNET", cfg.relay_max_per_subnet, 0);
-    if (auto f = r.single("RELAY_MAX_BYTES_PER_SEC")) {
-      cfg.relay_max_bytes_per_sec = parse_uint(*f, 0, kU64, "bytes");
-    }
     cfg.relay_circuit_max_bytes = cfg.relay_max_bytes_per_sec;
     if (auto f = r.single("RELAY_CIRCUIT_MAX_BYTES")) {
-      cfg.relay_circuit_max_bytes = parse_uint(*f, 0, kU64, "bytes");
+      cfg.relay_circuit_max_bytes = parse_uint(*f, 0, max_of(OptionKind::kBytes), "bytes");
     }
-    secs("RELAY_CIRCUIT_DURATION_SECS", cfg.relay_circuit_duration);
-    secs("RELAY_RESERVATION_TTL_SECS", cfg.relay_reservation_ttl);
   } catch (const BadValue& b) {
     return EarlyExit{2, "mepassa-bootstrap: configuration error: " + b.message + "\n"};
   }
 
   if (peers_stats->parsed()) cfg.command = Command::kPeersStats;
-  if (peers_list->parsed()) cfg.command = Command::kPeersList;
+  if (peers_list->parsed()) {
+    cfg.command = Command::kPeersList;
+    cfg.peers_list_limit = list_limit;
+  }
   if (peers_gc->parsed()) cfg.command = Command::kPeersGc;
   if (probe->parsed()) {
     auto ma = Multiaddr::parse(probe_addr);

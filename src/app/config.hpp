@@ -19,12 +19,14 @@
 #include <variant>
 #include <vector>
 
+#include "app/dotenv.hpp"
+#include "app/log_filter.hpp"
+#include "app/options.hpp"
 #include "core/multiaddr.hpp"
 #include "core/result.hpp"
 
 namespace mp::app {
 
-enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
 enum class LogFormat { kText, kJson };
 
 // Which peers learned from connections go into the Kademlia routing table.
@@ -42,19 +44,23 @@ enum class Command {
   kProbe,       // probe <multiaddr>: dial, handshake, identify, report
 };
 
+// Defaults come from the options table (options.hpp).
 struct Config {
   Command command = Command::kRun;
   std::optional<Multiaddr> probe_target;  // set for Command::kProbe
+  // peers list --limit N (rows, best first; 0 = all). Unset: the peers
+  // command's own default.
+  std::optional<std::uint64_t> peers_list_limit;
 
   // --- Variables of the Rust node (same names, meaning and defaults) ---
-  std::uint16_t bootstrap_port = 4001;     // BOOTSTRAP_PORT
-  std::uint16_t health_port = 8000;        // HEALTH_PORT
+  std::uint16_t bootstrap_port = default_of<std::uint16_t>("BOOTSTRAP_PORT");
+  std::uint16_t health_port = default_of<std::uint16_t>("HEALTH_PORT");
   // PEER_ID_SEED (Ed25519 key = SHA-256(seed)). Unset: a random key kept in
   // DATA_DIR/identity.key.
   std::optional<std::string> peer_id_seed;
-  std::filesystem::path data_dir = "./data";  // DATA_DIR
+  std::filesystem::path data_dir{std::string(default_text("DATA_DIR"))};
   // RUST_LOG or LOG_LEVEL: the raw filter text and the level we apply.
-  std::string log_filter = "info";
+  std::string log_filter{default_text("RUST_LOG")};
   LogLevel log_level = LogLevel::kInfo;
   // True when --log-level set it: a flag cannot change under a running
   // process, so SIGHUP leaves the level alone (see reload_logging()).
@@ -62,78 +68,58 @@ struct Config {
   // LOG_FILE: append log lines to this file instead of stdout; SIGHUP
   // reopens it (logrotate's move-then-HUP). Empty: stdout.
   std::filesystem::path log_file;
-  bool relay_enabled = true;                 // RELAY_ENABLED
-  std::uint32_t relay_max_circuits = 100;    // RELAY_MAX_CIRCUITS: reservations and circuits
-  std::uint32_t relay_max_per_peer = 10;     // RELAY_MAX_PER_PEER: per-peer reservations and circuits
-  std::uint32_t relay_max_per_ip = 32;       // RELAY_MAX_PER_IP: the same per IP address
-  std::uint32_t relay_max_per_subnet = 64;   // RELAY_MAX_PER_SUBNET: per IPv4 /24 or IPv6 /48
+  bool relay_enabled = default_of<bool>("RELAY_ENABLED");
+  // reservations and circuits
+  std::uint32_t relay_max_circuits = default_of<std::uint32_t>("RELAY_MAX_CIRCUITS");
+  // per-peer reservations and circuits
+  std::uint32_t relay_max_per_peer = default_of<std::uint32_t>("RELAY_MAX_PER_PEER");
+  // the same per IP address
+  std::uint32_t relay_max_per_ip = default_of<std::uint32_t>("RELAY_MAX_PER_IP");
+  // per IPv4 /24 or IPv6 /48
+  std::uint32_t relay_max_per_subnet = default_of<std::uint32_t>("RELAY_MAX_PER_SUBNET");
   // RELAY_MAX_BYTES_PER_SEC. Despite its name the Rust node passed it to
   // rust-libp2p as max_circuit_bytes (a per-circuit byte budget), so it is
   // the default of relay_circuit_max_bytes below.
-  std::uint64_t relay_max_bytes_per_sec = 1'000'000;
+  std::uint64_t relay_max_bytes_per_sec = default_of<std::uint64_t>("RELAY_MAX_BYTES_PER_SEC");
 
   // --- Ours ---
   // LISTEN_ADDRS / --listen. Default: /ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>.
   std::vector<Multiaddr> listen_addrs;
   bool listen_addrs_defaulted = false;  // true when LISTEN_ADDRS/--listen were not given
   std::vector<Multiaddr> bootstrap_peers;  // BOOTSTRAP_PEERS / --bootstrap-peer (with /p2p/)
-  bool allow_private_addrs = false;        // ALLOW_PRIVATE_ADDRS
-  std::vector<std::string> kad_protocols{"/ipfs/kad/1.0.0"};  // KAD_PROTOCOL
-  KadInsert kad_insert = KadInsert::kAll;                     // KAD_INSERT
-  std::chrono::seconds peer_max_age{604800};                  // PEER_MAX_AGE_SECS
-  std::string identify_protocol_version = "/mepassa/1.0.0";   // IDENTIFY_PROTOCOL_VERSION
-  std::uint32_t max_connections = 10000;                      // MAX_CONNECTIONS
-  std::uint32_t max_connections_per_peer = 8;                 // MAX_CONNECTIONS_PER_PEER
-  std::uint32_t max_connections_per_ip = 64;                  // MAX_CONNECTIONS_PER_IP
-  std::uint32_t max_streams_per_connection = 256;             // MAX_STREAMS_PER_CONNECTION
-  std::uint32_t max_memory_mb = 512;                          // MAX_MEMORY_MB
-  std::uint32_t max_handshakes = 256;                         // MAX_HANDSHAKES
-  std::uint32_t max_handshakes_per_ip = 32;                   // MAX_HANDSHAKES_PER_IP
-  std::chrono::seconds idle_timeout{60};                      // IDLE_TIMEOUT_SECS
-  std::chrono::seconds ping_interval{15};                     // PING_INTERVAL_SECS
-  std::chrono::seconds handshake_timeout{10};                 // HANDSHAKE_TIMEOUT_SECS
-  std::chrono::seconds kad_refresh_interval{300};             // KAD_REFRESH_INTERVAL_SECS
-  std::uint32_t kad_max_records = 1024;                       // KAD_MAX_RECORDS
-  std::uint32_t kad_max_records_per_peer = 64;                // KAD_MAX_RECORDS_PER_PEER
-  std::uint32_t kad_max_records_per_ip = 128;                 // KAD_MAX_RECORDS_PER_IP
-  std::uint32_t kad_max_providers = 65536;                    // KAD_MAX_PROVIDERS
-  std::uint32_t kad_max_providers_per_peer = 1024;            // KAD_MAX_PROVIDERS_PER_PEER
-  std::uint32_t kad_max_providers_per_ip = 2048;              // KAD_MAX_PROVIDERS_PER_IP
-  std::chrono::seconds log_summary_interval{60};              // LOG_SUMMARY_INTERVAL_SECS
-  std::chrono::seconds storage_maintenance_interval{300};     // STORAGE_MAINTENANCE_INTERVAL_SECS
-  std::chrono::seconds relay_reservation_ttl{3600};           // RELAY_RESERVATION_TTL_SECS
-  std::chrono::seconds relay_circuit_duration{120};           // RELAY_CIRCUIT_DURATION_SECS
-  std::uint64_t relay_circuit_max_bytes = 1'000'000;          // RELAY_CIRCUIT_MAX_BYTES
-  std::string health_bind = "0.0.0.0";                        // HEALTH_BIND
-  LogFormat log_format = LogFormat::kText;                    // LOG_FORMAT
+  bool allow_private_addrs = default_of<bool>("ALLOW_PRIVATE_ADDRS");
+  std::vector<std::string> kad_protocols{std::string(default_text("KAD_PROTOCOL"))};
+  KadInsert kad_insert = KadInsert::kAll;  // KAD_INSERT (options table: "all")
+  std::chrono::seconds peer_max_age{default_of<std::int64_t>("PEER_MAX_AGE_SECS")};
+  std::string identify_protocol_version{default_text("IDENTIFY_PROTOCOL_VERSION")};
+  std::uint32_t max_connections = default_of<std::uint32_t>("MAX_CONNECTIONS");
+  std::uint32_t max_connections_per_peer = default_of<std::uint32_t>("MAX_CONNECTIONS_PER_PEER");
+  std::uint32_t max_connections_per_ip = default_of<std::uint32_t>("MAX_CONNECTIONS_PER_IP");
+  std::uint32_t max_streams_per_connection = default_of<std::uint32_t>("MAX_STREAMS_PER_CONNECTION");
+  std::uint32_t max_memory_mb = default_of<std::uint32_t>("MAX_MEMORY_MB");
+  std::uint32_t max_handshakes = default_of<std::uint32_t>("MAX_HANDSHAKES");
+  std::uint32_t max_handshakes_per_ip = default_of<std::uint32_t>("MAX_HANDSHAKES_PER_IP");
+  std::chrono::seconds idle_timeout{default_of<std::int64_t>("IDLE_TIMEOUT_SECS")};
+  std::chrono::seconds ping_interval{default_of<std::int64_t>("PING_INTERVAL_SECS")};
+  std::chrono::seconds handshake_timeout{default_of<std::int64_t>("HANDSHAKE_TIMEOUT_SECS")};
+  std::chrono::seconds kad_refresh_interval{default_of<std::int64_t>("KAD_REFRESH_INTERVAL_SECS")};
+  std::uint32_t kad_max_records = default_of<std::uint32_t>("KAD_MAX_RECORDS");
+  std::uint32_t kad_max_records_per_peer = default_of<std::uint32_t>("KAD_MAX_RECORDS_PER_PEER");
+  std::uint32_t kad_max_records_per_ip = default_of<std::uint32_t>("KAD_MAX_RECORDS_PER_IP");
+  std::uint32_t kad_max_providers = default_of<std::uint32_t>("KAD_MAX_PROVIDERS");
+  std::uint32_t kad_max_providers_per_peer = default_of<std::uint32_t>("KAD_MAX_PROVIDERS_PER_PEER");
+  std::uint32_t kad_max_providers_per_ip = default_of<std::uint32_t>("KAD_MAX_PROVIDERS_PER_IP");
+  std::chrono::seconds log_summary_interval{default_of<std::int64_t>("LOG_SUMMARY_INTERVAL_SECS")};
+  std::chrono::seconds storage_maintenance_interval{default_of<std::int64_t>("STORAGE_MAINTENANCE_INTERVAL_SECS")};
+  std::chrono::seconds relay_reservation_ttl{default_of<std::int64_t>("RELAY_RESERVATION_TTL_SECS")};
+  std::chrono::seconds relay_circuit_duration{default_of<std::int64_t>("RELAY_CIRCUIT_DURATION_SECS")};
+  std::uint64_t relay_circuit_max_bytes = default_of<std::uint64_t>("RELAY_CIRCUIT_MAX_BYTES");
+  std::string health_bind{default_text("HEALTH_BIND")};
+  LogFormat log_format = LogFormat::kText;  // LOG_FORMAT (options table: "text")
 
   // Things worth a log line once logging is up (e.g. a .env line that was
   // skipped, a RUST_LOG target directive we cannot honour).
   std::vector<std::string> warnings;
-};
-
-// Where environment variables come from; tests pass a map.
-class EnvSource {
- public:
-  virtual ~EnvSource() = default;
-  virtual std::optional<std::string> get(const std::string& name) const = 0;
-};
-
-// The real process environment (getenv).
-class ProcessEnv final : public EnvSource {
- public:
-  std::optional<std::string> get(const std::string& name) const override;
-};
-
-class MapEnv final : public EnvSource {
- public:
-  MapEnv() = default;
-  explicit MapEnv(std::map<std::string, std::string> vars) : vars_(std::move(vars)) {}
-  std::optional<std::string> get(const std::string& name) const override;
-  void set(std::string name, std::string value) { vars_[std::move(name)] = std::move(value); }
-
- private:
-  std::map<std::string, std::string> vars_;
 };
 
 // Print `text` (stdout when code == 0, stderr otherwise) and exit with `code`.
@@ -153,38 +139,5 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
 // Writes an EarlyExit's text to the right stream and returns its code, for
 // `return print_early_exit(e);` in main().
 int print_early_exit(const EarlyExit& e);
-
-// --- Pieces exposed for tests and for other tools ---
-
-// dotenv syntax as dotenvy accepted it: KEY=VALUE lines, optional `export `
-// prefix, `#` comments (whole line, or after whitespace in an unquoted
-// value), 'single' quotes taken literally, "double" quotes with \n \t \" \\ \$
-// escapes and possibly spanning lines, $VAR / ${VAR} substitution in unquoted
-// and double-quoted values (from the process environment first, then from
-// earlier lines). Lines that cannot be parsed are skipped and reported in
-// `warnings` as "line <n>: <problem>".
-struct DotenvFile {
-  std::map<std::string, std::string> vars;
-  std::vector<std::string> warnings;
-};
-DotenvFile parse_dotenv(std::string_view text, const EnvSource& env);
-// Reads and parses the .env file at `path` (at start, and again on SIGHUP):
-// no file is an empty DotenvFile, an unreadable one an error naming it; the
-// warnings name the file.
-Result<DotenvFile> read_dotenv(const std::filesystem::path& path, const EnvSource& env);
-
-// RUST_LOG / LOG_LEVEL value: a plain level (trace, debug, info, warn,
-// error, off; any case; "warning" too; 0-5 as in tracing) or a tracing
-// EnvFilter such as "info,libp2p=debug". We apply one level to the whole
-// node: the leading bare level, or if there is none the most verbose
-// target level. An unknown bare level is an error; target directives that
-// cannot be read are ignored with a warning (EnvFilter ignored them too).
-struct LogFilter {
-  LogLevel level = LogLevel::kInfo;
-  std::vector<std::string> warnings;
-};
-Result<LogFilter> parse_log_filter(std::string_view text);
-
-std::string_view to_string(LogLevel level);
 
 }  // namespace mp::app

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
                         : config.command == Command::kPeersList ? "list"
                                                                 : "gc";
       std::vector<std::string> args{sub};
+      if (config.command == Command::kPeersList && config.peers_list_limit) {
+        args.push_back("--limit");
+        args.push_back(std::to_string(*config.peers_list_limit));
+      }
       if (config.command == Command::kPeersGc) {
         args.push_back("--max-age-secs");
         args.push_back(std::to_string(config.peer_max_age.count()));

@@ -69,6 +69,25 @@ relay::RelayLimits relay_limits(const Config& c) {
   return r;
 }
 
+// The modules' own defaults are the options table's (options.hpp), so that
+// a module used on its own (tests, tools) behaves as the node does.
+static_assert(relay::RelayLimits{}.max_reservations == default_of<std::size_t>("RELAY_MAX_CIRCUITS"));
+static_assert(relay::RelayLimits{}.max_circuits_per_peer == default_of<std::size_t>("RELAY_MAX_PER_PEER"));
+static_assert(relay::RelayLimits{}.max_circuits_per_ip == default_of<std::size_t>("RELAY_MAX_PER_IP"));
+static_assert(relay::RelayLimits{}.max_circuits_per_subnet == default_of<std::size_t>("RELAY_MAX_PER_SUBNET"));
+static_assert(relay::RelayLimits{}.circuit.data == default_of<std::uint64_t>("RELAY_MAX_BYTES_PER_SEC"));
+static_assert(relay::RelayLimits{}.circuit.duration.count() ==
+              default_of<std::int64_t>("RELAY_CIRCUIT_DURATION_SECS"));
+static_assert(relay::RelayLimits{}.reservation_ttl.count() == default_of<std::int64_t>("RELAY_RESERVATION_TTL_SECS"));
+static_assert(kad::RecordStoreLimits{}.max_records == default_of<std::size_t>("KAD_MAX_RECORDS"));
+static_assert(kad::RecordStoreLimits{}.max_records_per_peer == default_of<std::size_t>("KAD_MAX_RECORDS_PER_PEER"));
+static_assert(kad::RecordStoreLimits{}.max_records_per_ip == default_of<std::size_t>("KAD_MAX_RECORDS_PER_IP"));
+static_assert(kad::ProviderStoreLimits{}.max_total_providers == default_of<std::size_t>("KAD_MAX_PROVIDERS"));
+static_assert(kad::ProviderStoreLimits{}.max_providers_per_peer ==
+              default_of<std::size_t>("KAD_MAX_PROVIDERS_PER_PEER"));
+static_assert(kad::ProviderStoreLimits{}.max_providers_per_ip == default_of<std::size_t>("KAD_MAX_PROVIDERS_PER_IP"));
+static_assert(kad::kDefaultProtocol == default_text("KAD_PROTOCOL"));
+
 kad::KadConfig kad_config(const Config& c) {
   kad::KadConfig k;
   k.protocols = c.kad_protocols;

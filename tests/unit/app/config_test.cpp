@@ -348,6 +348,40 @@ TEST_F(ConfigTest, HelpListsEveryOptionWithVariableAndDefault) {
   }
 }
 
+// options.hpp is the one source: every row is in --help with its variable,
+// flag and default, and the Config defaults are the table's numbers.
+TEST_F(ConfigTest, HelpAndDefaultsComeFromTheOptionsTable) {
+  const auto e = fails({"--help"});
+  ASSERT_EQ(e.code, 0);
+  // CLI11 wraps long descriptions: compare with runs of spaces collapsed.
+  std::string help;
+  for (char ch : e.text) {
+    if (ch == '\n') ch = ' ';
+    if (ch == ' ' && !help.empty() && help.back() == ' ') continue;
+    help += ch;
+  }
+  for (const auto& o : kOptions) {
+    std::string def(o.shown);
+    if (def.empty()) {
+      if (o.kind == OptionKind::kText || o.kind == OptionKind::kList) def = std::string(o.text);
+      else if (o.kind == OptionKind::kBool || o.kind == OptionKind::kSwitch) def = o.value ? "true" : "false";
+      else def = std::to_string(o.value);
+    }
+    EXPECT_NE(help.find(std::string(o.flag)), std::string::npos) << o.flag;
+    EXPECT_NE(help.find("env " + std::string(o.var)), std::string::npos) << o.var;
+    EXPECT_NE(help.find("default " + def + "]"), std::string::npos) << o.var << " default " << def;
+  }
+  const Config c = ok();
+  EXPECT_EQ(c.max_connections_per_peer, option("MAX_CONNECTIONS_PER_PEER").value);
+  EXPECT_EQ(c.max_connections_per_peer, 8u);  // as packaging/mepassa-bootstrap.env documents it
+  EXPECT_EQ(c.kad_max_providers, option("KAD_MAX_PROVIDERS").value);
+  EXPECT_EQ(c.idle_timeout.count(), static_cast<std::int64_t>(option("IDLE_TIMEOUT_SECS").value));
+  EXPECT_EQ(c.health_bind, option("HEALTH_BIND").text);
+  // Ranges: the minimum is accepted, one below it refused.
+  EXPECT_EQ(ok({"--max-memory-mb", "16"}).max_memory_mb, 16u);
+  expect_bad("MAX_MEMORY_MB", {"--max-memory-mb", "15"});
+}
+
 TEST_F(ConfigTest, KadStoreQuotasAndLogSummary) {
   Config d = ok();
   EXPECT_EQ(d.kad_max_records, 1024u);
@@ -391,11 +425,18 @@ TEST_F(ConfigTest, Version) {
 }
 
 TEST_F(ConfigTest, Subcommands) {
+  Config c;
   EXPECT_EQ(ok({"peers", "stats"}).command, Command::kPeersStats);
   EXPECT_EQ(ok({"peers", "list"}).command, Command::kPeersList);
+  EXPECT_FALSE(ok({"peers", "list"}).peers_list_limit);
+  // As the README shows it.
+  c = ok({"peers", "list", "--limit", "5"});
+  EXPECT_EQ(c.command, Command::kPeersList);
+  EXPECT_EQ(c.peers_list_limit, 5u);
+  EXPECT_EQ(fails({"peers", "list", "--limit", "many"}).code, 2);
   EXPECT_EQ(ok({"peers", "gc"}).command, Command::kPeersGc);
   // Node options may come before or after the subcommand.
-  Config c = ok({"--data-dir", "/x", "peers", "gc", "--peer-max-age-secs", "60"});
+  c = ok({"--data-dir", "/x", "peers", "gc", "--peer-max-age-secs", "60"});
   EXPECT_EQ(c.command, Command::kPeersGc);
   EXPECT_EQ(c.data_dir, std::filesystem::path("/x"));
   EXPECT_EQ(c.peer_max_age, std::chrono::seconds(60));
@@ -420,93 +461,6 @@ TEST_F(ConfigTest, DotenvWarningsAreKeptNotFatal) {
   EXPECT_EQ(c.health_port, 8100);
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find(".env: line 1:"), std::string::npos) << c.warnings[0];
-}
-
-// --- .env syntax -----------------------------------------------------------
-
-TEST(Dotenv, ParsesTheDotenvySyntax) {
-  MapEnv env;
-  env.set("HOME", "/home/op");
-  const auto f = parse_dotenv(
-      "# comment line\n"
-      "\n"
-      "PLAIN=value\n"
-      "SPACED = spaced value   \n"
-      "export EXPORTED=yes\n"
-      "INLINE=abc # trailing comment\n"
-      "HASH=abc#not-a-comment\n"
-      "SINGLE='literal $HOME \\n # kept'\n"
-      "DOUBLE=\"line1\\nline2 \\\"q\\\" $HOME\"\n"
-      "MULTI=\"first\n"
-      "second\"\n"
-      "BRACED=${HOME}/data\n"
-      "REF=${PLAIN}-x\n"
-      "EMPTY=\n"
-      "CRLF=windows\r\n",
-      env);
-  EXPECT_TRUE(f.warnings.empty()) << f.warnings.at(0);
-  auto get = [&](const char* k) {
-    auto it = f.vars.find(k);
-    return it == f.vars.end() ? std::string("<missing>") : it->second;
-  };
-  EXPECT_EQ(get("PLAIN"), "value");
-  EXPECT_EQ(get("SPACED"), "spaced value");
-  EXPECT_EQ(get("EXPORTED"), "yes");
-  EXPECT_EQ(get("INLINE"), "abc");
-  EXPECT_EQ(get("HASH"), "abc#not-a-comment");
-  EXPECT_EQ(get("SINGLE"), "literal $HOME \\n # kept");
-  EXPECT_EQ(get("DOUBLE"), "line1\nline2 \"q\" /home/op");
-  EXPECT_EQ(get("MULTI"), "first\nsecond");
-  EXPECT_EQ(get("BRACED"), "/home/op/data");
-  EXPECT_EQ(get("REF"), "value-x");
-  EXPECT_EQ(get("EMPTY"), "");
-  EXPECT_EQ(get("CRLF"), "windows");
-}
-
-TEST(Dotenv, BadLinesAreSkippedWithTheirLineNumber) {
-  MapEnv env;
-  const auto f = parse_dotenv("GOOD=1\nno equals sign\nALSO_GOOD=2\n=novar\nQ='unterminated\n", env);
-  EXPECT_EQ(f.vars.at("GOOD"), "1");
-  EXPECT_EQ(f.vars.at("ALSO_GOOD"), "2");
-  ASSERT_EQ(f.warnings.size(), 3u);
-  EXPECT_NE(f.warnings[0].find("line 2"), std::string::npos) << f.warnings[0];
-  EXPECT_NE(f.warnings[1].find("line 4"), std::string::npos) << f.warnings[1];
-  EXPECT_NE(f.warnings[2].find("line 5"), std::string::npos) << f.warnings[2];
-}
-
-// --- RUST_LOG --------------------------------------------------------------
-
-TEST(LogFilter, PlainLevelsAndTracingFilters) {
-  struct Case {
-    const char* text;
-    LogLevel level;
-  } cases[] = {
-      {"trace", LogLevel::kTrace},      {"DEBUG", LogLevel::kDebug},
-      {"info", LogLevel::kInfo},        {"warn", LogLevel::kWarn},
-      {"warning", LogLevel::kWarn},     {"error", LogLevel::kError},
-      {"off", LogLevel::kOff},          {"3", LogLevel::kInfo},
-      {"info,libp2p=debug", LogLevel::kInfo},
-      {"warn,libp2p_kad=trace,mepassa=info", LogLevel::kWarn},
-      // No bare level: the most verbose target level applies to the node.
-      {"libp2p=debug,other=warn", LogLevel::kDebug},
-      {" info , libp2p=debug ", LogLevel::kInfo},
-  };
-  for (const auto& c : cases) {
-    auto r = parse_log_filter(c.text);
-    ASSERT_TRUE(r.ok()) << c.text << ": " << r.message();
-    EXPECT_EQ(r->level, c.level) << c.text;
-  }
-}
-
-TEST(LogFilter, UnknownLevelsAreErrors) {
-  for (const char* t : {"verbose", "", " , ", "infoo", "libp2p"}) {
-    EXPECT_FALSE(parse_log_filter(t).ok()) << "'" << t << "'";
-  }
-  // A target directive with an unreadable level is ignored with a warning.
-  auto r = parse_log_filter("info,libp2p=loud");
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->level, LogLevel::kInfo);
-  EXPECT_EQ(r->warnings.size(), 1u);
 }
 
 }  // namespace
