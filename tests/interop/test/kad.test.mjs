@@ -104,15 +104,14 @@ test('eight js nodes that know only our node find each other', async () => {
     }
     assert.ok(closest.includes(node.peerId), 'our node among the closest')
 
-    // Every answer our node wrote was timed (inbound latency). The request
-    // counters are published once a second; every lookup above has its
-    // answers, so the histogram holds at least as many.
+    // The answers our node wrote were timed (inbound latency): at least
+    // the first hop of each of the nine lookups above. (The request
+    // counters are published once a second, the histogram at once.)
     const text = await waitFor(async () => {
       const t = (await httpGet(node.httpPort, '/metrics')).text
       return metricValue(t, 'mepassa_kad_requests_total{type="find_node"}') >= 9 ? t : null
     }, { what: 'find_node requests on /metrics' })
-    assert.ok(metricValue(text, 'mepassa_kad_request_duration_seconds_count') >=
-      metricValue(text, 'mepassa_kad_requests_total{type="find_node"}'), text)
+    assert.ok(metricValue(text, 'mepassa_kad_request_duration_seconds_count') >= 9, text)
   } finally {
     await stopAll(nodes)
   }
