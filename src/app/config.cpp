@@ -339,6 +339,8 @@ const Setting kSettings[] = {
      "TCP port of the libp2p listener (used when LISTEN_ADDRS is unset)"},
     {"HEALTH_PORT", nullptr, "--health-port", "PORT", "8000", "HTTP port for /health and /metrics"},
     {"HEALTH_BIND", nullptr, "--health-bind", "IP", "0.0.0.0", "address the HTTP endpoint binds to"},
+    {"HTTP_DASHBOARD", nullptr, "--http-dashboard", "BOOL", "true",
+     "read-only status page at / (and /api/status) on the HTTP port; false: 404"},
     {"PEER_ID_SEED", nullptr, "--peer-id-seed", "TEXT", "none (random key in DATA_DIR/identity.key)",
      "seed of the node key (Ed25519 secret = SHA-256(seed), as the Rust node); only as secret as the seed"},
     {"DATA_DIR", nullptr, "--data-dir", "DIR", "./data", "directory of the identity key and the peer store (dht.db)"},
@@ -619,6 +621,7 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       }
       cfg.health_bind = ip;
     }
+    if (auto f = r.single("HTTP_DASHBOARD")) cfg.http_dashboard = parse_bool(*f);
     if (auto f = r.single("PEER_ID_SEED")) {
       if (f->value.empty()) bad(*f, "cannot be empty");
       cfg.peer_id_seed = f->value;

@@ -105,6 +105,7 @@ struct Config {
   std::chrono::seconds relay_circuit_duration{120};           // RELAY_CIRCUIT_DURATION_SECS
   std::uint64_t relay_circuit_max_bytes = 1'000'000;          // RELAY_CIRCUIT_MAX_BYTES
   std::string health_bind = "0.0.0.0";                        // HEALTH_BIND
+  bool http_dashboard = true;                                 // HTTP_DASHBOARD
   LogFormat log_format = LogFormat::kText;                    // LOG_FORMAT
 
   // Things worth a log line once logging is up (e.g. a .env line that was
