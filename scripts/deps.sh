@@ -15,6 +15,11 @@ packages=(
   nodejs npm curl procps iproute2 dpkg-dev file
   prometheus
 )
+# The status-page test drives headless Chromium; running the node does not
+# need it (scripts/run.sh sets MP_SKIP_NPM=1: no test suite, no browser).
+if [ "${MP_SKIP_NPM:-0}" != 1 ]; then
+  packages+=(chromium chromium-driver)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

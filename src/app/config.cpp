@@ -187,6 +187,7 @@ constexpr std::pair<std::string_view, Target> kTargets[] = {
     {"IDLE_TIMEOUT_SECS", &Config::idle_timeout},
     {"HANDSHAKE_TIMEOUT_SECS", &Config::handshake_timeout},
     {"RELAY_ENABLED", &Config::relay_enabled},
+    {"HTTP_DASHBOARD", &Config::http_dashboard},
     {"RELAY_MAX_CIRCUITS", &Config::relay_max_circuits},
     {"RELAY_MAX_PER_PEER", &Config::relay_max_per_peer},
     {"RELAY_MAX_PER_IP", &Config::relay_max_per_ip},

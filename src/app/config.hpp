@@ -115,6 +115,7 @@ struct Config {
   std::chrono::seconds relay_circuit_duration{default_of<std::int64_t>("RELAY_CIRCUIT_DURATION_SECS")};
   std::uint64_t relay_circuit_max_bytes = default_of<std::uint64_t>("RELAY_CIRCUIT_MAX_BYTES");
   std::string health_bind{default_text("HEALTH_BIND")};
+  bool http_dashboard = default_of<bool>("HTTP_DASHBOARD");
   LogFormat log_format = LogFormat::kText;  // LOG_FORMAT (options table: "text")
 
   // Things worth a log line once logging is up (e.g. a .env line that was

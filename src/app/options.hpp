@@ -49,6 +49,8 @@ inline constexpr Option kOptions[] = {
      "HTTP port for /health and /metrics"},
     {"HEALTH_BIND", "", "--health-bind", "IP", OptionKind::kText, 0, 0, "0.0.0.0", "",
      "address the HTTP endpoint binds to"},
+    {"HTTP_DASHBOARD", "", "--http-dashboard", "BOOL", OptionKind::kBool, 1, 0, "", "",
+     "read-only status page at / (and /api/status) on the HTTP port; false: 404"},
     {"PEER_ID_SEED", "", "--peer-id-seed", "TEXT", OptionKind::kText, 0, 0, "",
      "none (random key in DATA_DIR/identity.key)",
      "seed of the node key (Ed25519 secret = SHA-256(seed), as the Rust node); only as secret as the seed"},

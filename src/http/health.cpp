@@ -4,6 +4,11 @@
 
 namespace mp::http {
 
+std::string degraded_reason(const StorageHealth& storage) {
+  if (storage.ok) return {};
+  return storage.failure.empty() ? std::string("storage failing") : "storage: " + storage.failure;
+}
+
 HealthResponse render_health(const HealthSnapshot& s, std::uint64_t uptime_seconds,
                              const std::string& version) {
   // Field order: the Rust node's three fields first, for people reading it.
@@ -12,8 +17,7 @@ HealthResponse render_health(const HealthSnapshot& s, std::uint64_t uptime_secon
   j["peer_count"] = s.peer_count;
   j["uptime_seconds"] = uptime_seconds;
   if (!s.storage.ok) {
-    j["reason"] = s.storage.failure.empty() ? std::string("storage failing")
-                                            : "storage: " + s.storage.failure;
+    j["reason"] = degraded_reason(s.storage);
   }
   j["storage"] = {{"total_peers", s.storage.total_peers},
                   {"total_addresses", s.storage.total_addresses},

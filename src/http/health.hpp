@@ -64,6 +64,9 @@ struct HealthResponse {
   std::string body;  // JSON
 };
 
+// Why the node is DEGRADED, in words ("" when storage is ok).
+std::string degraded_reason(const StorageHealth& storage);
+
 // Pure: builds the /health answer for a snapshot.
 HealthResponse render_health(const HealthSnapshot& snapshot, std::uint64_t uptime_seconds,
                              const std::string& version);

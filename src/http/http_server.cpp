@@ -22,6 +22,7 @@
 #include "http/metrics.hpp"
 #include "http/request_parser.hpp"
 #include "http/response.hpp"
+#include "http/status_page.hpp"
 
 namespace mp::http {
 
@@ -31,6 +32,18 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// The status page's files, compiled in from src/http/assets/.
+struct Asset {
+  std::string_view path;
+  std::string_view content_type;
+  const std::string_view* body;
+};
+const Asset kAssets[] = {
+    {"/", "text/html; charset=utf-8", &assets::kIndexHtml},
+    {"/status.css", "text/css; charset=utf-8", &assets::kStatusCss},
+    {"/status.js", "text/javascript; charset=utf-8", &assets::kStatusJs},
+};
 // Read buffer per connection. Requests are a few hundred bytes; a head
 // larger than this simply arrives in several reads.
 constexpr std::size_t kReadChunk = 4096;
@@ -301,7 +314,15 @@ class HttpServer::Impl::Session {
 Response HttpServer::Impl::route(const Request& req) {
   Response r;
   const std::string_view path = path_of(req.target);
-  if (path != "/health" && path != "/metrics") {
+  const Asset* asset = nullptr;
+  if (options.dashboard) {
+    for (const auto& a : kAssets) {
+      if (a.path == path) asset = &a;
+    }
+  }
+  const bool known = path == "/health" || path == "/metrics" || asset ||
+                     (options.dashboard && path == "/api/status");
+  if (!known) {
     r.status = 404;
     r.body = "not found\n";
   } else if (req.method != "GET" && req.method != "HEAD") {
@@ -311,17 +332,30 @@ Response HttpServer::Impl::route(const Request& req) {
   } else {
     try {
       r.no_store = true;
+      const auto uptime = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                           options.started_at)
+              .count());
       if (path == "/health") {
-        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-            std::chrono::steady_clock::now() - options.started_at);
         const HealthSnapshot snap = health ? health() : HealthSnapshot{};
-        auto h = render_health(snap, static_cast<std::uint64_t>(uptime.count()), options.version);
+        auto h = render_health(snap, uptime, options.version);
         r.status = h.status;
         r.content_type = "application/json";
         r.body = std::move(h.body);
-      } else {
+      } else if (path == "/metrics") {
         r.content_type = kMetricsContentType;
         r.body = registry.render();
+      } else if (asset) {
+        r.content_type = asset->content_type;
+        r.body = std::string(*asset->body);
+      } else {
+        // /api/status: 200 even when DEGRADED (the page shows why).
+        const auto snap = options.status ? options.status() : nullptr;
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        r.content_type = "application/json";
+        r.body = render_status(snap ? *snap : StatusSnapshot{}, now_ms, uptime, options.version);
       }
     } catch (const std::exception& e) {
       spdlog::warn("HTTP {} failed: {}", path, e.what());

@@ -1,6 +1,9 @@
 // The operator-facing HTTP endpoint on HEALTH_PORT: GET /health (JSON, see
-// health.hpp) and GET /metrics (Prometheus text). Any other path is 404, any
-// other method on these paths 405. HEAD works like GET without the body.
+// health.hpp), GET /metrics (Prometheus text) and, unless the dashboard is
+// off (HTTP_DASHBOARD=false), the read-only status page: / (HTML),
+// /status.css, /status.js (compiled into the binary, assets/) and
+// /api/status (JSON, see status.hpp). Any other path is 404, any other
+// method on these paths 405. HEAD works like GET without the body.
 //
 // A stalled /health gets a healthy node restarted by its supervisor, so no
 // client, however slow or numerous, may keep it from answering:
@@ -32,6 +35,7 @@
 
 #include "core/result.hpp"
 #include "http/health.hpp"
+#include "http/status.hpp"
 
 namespace mp::http {
 
@@ -58,6 +62,12 @@ struct HttpServerOptions {
   std::string version = MP_VERSION;
   // uptime_seconds in /health counts from here.
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+  // The status page (/, /status.css, /status.js, /api/status); when false
+  // those paths are 404 like any unknown path.
+  bool dashboard = true;
+  // Called on the HTTP thread for /api/status (published data only). If
+  // null, the page shows an empty snapshot.
+  StatusSource status;
   // Where the server counts connections, refusals, evictions, requests and
   // timeouts; must outlive the server. If null, the server counts into a
   // registry of its own that nobody renders.

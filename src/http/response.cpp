@@ -27,7 +27,7 @@ std::string_view reason_phrase(int status) {
 
 std::string serialize(const Response& r, bool keep_alive, bool head_only) {
   std::string out;
-  out.reserve(160 + (head_only ? 0 : r.body.size()));
+  out.reserve(400 + (head_only ? 0 : r.body.size()));
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
@@ -38,6 +38,8 @@ std::string serialize(const Response& r, bool keep_alive, bool head_only) {
   out += std::to_string(r.body.size());
   if (r.allow_get_head) out += "\r\nAllow: GET, HEAD";
   if (r.no_store) out += "\r\nCache-Control: no-store";
+  out += "\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: ";
+  out += kContentSecurityPolicy;
   out += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
   if (!head_only) out += r.body;
   return out;

@@ -82,6 +82,7 @@ TEST_F(ConfigTest, DefaultsMatchTheRustNode) {
   EXPECT_EQ(c.ping_interval, std::chrono::seconds(15));
   EXPECT_EQ(c.log_level, LogLevel::kInfo);
   EXPECT_TRUE(c.relay_enabled);
+  EXPECT_TRUE(c.http_dashboard);
   EXPECT_EQ(c.relay_max_circuits, 100u);
   EXPECT_EQ(c.relay_max_per_peer, 10u);
   EXPECT_EQ(c.relay_max_per_ip, 32u);
@@ -176,13 +177,17 @@ TEST_F(ConfigTest, SwitchesAndEnums) {
   env.set("RELAY_ENABLED", "false");
   env.set("KAD_INSERT", "servers");
   env.set("LOG_FORMAT", "json");
+  env.set("HTTP_DASHBOARD", "false");
   Config c = ok();
   EXPECT_TRUE(c.allow_private_addrs);
   EXPECT_FALSE(c.relay_enabled);
+  EXPECT_FALSE(c.http_dashboard);
   EXPECT_EQ(c.kad_insert, KadInsert::kServers);
   EXPECT_EQ(c.log_format, LogFormat::kJson);
-  c = ok({"--relay-enabled", "yes", "--log-format", "text", "--kad-insert", "all"});
+  c = ok({"--relay-enabled", "yes", "--log-format", "text", "--kad-insert", "all",
+          "--http-dashboard", "true"});
   EXPECT_TRUE(c.relay_enabled);
+  EXPECT_TRUE(c.http_dashboard);
   EXPECT_EQ(c.log_format, LogFormat::kText);
   EXPECT_EQ(c.kad_insert, KadInsert::kAll);
 }
@@ -343,7 +348,7 @@ TEST_F(ConfigTest, HelpListsEveryOptionWithVariableAndDefault) {
         "MAX_CONNECTIONS_PER_IP", "MAX_STREAMS_PER_CONNECTION", "IDLE_TIMEOUT_SECS",
         "HANDSHAKE_TIMEOUT_SECS", "KAD_REFRESH_INTERVAL_SECS", "STORAGE_MAINTENANCE_INTERVAL_SECS",
         "RELAY_RESERVATION_TTL_SECS", "RELAY_CIRCUIT_DURATION_SECS", "RELAY_CIRCUIT_MAX_BYTES",
-        "HEALTH_BIND", "--log-format", "LOG_FORMAT", "peers", "probe", "--version"}) {
+        "HEALTH_BIND", "HTTP_DASHBOARD", "--http-dashboard", "--log-format", "LOG_FORMAT", "peers", "probe", "--version"}) {
     EXPECT_NE(e.text.find(s), std::string::npos) << "help lacks " << s;
   }
 }

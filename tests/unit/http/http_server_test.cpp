@@ -136,7 +136,7 @@ TEST_F(HttpServerTest, MetricsServesPrometheusTextWithCurrentValues) {
 }
 
 TEST_F(HttpServerTest, UnknownPathIs404) {
-  for (const char* path : {"/", "/healthz", "/health/", "/metrics/x", "/favicon.ico"}) {
+  for (const char* path : {"/index.html", "/healthz", "/health/", "/metrics/x", "/favicon.ico"}) {
     auto res = request(server->port(), "GET", path);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 404) << path;
