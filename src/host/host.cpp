@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "host/error.hpp"
 #include "multistream/negotiate.hpp"
 #include "net/deadline_stream.hpp"
 #include "net/prefixed_stream.hpp"
@@ -271,10 +272,12 @@ asio::awaitable<void> Host::upgrade_inbound(asio::ip::tcp::socket socket) {
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
   const std::string ip = endpoint_ip(remote);
-  if (auto refusal = limits_.admit_socket(ip); !refusal.empty()) {
-    stats_.refused_inbound.fetch_add(1, std::memory_order_relaxed);
-    stats_.count(HandshakeFailure::kLimit);
-    spdlog::debug("refused inbound connection from {}: {}", remote.address().to_string(), refusal);
+  // Refused before any handshake: closing the socket is all it costs, and it
+  // is counted by the limit that refused it (not as a handshake failure).
+  if (auto refusal = limits_.admit_socket(ip)) {
+    stats_.count(*refusal);
+    spdlog::debug("refused inbound connection from {}: {}", ip,
+                  kLimitRefusalNames[static_cast<std::size_t>(*refusal)]);
     co_return;
   }
   const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
@@ -300,11 +303,25 @@ asio::awaitable<void> Host::upgrade_inbound(asio::ip::tcp::socket socket) {
   }
 }
 
-void Host::count_handshake_failure(const std::string& label) {
-  for (std::size_t i = 0; i < kHandshakeFailureNames.size(); ++i) {
-    if (kHandshakeFailureNames[i] == label) stats_.count(static_cast<HandshakeFailure>(i));
+namespace {
+
+// What a failed handshake counts as, by the category and value of its error
+// code; `stage` is what an EOF or a framing error counts as.
+HandshakeFailure classify_handshake_failure(const std::error_code& ec, HandshakeFailure stage) {
+  if (ec.category() == noise::error_category()) {
+    return ec == noise::Errc::peer_id_mismatch ? HandshakeFailure::kPeerIdMismatch
+                                               : HandshakeFailure::kNoise;
   }
+  if (ec.category() == multistream::error_category()) return HandshakeFailure::kMultistream;
+  if (ec.category() == yamux::error_category()) return HandshakeFailure::kYamux;
+  if (ec.category() == host::error_category()) return HandshakeFailure::kLimit;
+  if (ec == asio::error::timed_out) return HandshakeFailure::kTimeout;
+  // The remote stopped, or broke the framing, in the middle of a stage.
+  if (ec == asio::error::eof || ec.category() == net::error_category()) return stage;
+  return HandshakeFailure::kIo;
 }
+
+}  // namespace
 
 asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket socket,
                                                            Direction dir,
@@ -347,7 +364,9 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     first_exchange.emplace(executor_, config_.handshake_first_exchange_timeout,
                            [raw_tcp] { raw_tcp->reset(); });
   }
-  std::string stage = "multistream";
+  // What a failure without a more precise code counts as (an EOF, a
+  // malformed length prefix): the stage it happened in.
+  HandshakeFailure stage = HandshakeFailure::kMultistream;
   std::shared_ptr<yamux::Session> session;
   std::unique_ptr<noise::NoiseStream> secured;
   try {
@@ -368,14 +387,14 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
           std::move(sec.leftover), std::shared_ptr<net::ByteStream>(std::move(plain)));
     }
     // 2. Noise XX.
-    stage = "noise";
+    stage = HandshakeFailure::kNoise;
     if (dir == Direction::kInbound) {
       secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_);
     } else {
       secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected);
     }
     // 3. Muxer.
-    stage = "multistream";
+    stage = HandshakeFailure::kMultistream;
     handshakes_.advance(handshake, HandshakeStage::kMuxer);
     multistream::Negotiated mux;
     if (dir == Direction::kInbound) {
@@ -385,7 +404,7 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
       const std::vector<std::string> proposals{std::string(kYamuxProtocol)};
       mux = co_await multistream::negotiate_outbound(*secured, proposals);
     }
-    stage = "yamux";
+    stage = HandshakeFailure::kYamux;
     const PeerId remote_peer = secured->remote_peer();
     const PublicKey remote_key = secured->remote_public_key();
     std::unique_ptr<net::ByteStream> muxed = std::move(secured);
@@ -397,15 +416,16 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     if (!*alive || shutting_down_) throw std::system_error(asio::error::operation_aborted);
 
     if (dir == Direction::kInbound) {
-      if (auto refusal = limits_.admit_socket(ip); !refusal.empty()) {
-        stats_.refused_inbound.fetch_add(1, std::memory_order_relaxed);
-        stats_.count(HandshakeFailure::kLimit);
-        throw net::ProtocolError(refusal);
+      if (auto refusal = limits_.admit_socket(ip)) {
+        stats_.count(*refusal);
+        throw net::ProtocolError(Errc::connection_refused,
+                                 std::string(kLimitRefusalNames[static_cast<std::size_t>(*refusal)]));
       }
     }
     if (!limits_.admit_peer(remote_peer)) {
-      stats_.count(HandshakeFailure::kLimit);
-      throw net::ProtocolError("per-peer connection limit reached for " + remote_peer.to_base58());
+      stats_.count(LimitRefusal::kMaxPerPeer);
+      throw net::ProtocolError(Errc::connection_refused,
+                               "per-peer connection limit reached for " + remote_peer.to_base58());
     }
     yamux::Config ycfg;
     ycfg.max_streams = config_.limits.max_streams_per_connection;
@@ -439,26 +459,24 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     release_socket();
     if (*alive) {
       const bool timed_out = deadline.fired() || (first_exchange && first_exchange->fired());
-      std::string label = stage;
-      if (timed_out) {
-        label = "timeout";
-      } else if (e.code() != asio::error::eof) {
-        label = "io";
-      }
-      count_handshake_failure(label);
-      std::string what = timed_out ? std::string("timed out") : std::string(e.what());
-      spdlog::debug("{} handshake with {} failed at {}: {}", to_string(dir), ip, stage, what);
+      const HandshakeFailure failure =
+          timed_out ? HandshakeFailure::kTimeout : classify_handshake_failure(e.code(), stage);
+      stats_.count(failure);
+      // Peer misbehaviour: counted by reason, logged at debug only.
+      spdlog::debug("{} connection from {} closed during {} handshake ({}): {}", to_string(dir),
+                    ip, kHandshakeFailureNames[static_cast<std::size_t>(stage)],
+                    kHandshakeFailureNames[static_cast<std::size_t>(failure)],
+                    timed_out ? "timed out" : e.what());
     }
     throw;
   } catch (const std::exception& e) {
+    // Not from the connection stack's layers (a failure of our own): counted
+    // against the stage it happened in.
     release_socket();
     if (*alive) {
-      const std::string what = e.what();
-      const bool mismatch = what.find("does not match") != std::string::npos;
-      count_handshake_failure(mismatch ? std::string("peer_id_mismatch") : stage);
-      // Peer misbehaviour: counted by reason above, logged at debug only.
+      stats_.count(stage);
       spdlog::debug("{} connection from {} closed during {} handshake: {}", to_string(dir), ip,
-                    stage, what);
+                    kHandshakeFailureNames[static_cast<std::size_t>(stage)], e.what());
     }
     throw;
   }
@@ -509,6 +527,7 @@ void Host::on_connection_closed(const std::shared_ptr<Connection>& conn,
     remaining = v.size();
     if (v.empty()) by_peer_.erase(it);
   }
+  sync_stream_refusals(*conn);
   limits_.peer_closed(conn->peer_);
   limits_.socket_closed(conn->remote_ip_);
   if (conn->memory_) conn->memory_->release(std::exchange(conn->identify_reserved_, 0));
@@ -548,6 +567,12 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
     StreamContext ctx{stream, conn, protocol};
     co_await handler(std::move(ctx));
   } catch (const std::exception& e) {
+    if (const auto* se = dynamic_cast<const std::system_error*>(&e);
+        se && *alive && protocol.empty() &&
+        (se->code() == multistream::Errc::not_supported ||
+         se->code() == multistream::Errc::too_many_proposals)) {
+      stats_.count(StreamRefusal::kProtocol);
+    }
     if (*alive) {
       spdlog::debug("stream {} from {} ended with an error: {}",
                     protocol.empty() ? "(negotiation)" : protocol, conn->peer_.to_base58(),
@@ -557,6 +582,15 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
     co_return;
   }
   if (*alive) conn->last_busy_ = std::chrono::steady_clock::now();
+}
+
+void Host::sync_stream_refusals(Connection& conn) {
+  if (!conn.session_) return;
+  const std::uint64_t refused = conn.session_->counters().streams_refused;
+  if (refused > conn.streams_refused_seen_) {
+    stats_.count(StreamRefusal::kMaxStreams, refused - conn.streams_refused_seen_);
+    conn.streams_refused_seen_ = refused;
+  }
 }
 
 identify::Info Host::our_identify(const Connection& conn) const {
@@ -626,6 +660,7 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || !conn->open_) co_return;
+    sync_stream_refusals(*conn);
 
     auto now = std::chrono::steady_clock::now();
     // Busy: kept alive, or holding streams on which the remote sent
@@ -657,7 +692,8 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
       if (!*alive || !conn->open_) co_return;
       stats_.pings_failed.fetch_add(1, std::memory_order_relaxed);
       // A peer that does not speak ping is fine; one that stops answering is not.
-      if (std::string(e.what()).find("none of the proposed") != std::string::npos) {
+      const auto* se = dynamic_cast<const std::system_error*>(&e);
+      if (se && se->code() == multistream::Errc::not_supported) {
         ping_supported = false;
       } else if (++ping_failures >= 3) {
         conn->close("ping failed 3 times: " + std::string(e.what()));

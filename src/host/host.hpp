@@ -131,6 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<std::chrono::microseconds> last_rtt_;
   std::shared_ptr<BudgetGate> memory_;  // this connection's share of the ResourceBudget
   std::size_t identify_reserved_ = 0;   // kept identify, reserved from memory_
+  std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
   double push_tokens_ = 0;              // identify push allowance
   std::chrono::steady_clock::time_point push_refill_;
   bool open_ = true;
@@ -151,6 +152,7 @@ class Host {
   const HostConfig& config() const { return config_; }
   EventBus& events() { return events_; }
   HostStats& stats() { return stats_; }
+  const HostStats& stats() const { return stats_; }
   const ConnectionLimits& limits() const { return limits_; }
   const ResourceBudget& budget() const { return *budget_; }
   std::size_t handshakes_in_progress() const { return handshakes_.size(); }
@@ -209,7 +211,8 @@ class Host {
   asio::awaitable<void> receive_identify_push(StreamContext ctx);
   static asio::awaitable<void> serve_ping(StreamContext ctx);
   void handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info);
-  void count_handshake_failure(const std::string& reason_label);
+  // Adds the Yamux session's refused SYNs (over max_streams) to the stats.
+  void sync_stream_refusals(Connection& conn);
 
   asio::any_io_executor executor_;
   HostConfig config_;

@@ -140,7 +140,7 @@ TEST_F(Fixture, PerIpHandshakeLimitRefusesTheExtraSocket) {
                 .refusals[static_cast<std::size_t>(Scope::kIp)][static_cast<std::size_t>(RefusalReason::kHandshakes)]
                 .load(),
             1u);
-  EXPECT_EQ(b.stats().refused_inbound.load(), 0u);
+  EXPECT_EQ(b.stats().get(LimitRefusal::kMaxPerIp), 0u);
 }
 
 asio::awaitable<void> dial_then_wait(Host& a, Host& b, std::chrono::milliseconds wait) {
