@@ -211,7 +211,7 @@ class Node {
 
  private:
   asio::awaitable<void> serve_kad(host::StreamContext ctx) {
-    co_await kad::serve_stream(kad_, *ctx.stream, ctx.connection->remote_peer(),
+    co_await kad::serve_stream(kad_, ctx.stream, ctx.connection->remote_peer(),
                                ctx.connection->remote_ip());
   }
 

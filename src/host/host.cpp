@@ -15,6 +15,7 @@
 
 #include "host/error.hpp"
 #include "multistream/negotiate.hpp"
+#include "net/deadline.hpp"
 #include "net/deadline_stream.hpp"
 #include "net/prefixed_stream.hpp"
 #include "net/tcp_stream.hpp"
@@ -25,9 +26,6 @@
 namespace mp::host {
 
 namespace {
-
-constexpr std::string_view kNoiseProtocol = "/noise";
-constexpr std::string_view kYamuxProtocol = "/yamux/1.0.0";
 
 // The remote's IP as text; an IPv4-mapped IPv6 address (a dual-stack
 // socket) is written as the IPv4 address it is.
@@ -69,28 +67,6 @@ std::vector<std::string> interface_addresses(bool v6) {
   return out;
 }
 
-// Cancels a socket when a deadline passes; harmless after completion.
-class Deadline {
- public:
-  Deadline(asio::any_io_executor ex, std::chrono::milliseconds after,
-           std::function<void()> on_expiry)
-      : timer_(std::make_shared<asio::steady_timer>(ex)), fired_(std::make_shared<bool>(false)) {
-    timer_->expires_after(after);
-    timer_->async_wait([fired = fired_, f = std::move(on_expiry)](std::error_code ec) {
-      if (!ec) {
-        *fired = true;
-        f();
-      }
-    });
-  }
-  ~Deadline() { timer_->cancel(); }
-  bool fired() const { return *fired_; }
-
- private:
-  std::shared_ptr<asio::steady_timer> timer_;
-  std::shared_ptr<bool> fired_;
-};
-
 }  // namespace
 
 // A connection's share of the node's ResourceBudget, as its Yamux session
@@ -117,9 +93,11 @@ asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::strin
   if (!open_ || !session_) throw std::system_error(asio::error::not_connected);
   std::shared_ptr<net::ByteStream> stream = co_await session_->open_stream();
   auto self = shared_from_this();
-  Deadline deadline(host_->executor_, host_->config_.stream_negotiation_timeout,
-                    [stream] { stream->reset(); });
-  auto negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
+  multistream::Negotiated negotiated;
+  {
+    net::Deadline deadline(host_->executor_, host_->config_.stream_negotiation_timeout, stream);
+    negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
+  }
   if (!negotiated.leftover.empty()) {
     stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
   }
@@ -297,7 +275,8 @@ asio::awaitable<void> Host::upgrade_inbound(asio::ip::tcp::socket socket) {
     }
   }
   try {
-    co_await upgrade(std::move(socket), Direction::kInbound, std::nullopt, admission.id);
+    auto tcp = std::make_shared<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
+    co_await upgrade(std::move(tcp), Direction::kInbound, std::nullopt, admission.id);
   } catch (const std::exception& e) {
     if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
   }
@@ -323,17 +302,17 @@ HandshakeFailure classify_handshake_failure(const std::error_code& ec, Handshake
 
 }  // namespace
 
-asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket socket,
+asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(std::shared_ptr<net::TcpStream> tcp,
                                                            Direction dir,
                                                            std::optional<PeerId> expected,
                                                            std::uint64_t handshake) {
   auto alive = alive_;
   std::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
+  const auto remote = tcp->socket().remote_endpoint(ec);
   if (ec) throw std::system_error(ec);
-  const auto local = socket.local_endpoint(ec);
+  const auto local = tcp->socket().local_endpoint(ec);
   const std::string ip = endpoint_ip(remote);
-  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  tcp->socket().set_option(asio::ip::tcp::no_delay(true), ec);
 
   // Handshakes in progress are bounded by the HandshakeTable; a socket
   // counts against MAX_CONNECTIONS only once it is established.
@@ -343,11 +322,17 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     socket_counted = false;
   };
 
-  auto tcp =
-      std::make_unique<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
-  net::TcpStream* raw_tcp = tcp.get();
-  Deadline deadline(executor_, config_.handshake_timeout, [raw_tcp] { raw_tcp->reset(); });
-  if (handshake != 0) handshake_sockets_[handshake] = raw_tcp;
+  // One deadline for the whole handshake; an inbound socket must also finish
+  // its first multistream-select exchange sooner (a slowloris sends a few
+  // bytes and stalls).
+  const auto handshake_deadline = std::chrono::steady_clock::now() + config_.handshake_timeout;
+  net::Deadline deadline(executor_,
+                         dir == Direction::kInbound
+                             ? std::min(config_.handshake_timeout,
+                                        config_.handshake_first_exchange_timeout)
+                             : config_.handshake_timeout,
+                         tcp);
+  if (handshake != 0) handshake_sockets_[handshake] = tcp.get();
   // Leaves the HandshakeTable however the handshake ends.
   struct HandshakeEntry {
     Host* host;
@@ -359,28 +344,24 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
       host->handshake_sockets_.erase(id);
     }
   } entry{this, alive, handshake};
-  std::optional<Deadline> first_exchange;
-  if (dir == Direction::kInbound) {
-    first_exchange.emplace(executor_, config_.handshake_first_exchange_timeout,
-                           [raw_tcp] { raw_tcp->reset(); });
-  }
   // What a failure without a more precise code counts as (an EOF, a
   // malformed length prefix): the stage it happened in.
   HandshakeFailure stage = HandshakeFailure::kMultistream;
   std::shared_ptr<yamux::Session> session;
   std::unique_ptr<noise::NoiseStream> secured;
   try {
-    // 1. Security protocol.
-    std::unique_ptr<net::ByteStream> plain = std::move(tcp);
+    // 1. Security protocol. (The Noise layer owns what it reads from; the
+    // TCP stream stays shared with the deadline.)
+    std::unique_ptr<net::ByteStream> plain = std::make_unique<net::PrefixedStream>(Bytes{}, tcp);
     multistream::Negotiated sec;
     if (dir == Direction::kInbound) {
       sec = co_await multistream::negotiate_inbound(
-          *plain, [](std::string_view p) { return p == kNoiseProtocol; });
+          *plain, [](std::string_view p) { return p == noise::kProtocolId; });
     } else {
-      const std::vector<std::string> proposals{std::string(kNoiseProtocol)};
+      const std::vector<std::string> proposals{std::string(noise::kProtocolId)};
       sec = co_await multistream::negotiate_outbound(*plain, proposals);
     }
-    first_exchange.reset();
+    deadline.restart(handshake_deadline);
     handshakes_.advance(handshake, HandshakeStage::kSecurity);
     if (!sec.leftover.empty()) {
       plain = std::make_unique<net::PrefixedStream>(
@@ -399,9 +380,9 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
     multistream::Negotiated mux;
     if (dir == Direction::kInbound) {
       mux = co_await multistream::negotiate_inbound(
-          *secured, [](std::string_view p) { return p == kYamuxProtocol; });
+          *secured, [](std::string_view p) { return p == yamux::kProtocolId; });
     } else {
-      const std::vector<std::string> proposals{std::string(kYamuxProtocol)};
+      const std::vector<std::string> proposals{std::string(yamux::kProtocolId)};
       mux = co_await multistream::negotiate_outbound(*secured, proposals);
     }
     stage = HandshakeFailure::kYamux;
@@ -458,7 +439,7 @@ asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket
   } catch (const std::system_error& e) {
     release_socket();
     if (*alive) {
-      const bool timed_out = deadline.fired() || (first_exchange && first_exchange->fired());
+      const bool timed_out = deadline.fired();
       const HandshakeFailure failure =
           timed_out ? HandshakeFailure::kTimeout : classify_handshake_failure(e.code(), stage);
       stats_.count(failure);
@@ -547,8 +528,7 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
   try {
     multistream::Negotiated negotiated;
     {
-      Deadline deadline(executor_, config_.stream_negotiation_timeout,
-                        [stream] { stream->reset(); });
+      net::Deadline deadline(executor_, config_.stream_negotiation_timeout, stream);
       negotiated = co_await multistream::negotiate_inbound(
           *stream, [this](std::string_view p) { return handlers_.count(std::string(p)) > 0; });
     }
@@ -631,8 +611,7 @@ asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
   try {
     std::vector<std::string> proposals{std::string(identify::kProtocol)};
     auto s = co_await conn->open_stream(std::move(proposals));
-    Deadline deadline(executor_, config_.stream_negotiation_timeout,
-                      [st = s.stream] { st->reset(); });
+    net::Deadline deadline(executor_, config_.stream_negotiation_timeout, s.stream);
     auto info = co_await identify::receive(*s.stream, conn->peer_);
     if (*alive) handle_identify(conn, std::move(info));
   } catch (const std::exception& e) {
@@ -680,7 +659,7 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
     try {
       std::vector<std::string> proposals{std::string(ping::kProtocol)};
       auto s = co_await conn->open_stream(std::move(proposals));
-      Deadline deadline(executor_, config_.ping_timeout, [st = s.stream] { st->reset(); });
+      net::Deadline deadline(executor_, config_.ping_timeout, s.stream);
       const auto rtt = co_await ping::ping_once(*s.stream);
       co_await s.stream->close_write();
       if (!*alive) co_return;
@@ -742,18 +721,17 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
     if (endpoints.empty())
       throw std::runtime_error("dial: " + host + " resolved to no usable address");
   }
-  asio::ip::tcp::socket socket(executor_);
+  auto tcp = std::make_shared<net::TcpStream>(asio::ip::tcp::socket(executor_), &stats_.bytes_in,
+                                              &stats_.bytes_out);
   {
-    Deadline deadline(executor_, config_.dial_timeout, [&socket] {
-      std::error_code ec;
-      socket.close(ec);
-    });
+    net::Deadline deadline(executor_, config_.dial_timeout, tcp);  // reset closes the socket
     std::error_code ec;
-    co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_connect(tcp->socket(), endpoints,
+                                 asio::redirect_error(asio::use_awaitable, ec));
     if (deadline.fired()) throw std::system_error(asio::error::timed_out, "dial timed out");
     if (ec) throw std::system_error(ec, "dial " + target.to_string());
   }
-  co_return co_await upgrade(std::move(socket), Direction::kOutbound, expected);
+  co_return co_await upgrade(std::move(tcp), Direction::kOutbound, expected);
 }
 
 asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,

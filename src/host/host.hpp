@@ -39,6 +39,9 @@ class LocalIdentity;
 namespace mp::yamux {
 class Session;
 }
+namespace mp::net {
+class TcpStream;
+}
 
 namespace mp::host {
 
@@ -197,7 +200,8 @@ class Host {
   asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
   asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
   // `handshake`: the inbound socket's HandshakeTable id (0 for dials).
-  asio::awaitable<std::shared_ptr<Connection>> upgrade(asio::ip::tcp::socket socket, Direction dir,
+  asio::awaitable<std::shared_ptr<Connection>> upgrade(std::shared_ptr<net::TcpStream> tcp,
+                                                       Direction dir,
                                                        std::optional<PeerId> expected,
                                                        std::uint64_t handshake = 0);
   std::shared_ptr<Connection> register_connection(std::shared_ptr<Connection> conn);

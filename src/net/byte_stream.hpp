@@ -25,6 +25,8 @@
 
 namespace mp::net {
 
+class Deadline;
+
 class ByteStream {
  public:
   virtual ~ByteStream() = default;
@@ -32,6 +34,11 @@ class ByteStream {
   virtual asio::awaitable<void> write(BytesView data) = 0;
   virtual asio::awaitable<void> close_write() = 0;
   virtual void reset() = 0;
+
+ private:
+  friend class Deadline;
+  // Odd while a net::Deadline is armed on this stream (deadline.hpp).
+  std::uint32_t deadline_epoch_ = 0;
 };
 
 // A protocol or framing violation by the remote: caught by the connection
