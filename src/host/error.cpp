@@ -1,26 +1,15 @@
 #include "host/error.hpp"
 
-#include <string>
+#include "net/error_category.hpp"
 
 namespace mp::host {
 
-namespace {
-
-class Category final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "host"; }
-  std::string message(int ev) const override {
-    switch (static_cast<Errc>(ev)) {
-      case Errc::connection_refused: return "connection refused by a connection limit";
-    }
-    return "unknown host error";
-  }
-};
-
-}  // namespace
-
 const std::error_category& error_category() {
-  static const Category category;
+  // In Errc order (from 1).
+  static constexpr const char* kMessages[] = {
+      "connection refused by a connection limit",
+  };
+  static const net::NamedCategory category("host", kMessages);
   return category;
 }
 

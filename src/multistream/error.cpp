@@ -1,32 +1,21 @@
 #include "multistream/error.hpp"
 
-#include <string>
+#include "net/error_category.hpp"
 
 namespace mp::multistream {
 
-namespace {
-
-class Category final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "multistream"; }
-  std::string message(int ev) const override {
-    switch (static_cast<Errc>(ev)) {
-      case Errc::stream_ended: return "stream ended during multistream negotiation";
-      case Errc::malformed_message: return "malformed multistream message";
-      case Errc::unexpected_header: return "unexpected multistream header";
-      case Errc::unexpected_answer: return "unexpected multistream answer";
-      case Errc::too_many_proposals: return "too many refused multistream proposals";
-      case Errc::not_supported: return "no protocol in common";
-      case Errc::nothing_to_propose: return "no protocol to propose";
-    }
-    return "unknown multistream error";
-  }
-};
-
-}  // namespace
-
 const std::error_category& error_category() {
-  static const Category category;
+  // In Errc order (from 1).
+  static constexpr const char* kMessages[] = {
+      "stream ended during multistream negotiation",
+      "malformed multistream message",
+      "unexpected multistream header",
+      "unexpected multistream answer",
+      "too many refused multistream proposals",
+      "no protocol in common",
+      "no protocol to propose",
+  };
+  static const net::NamedCategory category("multistream", kMessages);
   return category;
 }
 

@@ -1,28 +1,17 @@
 #include "net/error.hpp"
 
-#include <string>
+#include "net/error_category.hpp"
 
 namespace mp::net {
 
-namespace {
-
-class Category final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "net"; }
-  std::string message(int ev) const override {
-    switch (static_cast<Errc>(ev)) {
-      case Errc::protocol_violation: return "protocol violation";
-      case Errc::message_too_long: return "message too long";
-      case Errc::malformed_varint: return "malformed varint";
-    }
-    return "unknown net error";
-  }
-};
-
-}  // namespace
-
 const std::error_category& error_category() {
-  static const Category category;
+  // In Errc order (from 1).
+  static constexpr const char* kMessages[] = {
+      "protocol violation",
+      "message too long",
+      "malformed varint",
+  };
+  static const net::NamedCategory category("net", kMessages);
   return category;
 }
 
