@@ -14,6 +14,7 @@
 #include <tuple>
 #include <unistd.h>
 
+#include "app/host_metrics.hpp"
 #include "app/identity.hpp"
 #include "app/logging.hpp"
 #include "app/misbehaviour_summary.hpp"
@@ -138,29 +139,7 @@ class Node {
         metrics_(registry_, MP_VERSION),
         http_metrics_(registry_) {
     http::add_process_metrics(registry_);
-    // Two labels (scope, reason): rendered here from the host's atomics;
-    // memory refusals are counted by the ResourceBudget, the rest by HostStats.
-    registry_.add_collector([h = &host_](std::string& out) {
-      out +=
-          "# HELP mepassa_resource_refusals_total Resources refused to peers, by scope and reason.\n"
-          "# TYPE mepassa_resource_refusals_total counter\n";
-      const auto& st = h->stats();
-      for (std::size_t sc = 0; sc < host::kScopeNames.size(); ++sc) {
-        for (std::size_t r = 0; r < host::kRefusalReasonNames.size(); ++r) {
-          std::uint64_t v = st.refusals[sc][r].load(std::memory_order_relaxed);
-          if (r == static_cast<std::size_t>(host::RefusalReason::kMemory)) {
-            v += h->budget().refusals(static_cast<host::Scope>(sc));
-          }
-          out += fmt::format("mepassa_resource_refusals_total{{scope=\"{}\",reason=\"{}\"}} {}\n",
-                             host::kScopeNames[sc], host::kRefusalReasonNames[r], v);
-        }
-      }
-      out += fmt::format(
-          "# HELP mepassa_resource_memory_bytes Memory peers make the node hold (MAX_MEMORY_MB), by scope.\n"
-          "# TYPE mepassa_resource_memory_bytes gauge\n"
-          "mepassa_resource_memory_bytes{{scope=\"node\"}} {}\n",
-          h->budget().node_held_atomic());
-    });
+    add_host_metrics(registry_, host_);
     add_kad_metrics(registry_, kad_.counters());
     add_log_metrics(registry_, log_messages_dropped);
     // Bootstrap peers, the first self-lookup and the periodic refresh (started in run()).
@@ -269,7 +248,7 @@ class Node {
 
  private:
   asio::awaitable<void> serve_kad(host::StreamContext ctx) {
-    co_await kad::serve_stream(kad_, *ctx.stream, ctx.connection->remote_peer(),
+    co_await kad::serve_stream(kad_, ctx.stream, ctx.connection->remote_peer(),
                                ctx.connection->remote_ip());
   }
 
@@ -281,9 +260,14 @@ class Node {
       summary_.watch(fmt::format("handshake failed ({})", host::kHandshakeFailureNames[i]),
                      [&hs, i] { return hs.handshake_failures[i].load(); });
     }
-    summary_.watch("inbound connections refused by a connection limit",
-                   [&hs] { return hs.refused_inbound.load(); });
-    summary_.watch("inbound streams refused", [&hs] { return hs.streams_refused.load(); });
+    for (std::size_t i = 0; i < host::kLimitRefusalNames.size(); ++i) {
+      summary_.watch(fmt::format("inbound connections refused ({})", host::kLimitRefusalNames[i]),
+                     [&hs, i] { return hs.connections_refused[i].load(); });
+    }
+    for (std::size_t i = 0; i < host::kStreamRefusalNames.size(); ++i) {
+      summary_.watch(fmt::format("inbound streams refused ({})", host::kStreamRefusalNames[i]),
+                     [&hs, i] { return hs.streams_refused[i].load(); });
+    }
     // Budgets of the hostile-load limits (handshakes in progress, memory,
     // identify pushes, answer deadlines), by scope and reason as on /metrics.
     for (std::size_t sc = 0; sc < host::kScopeNames.size(); ++sc) {
@@ -565,20 +549,6 @@ class Node {
     auto& hs = host_.stats();
     sync_counter(metrics_.bytes_received, hs.bytes_in.load(), last_bytes_in_);
     sync_counter(metrics_.bytes_sent, hs.bytes_out.load(), last_bytes_out_);
-    static constexpr std::pair<host::HandshakeFailure, http::HandshakeFailure> kMap[] = {
-        {host::HandshakeFailure::kTimeout, http::HandshakeFailure::kTimeout},
-        {host::HandshakeFailure::kMultistream, http::HandshakeFailure::kMultistream},
-        {host::HandshakeFailure::kNoise, http::HandshakeFailure::kNoise},
-        {host::HandshakeFailure::kPeerIdMismatch, http::HandshakeFailure::kNoise},
-        {host::HandshakeFailure::kYamux, http::HandshakeFailure::kYamux},
-        {host::HandshakeFailure::kIo, http::HandshakeFailure::kIo},
-    };
-    for (const auto& [from, to] : kMap) {
-      const auto i = static_cast<std::size_t>(from);
-      sync_counter(metrics_.handshake_failure(to), hs.handshake_failures[i].load(), last_failures_[i]);
-    }
-    sync_counter(metrics_.connection_refused(http::ConnectionRefusal::kMaxPerIp), hs.refused_inbound.load(),
-                 last_refused_);
     // KadCounters are indexed by the protobuf MessageType; the metric's labels
     // are in NodeMetrics' KadRequest order.
     static constexpr std::pair<kad::MessageType, http::KadRequest> kKadTypes[] = {
@@ -744,8 +714,7 @@ class Node {
   MisbehaviourSummary summary_;
   bool stopping_ = false;
   std::uint64_t last_write_failures_ = 0, last_queue_refusals_ = 0, last_failures_metric_ = 0,
-                last_batches_ = 0, last_bytes_in_ = 0, last_bytes_out_ = 0, last_refused_ = 0;
-  std::array<std::uint64_t, static_cast<std::size_t>(host::HandshakeFailure::kCount)> last_failures_{};
+                last_batches_ = 0, last_bytes_in_ = 0, last_bytes_out_ = 0;
   std::array<std::uint64_t, 6> last_kad_{};
   Clock::time_point degraded_until_{};
   std::string last_failure_text_;

@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "net/buffered_reader.hpp"
+#include "net/deadline.hpp"
 
 namespace mp::autonat {
 namespace {
@@ -64,10 +65,7 @@ asio::awaitable<void> AutonatServer::serve(host::StreamContext ctx) {
   std::optional<pb::Message> request;
   bool readable = true;
   {
-    asio::steady_timer deadline(executor_, kRequestTimeout);
-    deadline.async_wait([stream = ctx.stream](std::error_code ec) {
-      if (!ec) stream->reset();
-    });
+    net::Deadline deadline(executor_, kRequestTimeout, ctx.stream);
     net::BufferedReader reader(*ctx.stream);
     std::optional<Bytes> raw;
     try {
@@ -75,7 +73,6 @@ asio::awaitable<void> AutonatServer::serve(host::StreamContext ctx) {
     } catch (const net::ProtocolError&) {
       readable = false;
     }
-    deadline.cancel();
     if (readable && !raw) co_return;  // closed without asking
     if (raw) request = decode(*raw);
   }

@@ -1,124 +1,36 @@
 #include "host/host.hpp"
 
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "host/tcp_transport.hpp"
 #include "multistream/negotiate.hpp"
+#include "net/deadline.hpp"
 #include "net/deadline_stream.hpp"
 #include "net/prefixed_stream.hpp"
-#include "net/tcp_stream.hpp"
-#include "noise/noise_stream.hpp"
 #include "ping/ping.hpp"
-#include "yamux/session.hpp"
 
 namespace mp::host {
 
-namespace {
-
-constexpr std::string_view kNoiseProtocol = "/noise";
-constexpr std::string_view kYamuxProtocol = "/yamux/1.0.0";
-
-// The remote's IP as text; an IPv4-mapped IPv6 address (a dual-stack
-// socket) is written as the IPv4 address it is.
-std::string endpoint_ip(const asio::ip::tcp::endpoint& ep) {
-  auto addr = ep.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  }
-  return addr.to_string();
-}
-
-Multiaddr endpoint_to_multiaddr(const asio::ip::tcp::endpoint& ep) {
-  return Multiaddr::ip_tcp(endpoint_ip(ep), ep.port());
-}
-
-// Interface addresses of this machine, to expand 0.0.0.0 / :: listeners.
-std::vector<std::string> interface_addresses(bool v6) {
-  std::vector<std::string> out;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return out;
-  for (ifaddrs* it = list; it; it = it->ifa_next) {
-    if (!it->ifa_addr || !(it->ifa_flags & IFF_UP)) continue;
-    const int family = it->ifa_addr->sa_family;
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (!v6 && family == AF_INET) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(it->ifa_addr);
-      inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
-    } else if (v6 && family == AF_INET6) {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(it->ifa_addr);
-      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;  // needs a zone to be dialable
-      inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
-    } else {
-      continue;
-    }
-    std::string s(buf);
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-  }
-  freeifaddrs(list);
-  return out;
-}
-
-// Cancels a socket when a deadline passes; harmless after completion.
-class Deadline {
- public:
-  Deadline(asio::any_io_executor ex, std::chrono::milliseconds after,
-           std::function<void()> on_expiry)
-      : timer_(std::make_shared<asio::steady_timer>(ex)), fired_(std::make_shared<bool>(false)) {
-    timer_->expires_after(after);
-    timer_->async_wait([fired = fired_, f = std::move(on_expiry)](std::error_code ec) {
-      if (!ec) {
-        *fired = true;
-        f();
-      }
-    });
-  }
-  ~Deadline() { timer_->cancel(); }
-  bool fired() const { return *fired_; }
-
- private:
-  std::shared_ptr<asio::steady_timer> timer_;
-  std::shared_ptr<bool> fired_;
-};
-
-}  // namespace
-
-// A connection's share of the node's ResourceBudget, as its Yamux session
-// sees it. Shared by the Connection and its Session (which may outlive the
-// host briefly while it closes); the account goes when both are gone.
-class BudgetGate final : public yamux::MemoryGate {
- public:
-  explicit BudgetGate(std::unique_ptr<ConnectionAccount> account) : account_(std::move(account)) {}
-  bool reserve(std::size_t stream_held, std::size_t n) override {
-    return !account_->reserve(stream_held, n).has_value();
-  }
-  void release(std::size_t n) override { account_->release(n); }
-  ConnectionAccount& account() { return *account_; }
-
- private:
-  std::unique_ptr<ConnectionAccount> account_;
-};
-
 std::size_t Connection::stream_count() const {
-  return session_ ? session_->stream_count() : 0;
+  return muxed_ ? muxed_->stream_count() : 0;
 }
 
 asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols) {
-  if (!open_ || !session_) throw std::system_error(asio::error::not_connected);
-  std::shared_ptr<net::ByteStream> stream = co_await session_->open_stream();
+  if (!open_ || !muxed_) throw std::system_error(asio::error::not_connected);
+  std::shared_ptr<net::ByteStream> stream = co_await muxed_->open_stream();
   auto self = shared_from_this();
-  Deadline deadline(host_->executor_, host_->config_.stream_negotiation_timeout,
-                    [stream] { stream->reset(); });
-  auto negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
+  multistream::Negotiated negotiated;
+  {
+    net::Deadline deadline(host_->executor_, host_->config_.stream_negotiation_timeout, stream);
+    negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
+  }
   if (!negotiated.leftover.empty()) {
     stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
   }
@@ -128,10 +40,7 @@ asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::strin
 void Connection::close(const std::string& reason) {
   if (!open_) return;
   close_reason_ = reason;
-  if (session_) {
-    session_->go_away(yamux::GoAwayCode::normal);
-    session_->close();
-  }
+  if (muxed_) muxed_->close();
 }
 
 Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity)
@@ -139,10 +48,9 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
       config_(std::move(config)),
       local_peer_(PeerId::from_public_key(identity.public_key())),
       local_key_(identity.public_key()),
-      noise_identity_(std::make_unique<noise::LocalIdentity>(identity)),
       limits_(config_.limits),
       budget_(ResourceBudget::create(BudgetLimits::from_node_total(config_.max_memory_bytes))),
-      handshakes_(config_.max_handshakes, config_.max_handshakes_per_ip) {
+      transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)) {
   // Identify and ping are part of every connection. (Handlers are plain
   // lambdas returning a coroutine: GCC 12 miscompiles coroutine lambdas that
   // take parameters by value.)
@@ -203,268 +111,42 @@ void Host::add_external_addr(const Multiaddr& addr) {
   }
 }
 
+Status Host::listen(bool ipv6_optional) {
+  return transport_->listen(ipv6_optional);
+}
+
+const std::vector<Multiaddr>& Host::listen_addrs() const {
+  return transport_->listen_addrs();
+}
+
+std::size_t Host::handshakes_in_progress() const {
+  return transport_->handshakes_in_progress();
+}
+
 std::vector<Multiaddr> Host::advertised_addrs() const {
-  std::vector<Multiaddr> out = listen_addrs_;
+  std::vector<Multiaddr> out = listen_addrs();
   for (const auto& a : external_addrs_) {
     if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   }
   return out;
 }
 
-Status Host::listen(bool ipv6_optional) {
-  for (const auto& ma : config_.listen_addrs) {
-    auto ep = ma.tcp_endpoint();
-    if (!ep)
-      return make_error("cannot listen on " + ma.to_string() +
-                        ": only /ip4|ip6/.../tcp/N is supported");
-    std::error_code ec;
-    auto address = asio::ip::make_address(ep->first, ec);
-    if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
-    asio::ip::tcp::endpoint endpoint(address, ep->second);
-    auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(executor_);
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec && ipv6_optional && address.is_v6()) {
-      spdlog::warn("not listening on {}: {}", ma.to_string(), ec.message());
-      continue;
-    }
-    if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
-    const auto bound = acceptor->local_endpoint();
-    if (address.is_unspecified()) {
-      for (const auto& ip : interface_addresses(address.is_v6())) {
-        listen_addrs_.push_back(Multiaddr::ip_tcp(ip, bound.port()));
-      }
-    } else {
-      listen_addrs_.push_back(endpoint_to_multiaddr(bound));
-    }
-    acceptors_.push_back(acceptor);
-    asio::co_spawn(executor_, accept_loop(acceptor), asio::detached);
-  }
-  return Status::Ok();
-}
+std::shared_ptr<Connection> Host::register_connection(SecuredConnection secured) {
+  auto conn = std::make_shared<Connection>();
+  conn->host_ = this;
+  conn->id_ = next_connection_id_++;
+  conn->peer_ = std::move(secured.peer);
+  conn->remote_key_ = std::move(secured.public_key);
+  conn->direction_ = secured.direction;
+  conn->remote_addr_ = std::move(secured.remote_addr);
+  conn->local_addr_ = std::move(secured.local_addr);
+  conn->remote_ip_ = std::move(secured.remote_ip);
+  conn->muxed_ = std::move(secured.muxed);
+  conn->push_tokens_ = static_cast<double>(config_.identify_push_burst);
+  conn->push_refill_ = std::chrono::steady_clock::now();
+  conn->established_at_ = conn->last_busy_ = std::chrono::steady_clock::now();
+  limits_.socket_opened(conn->remote_ip_);  // released by on_connection_closed
 
-asio::awaitable<void> Host::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
-  auto alive = alive_;
-  while (*alive && acceptor->is_open()) {
-    std::error_code ec;
-    asio::ip::tcp::socket socket =
-        co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (!*alive || shutting_down_) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
-      // Out of file descriptors and similar: back off instead of spinning.
-      asio::steady_timer t(executor_, std::chrono::milliseconds(100));
-      co_await t.async_wait(asio::use_awaitable);
-      continue;
-    }
-    asio::co_spawn(executor_, upgrade_inbound(std::move(socket)), asio::detached);
-  }
-}
-
-asio::awaitable<void> Host::upgrade_inbound(asio::ip::tcp::socket socket) {
-  auto alive = alive_;
-  std::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) co_return;
-  const std::string ip = endpoint_ip(remote);
-  if (auto refusal = limits_.admit_socket(ip); !refusal.empty()) {
-    stats_.refused_inbound.fetch_add(1, std::memory_order_relaxed);
-    stats_.count(HandshakeFailure::kLimit);
-    spdlog::debug("refused inbound connection from {}: {}", remote.address().to_string(), refusal);
-    co_return;
-  }
-  const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
-  if (!admission.admitted()) {
-    stats_.refuse(*admission.refused_by, RefusalReason::kHandshakes);
-    spdlog::debug("refused inbound connection from {}: too many handshakes in progress ({})", ip,
-                  kScopeNames[static_cast<std::size_t>(*admission.refused_by)]);
-    co_return;
-  }
-  if (admission.evicted) {
-    // The table made room by dropping the stalled handshake with the least
-    // progress; its coroutine sees the reset and cleans up.
-    stats_.refuse(Scope::kNode, RefusalReason::kHandshakeEvicted);
-    if (auto it = handshake_sockets_.find(*admission.evicted); it != handshake_sockets_.end()) {
-      it->second->reset();
-      handshake_sockets_.erase(it);
-    }
-  }
-  try {
-    co_await upgrade(std::move(socket), Direction::kInbound, std::nullopt, admission.id);
-  } catch (const std::exception& e) {
-    if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
-  }
-}
-
-void Host::count_handshake_failure(const std::string& label) {
-  for (std::size_t i = 0; i < kHandshakeFailureNames.size(); ++i) {
-    if (kHandshakeFailureNames[i] == label) stats_.count(static_cast<HandshakeFailure>(i));
-  }
-}
-
-asio::awaitable<std::shared_ptr<Connection>> Host::upgrade(asio::ip::tcp::socket socket,
-                                                           Direction dir,
-                                                           std::optional<PeerId> expected,
-                                                           std::uint64_t handshake) {
-  auto alive = alive_;
-  std::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) throw std::system_error(ec);
-  const auto local = socket.local_endpoint(ec);
-  const std::string ip = endpoint_ip(remote);
-  socket.set_option(asio::ip::tcp::no_delay(true), ec);
-
-  // Handshakes in progress are bounded by the HandshakeTable; a socket
-  // counts against MAX_CONNECTIONS only once it is established.
-  bool socket_counted = false;
-  auto release_socket = [&] {
-    if (socket_counted && *alive) limits_.socket_closed(ip);
-    socket_counted = false;
-  };
-
-  auto tcp =
-      std::make_unique<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
-  net::TcpStream* raw_tcp = tcp.get();
-  Deadline deadline(executor_, config_.handshake_timeout, [raw_tcp] { raw_tcp->reset(); });
-  if (handshake != 0) handshake_sockets_[handshake] = raw_tcp;
-  // Leaves the HandshakeTable however the handshake ends.
-  struct HandshakeEntry {
-    Host* host;
-    std::shared_ptr<bool> alive;
-    std::uint64_t id;
-    ~HandshakeEntry() {
-      if (id == 0 || !*alive) return;
-      host->handshakes_.remove(id);
-      host->handshake_sockets_.erase(id);
-    }
-  } entry{this, alive, handshake};
-  std::optional<Deadline> first_exchange;
-  if (dir == Direction::kInbound) {
-    first_exchange.emplace(executor_, config_.handshake_first_exchange_timeout,
-                           [raw_tcp] { raw_tcp->reset(); });
-  }
-  std::string stage = "multistream";
-  std::shared_ptr<yamux::Session> session;
-  std::unique_ptr<noise::NoiseStream> secured;
-  try {
-    // 1. Security protocol.
-    std::unique_ptr<net::ByteStream> plain = std::move(tcp);
-    multistream::Negotiated sec;
-    if (dir == Direction::kInbound) {
-      sec = co_await multistream::negotiate_inbound(
-          *plain, [](std::string_view p) { return p == kNoiseProtocol; });
-    } else {
-      const std::vector<std::string> proposals{std::string(kNoiseProtocol)};
-      sec = co_await multistream::negotiate_outbound(*plain, proposals);
-    }
-    first_exchange.reset();
-    handshakes_.advance(handshake, HandshakeStage::kSecurity);
-    if (!sec.leftover.empty()) {
-      plain = std::make_unique<net::PrefixedStream>(
-          std::move(sec.leftover), std::shared_ptr<net::ByteStream>(std::move(plain)));
-    }
-    // 2. Noise XX.
-    stage = "noise";
-    if (dir == Direction::kInbound) {
-      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_);
-    } else {
-      secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected);
-    }
-    // 3. Muxer.
-    stage = "multistream";
-    handshakes_.advance(handshake, HandshakeStage::kMuxer);
-    multistream::Negotiated mux;
-    if (dir == Direction::kInbound) {
-      mux = co_await multistream::negotiate_inbound(
-          *secured, [](std::string_view p) { return p == kYamuxProtocol; });
-    } else {
-      const std::vector<std::string> proposals{std::string(kYamuxProtocol)};
-      mux = co_await multistream::negotiate_outbound(*secured, proposals);
-    }
-    stage = "yamux";
-    const PeerId remote_peer = secured->remote_peer();
-    const PublicKey remote_key = secured->remote_public_key();
-    std::unique_ptr<net::ByteStream> muxed = std::move(secured);
-    if (!mux.leftover.empty()) {
-      muxed = std::make_unique<net::PrefixedStream>(
-          std::move(mux.leftover), std::shared_ptr<net::ByteStream>(std::move(muxed)));
-    }
-    if (deadline.fired()) throw std::system_error(asio::error::timed_out);
-    if (!*alive || shutting_down_) throw std::system_error(asio::error::operation_aborted);
-
-    if (dir == Direction::kInbound) {
-      if (auto refusal = limits_.admit_socket(ip); !refusal.empty()) {
-        stats_.refused_inbound.fetch_add(1, std::memory_order_relaxed);
-        stats_.count(HandshakeFailure::kLimit);
-        throw net::ProtocolError(refusal);
-      }
-    }
-    if (!limits_.admit_peer(remote_peer)) {
-      stats_.count(HandshakeFailure::kLimit);
-      throw net::ProtocolError("per-peer connection limit reached for " + remote_peer.to_base58());
-    }
-    yamux::Config ycfg;
-    ycfg.max_streams = config_.limits.max_streams_per_connection;
-    // Connections of a bootstrap node carry small messages; a 4 KiB read
-    // buffer (Yamux frames larger than it are read in pieces) keeps an idle
-    // connection under the 20 KiB STYLE.md asks for.
-    ycfg.read_buffer_size = 4 * 1024;
-    auto gate = std::make_shared<BudgetGate>(budget_->open_connection(ip));
-    gate->account().set_peer(remote_peer.to_base58());
-    ycfg.memory = gate;
-    session =
-        yamux::Session::create(executor_, std::move(muxed), dir == Direction::kOutbound, ycfg);
-
-    auto conn = std::make_shared<Connection>();
-    conn->host_ = this;
-    conn->id_ = next_connection_id_++;
-    conn->peer_ = remote_peer;
-    conn->remote_key_ = remote_key;
-    conn->direction_ = dir;
-    conn->remote_addr_ = endpoint_to_multiaddr(remote);
-    conn->local_addr_ = endpoint_to_multiaddr(local);
-    conn->remote_ip_ = ip;
-    conn->session_ = session;
-    conn->memory_ = std::move(gate);
-    conn->push_tokens_ = static_cast<double>(config_.identify_push_burst);
-    conn->push_refill_ = std::chrono::steady_clock::now();
-    conn->established_at_ = conn->last_busy_ = std::chrono::steady_clock::now();
-    limits_.socket_opened(ip);  // released by on_connection_closed
-    co_return register_connection(std::move(conn));
-  } catch (const std::system_error& e) {
-    release_socket();
-    if (*alive) {
-      const bool timed_out = deadline.fired() || (first_exchange && first_exchange->fired());
-      std::string label = stage;
-      if (timed_out) {
-        label = "timeout";
-      } else if (e.code() != asio::error::eof) {
-        label = "io";
-      }
-      count_handshake_failure(label);
-      std::string what = timed_out ? std::string("timed out") : std::string(e.what());
-      spdlog::debug("{} handshake with {} failed at {}: {}", to_string(dir), ip, stage, what);
-    }
-    throw;
-  } catch (const std::exception& e) {
-    release_socket();
-    if (*alive) {
-      const std::string what = e.what();
-      const bool mismatch = what.find("does not match") != std::string::npos;
-      count_handshake_failure(mismatch ? std::string("peer_id_mismatch") : stage);
-      // Peer misbehaviour: counted by reason above, logged at debug only.
-      spdlog::debug("{} connection from {} closed during {} handshake: {}", to_string(dir), ip,
-                    stage, what);
-    }
-    throw;
-  }
-}
-
-std::shared_ptr<Connection> Host::register_connection(std::shared_ptr<Connection> conn) {
   connections_[conn->id_] = conn;
   auto& list = by_peer_[conn->peer_];
   list.push_back(conn);
@@ -475,16 +157,17 @@ std::shared_ptr<Connection> Host::register_connection(std::shared_ptr<Connection
 
   auto alive = alive_;
   std::weak_ptr<Connection> weak = conn;
-  conn->session_->set_close_handler([this, alive, weak](const std::string& reason) {
-    if (!*alive) return;
-    if (auto c = weak.lock()) on_connection_closed(c, reason);
-  });
-  conn->session_->start([this, alive, weak](std::shared_ptr<yamux::Stream> stream) {
-    if (!*alive) return;
-    if (auto c = weak.lock()) {
-      asio::co_spawn(executor_, handle_inbound_stream(c, std::move(stream)), asio::detached);
-    }
-  });
+  conn->muxed_->start(
+      [this, alive, weak](std::shared_ptr<net::ByteStream> stream) {
+        if (!*alive) return;
+        if (auto c = weak.lock()) {
+          asio::co_spawn(executor_, handle_inbound_stream(c, std::move(stream)), asio::detached);
+        }
+      },
+      [this, alive, weak](const std::string& reason) {
+        if (!*alive) return;
+        if (auto c = weak.lock()) on_connection_closed(c, reason);
+      });
 
   spdlog::debug("connection {} established with {} ({}, {})", conn->id_, conn->peer_.to_base58(),
                 to_string(conn->direction_), conn->remote_addr_.to_string());
@@ -509,9 +192,10 @@ void Host::on_connection_closed(const std::shared_ptr<Connection>& conn,
     remaining = v.size();
     if (v.empty()) by_peer_.erase(it);
   }
+  sync_stream_refusals(*conn);
   limits_.peer_closed(conn->peer_);
   limits_.socket_closed(conn->remote_ip_);
-  if (conn->memory_) conn->memory_->release(std::exchange(conn->identify_reserved_, 0));
+  if (conn->muxed_) conn->muxed_->memory().release(std::exchange(conn->identify_reserved_, 0));
   stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
   (conn->direction_ == Direction::kInbound ? stats_.closed_inbound : stats_.closed_outbound)
       .fetch_add(1, std::memory_order_relaxed);
@@ -528,8 +212,7 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
   try {
     multistream::Negotiated negotiated;
     {
-      Deadline deadline(executor_, config_.stream_negotiation_timeout,
-                        [stream] { stream->reset(); });
+      net::Deadline deadline(executor_, config_.stream_negotiation_timeout, stream);
       negotiated = co_await multistream::negotiate_inbound(
           *stream, [this](std::string_view p) { return handlers_.count(std::string(p)) > 0; });
     }
@@ -548,6 +231,12 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
     StreamContext ctx{stream, conn, protocol};
     co_await handler(std::move(ctx));
   } catch (const std::exception& e) {
+    if (const auto* se = dynamic_cast<const std::system_error*>(&e);
+        se && *alive && protocol.empty() &&
+        (se->code() == multistream::Errc::not_supported ||
+         se->code() == multistream::Errc::too_many_proposals)) {
+      stats_.count(StreamRefusal::kProtocol);
+    }
     if (*alive) {
       spdlog::debug("stream {} from {} ended with an error: {}",
                     protocol.empty() ? "(negotiation)" : protocol, conn->peer_.to_base58(),
@@ -557,6 +246,15 @@ asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> co
     co_return;
   }
   if (*alive) conn->last_busy_ = std::chrono::steady_clock::now();
+}
+
+void Host::sync_stream_refusals(Connection& conn) {
+  if (!conn.muxed_) return;
+  const std::uint64_t refused = conn.muxed_->streams_refused();
+  if (refused > conn.streams_refused_seen_) {
+    stats_.count(StreamRefusal::kMaxStreams, refused - conn.streams_refused_seen_);
+    conn.streams_refused_seen_ = refused;
+  }
 }
 
 identify::Info Host::our_identify(const Connection& conn) const {
@@ -576,10 +274,11 @@ void Host::handle_identify(const std::shared_ptr<Connection>& conn, identify::In
                   info.invalid_addrs);
   }
   // Keep the (already bounded) parsed identify only if the budget has room.
-  if (conn->memory_) {
-    conn->memory_->release(std::exchange(conn->identify_reserved_, 0));
+  if (conn->muxed_) {
+    ConnectionAccount& memory = conn->muxed_->memory();
+    memory.release(std::exchange(conn->identify_reserved_, 0));
     const std::size_t need = info.kept_bytes();
-    if (conn->memory_->account().reserve(need)) {
+    if (memory.reserve(need)) {
       conn->identify_.reset();
       spdlog::debug("identify from {} not kept: over the memory budget", conn->peer_.to_base58());
       return;
@@ -597,8 +296,7 @@ asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
   try {
     std::vector<std::string> proposals{std::string(identify::kProtocol)};
     auto s = co_await conn->open_stream(std::move(proposals));
-    Deadline deadline(executor_, config_.stream_negotiation_timeout,
-                      [st = s.stream] { st->reset(); });
+    net::Deadline deadline(executor_, config_.stream_negotiation_timeout, s.stream);
     auto info = co_await identify::receive(*s.stream, conn->peer_);
     if (*alive) handle_identify(conn, std::move(info));
   } catch (const std::exception& e) {
@@ -626,6 +324,7 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || !conn->open_) co_return;
+    sync_stream_refusals(*conn);
 
     auto now = std::chrono::steady_clock::now();
     // Busy: kept alive, or holding streams on which the remote sent
@@ -633,7 +332,7 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
     // alone do not count: a peer that opens streams and then sends nothing
     // would hold them (and their buffers) forever.
     const bool remote_active =
-        conn->session_ && now - conn->session_->last_remote_activity() < config_.idle_timeout;
+        conn->muxed_ && now - conn->muxed_->last_remote_activity() < config_.idle_timeout;
     if (conn->keep_alive_ || (conn->stream_count() > 0 && remote_active)) {
       conn->last_busy_ = now;
     } else if (now - conn->last_busy_ >= config_.idle_timeout) {
@@ -645,7 +344,7 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
     try {
       std::vector<std::string> proposals{std::string(ping::kProtocol)};
       auto s = co_await conn->open_stream(std::move(proposals));
-      Deadline deadline(executor_, config_.ping_timeout, [st = s.stream] { st->reset(); });
+      net::Deadline deadline(executor_, config_.ping_timeout, s.stream);
       const auto rtt = co_await ping::ping_once(*s.stream);
       co_await s.stream->close_write();
       if (!*alive) co_return;
@@ -657,7 +356,8 @@ asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> co
       if (!*alive || !conn->open_) co_return;
       stats_.pings_failed.fetch_add(1, std::memory_order_relaxed);
       // A peer that does not speak ping is fine; one that stops answering is not.
-      if (std::string(e.what()).find("none of the proposed") != std::string::npos) {
+      const auto* se = dynamic_cast<const std::system_error*>(&e);
+      if (se && se->code() == multistream::Errc::not_supported) {
         ping_supported = false;
       } else if (++ping_failures >= 3) {
         conn->close("ping failed 3 times: " + std::string(e.what()));
@@ -681,43 +381,9 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
   if (expected && !force_new) {
     if (auto existing = connection_to(*expected)) co_return existing;
   }
-  const Multiaddr target = addr.without_peer_id();
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  if (auto ep = target.tcp_endpoint()) {
-    endpoints.emplace_back(asio::ip::make_address(ep->first), ep->second);
-  } else {
-    // /dns|dns4|dns6/<name>/tcp/<port>
-    const auto& comps = target.components();
-    if (comps.size() < 2 || comps[1].proto != Proto::kTcp ||
-        (comps[0].proto != Proto::kDns && comps[0].proto != Proto::kDns4 &&
-         comps[0].proto != Proto::kDns6)) {
-      throw std::invalid_argument("dial: unsupported address " + target.to_string());
-    }
-    const std::string host(as_string(comps[0].value));
-    const std::string port = *target.value_of(Proto::kTcp);
-    asio::ip::tcp::resolver resolver(executor_);
-    auto results = co_await resolver.async_resolve(host, port, asio::use_awaitable);
-    for (const auto& r : results) {
-      const bool v4 = r.endpoint().address().is_v4();
-      if (comps[0].proto == Proto::kDns4 && !v4) continue;
-      if (comps[0].proto == Proto::kDns6 && v4) continue;
-      endpoints.push_back(r.endpoint());
-    }
-    if (endpoints.empty())
-      throw std::runtime_error("dial: " + host + " resolved to no usable address");
-  }
-  asio::ip::tcp::socket socket(executor_);
-  {
-    Deadline deadline(executor_, config_.dial_timeout, [&socket] {
-      std::error_code ec;
-      socket.close(ec);
-    });
-    std::error_code ec;
-    co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    if (deadline.fired()) throw std::system_error(asio::error::timed_out, "dial timed out");
-    if (ec) throw std::system_error(ec, "dial " + target.to_string());
-  }
-  co_return co_await upgrade(std::move(socket), Direction::kOutbound, expected);
+  auto secured = co_await transport_->dial(addr.without_peer_id(), expected);
+  if (!*alive_) throw std::system_error(asio::error::operation_aborted);
+  co_return register_connection(std::move(secured));
 }
 
 asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,
@@ -757,10 +423,7 @@ std::vector<std::shared_ptr<Connection>> Host::connections() const {
 
 void Host::shutdown() {
   shutting_down_ = true;
-  for (auto& a : acceptors_) {
-    std::error_code ec;
-    a->close(ec);
-  }
+  transport_->close();
   for (auto& c : connections()) c->close("node shutting down");
 }
 

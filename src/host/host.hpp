@@ -1,9 +1,10 @@
-// Host: the libp2p node's connection layer. Listens and dials over TCP,
-// upgrades each socket with multistream-select -> Noise XX -> multistream-select
-// -> Yamux, enforces connection limits and timeouts, dispatches inbound
-// streams to protocol handlers by multistream-select, and runs the two
-// protocols every connection needs: Identify (both directions, push too) and
-// Ping (answers, and pings each peer periodically).
+// Host: the libp2p node's connection layer. A transport (TcpTransport:
+// TCP upgraded with multistream-select -> Noise XX -> multistream-select ->
+// Yamux) hands it authenticated, multiplexed connections (transport.hpp);
+// the host keeps the registry (connection limits, events, idle timeouts),
+// dispatches inbound streams to protocol handlers by multistream-select, and
+// runs the two protocols every connection needs: Identify (both directions,
+// push too) and Ping (answers, and pings each peer periodically).
 //
 // Threading: everything runs on one io_context thread; handlers and event
 // subscribers are called on it and must not block.
@@ -30,21 +31,16 @@
 #include "host/limits.hpp"
 #include "host/resource_budget.hpp"
 #include "host/stats.hpp"
+#include "host/transport.hpp"
 #include "identify/identify.hpp"
 #include "net/byte_stream.hpp"
 
-namespace mp::noise {
-class LocalIdentity;
-}
-namespace mp::yamux {
-class Session;
-}
 
 namespace mp::host {
 
 class Connection;
 class Host;
-class BudgetGate;
+class TcpTransport;
 
 // A stream whose protocol has been agreed.
 struct NegotiatedStream {
@@ -124,13 +120,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Multiaddr remote_addr_;
   Multiaddr local_addr_;
   std::string remote_ip_;
-  std::shared_ptr<yamux::Session> session_;
+  std::shared_ptr<MuxedConnection> muxed_;
   std::chrono::steady_clock::time_point established_at_;
   std::chrono::steady_clock::time_point last_busy_;
   std::optional<identify::Info> identify_;
   std::optional<std::chrono::microseconds> last_rtt_;
-  std::shared_ptr<BudgetGate> memory_;  // this connection's share of the ResourceBudget
-  std::size_t identify_reserved_ = 0;   // kept identify, reserved from memory_
+  std::size_t identify_reserved_ = 0;  // kept identify, reserved from muxed_->memory()
+  std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
   double push_tokens_ = 0;              // identify push allowance
   std::chrono::steady_clock::time_point push_refill_;
   bool open_ = true;
@@ -140,6 +136,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 class Host {
   friend class Connection;
+  friend class TcpTransport;  // asks the limits and the budget, registers what it accepts
 
  public:
   Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity);
@@ -151,9 +148,10 @@ class Host {
   const HostConfig& config() const { return config_; }
   EventBus& events() { return events_; }
   HostStats& stats() { return stats_; }
+  const HostStats& stats() const { return stats_; }
   const ConnectionLimits& limits() const { return limits_; }
   const ResourceBudget& budget() const { return *budget_; }
-  std::size_t handshakes_in_progress() const { return handshakes_.size(); }
+  std::size_t handshakes_in_progress() const;
 
   // Binds every configured listen address and starts accepting. On failure
   // returns an error naming the address; with `ipv6_optional`, an IPv6
@@ -162,7 +160,7 @@ class Host {
   Status listen(bool ipv6_optional = false);
   // Addresses we listen on, with real ports, unspecified addresses expanded to
   // the machine's interface addresses (without /p2p/).
-  const std::vector<Multiaddr>& listen_addrs() const { return listen_addrs_; }
+  const std::vector<Multiaddr>& listen_addrs() const;
   // Addresses we tell others about (identify).
   std::vector<Multiaddr> advertised_addrs() const;
   // Extra addresses to advertise (e.g. external addresses set by the operator).
@@ -192,13 +190,10 @@ class Host {
   void shutdown();
 
  private:
-  asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
-  asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
-  // `handshake`: the inbound socket's HandshakeTable id (0 for dials).
-  asio::awaitable<std::shared_ptr<Connection>> upgrade(asio::ip::tcp::socket socket, Direction dir,
-                                                       std::optional<PeerId> expected,
-                                                       std::uint64_t handshake = 0);
-  std::shared_ptr<Connection> register_connection(std::shared_ptr<Connection> conn);
+  // The registry: takes a connection a transport secured (limits were
+  // checked by the transport before it built the muxer), publishes it and
+  // starts its streams, identify and timers.
+  std::shared_ptr<Connection> register_connection(SecuredConnection secured);
   void on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason);
   asio::awaitable<void> handle_inbound_stream(std::shared_ptr<Connection> conn,
                                               std::shared_ptr<net::ByteStream> stream);
@@ -209,29 +204,25 @@ class Host {
   asio::awaitable<void> receive_identify_push(StreamContext ctx);
   static asio::awaitable<void> serve_ping(StreamContext ctx);
   void handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info);
-  void count_handshake_failure(const std::string& reason_label);
+  // Adds the Yamux session's refused SYNs (over max_streams) to the stats.
+  void sync_stream_refusals(Connection& conn);
 
   asio::any_io_executor executor_;
   HostConfig config_;
   PeerId local_peer_;
   PublicKey local_key_;
-  std::unique_ptr<noise::LocalIdentity> noise_identity_;
   ConnectionLimits limits_;
   std::shared_ptr<ResourceBudget> budget_;
-  HandshakeTable handshakes_;
-  // Sockets of handshakes in progress, to close one the table evicts.
-  std::unordered_map<std::uint64_t, net::ByteStream*> handshake_sockets_;
   EventBus events_;
   HostStats stats_;
   std::map<std::string, StreamHandler> handlers_;
-  std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
-  std::vector<Multiaddr> listen_addrs_;
   std::vector<Multiaddr> external_addrs_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::unordered_map<PeerId, std::vector<std::shared_ptr<Connection>>> by_peer_;
   std::uint64_t next_connection_id_ = 1;
   bool shutting_down_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::unique_ptr<TcpTransport> transport_;  // last: built from the members above
 };
 
 }  // namespace mp::host

@@ -2,13 +2,13 @@
 
 namespace mp::host {
 
-std::string ConnectionLimits::admit_socket(const std::string& ip) const {
-  if (sockets_ >= limits_.max_connections) return "connection limit reached";
+std::optional<LimitRefusal> ConnectionLimits::admit_socket(const std::string& ip) const {
+  if (sockets_ >= limits_.max_connections) return LimitRefusal::kMaxConnections;
   auto it = per_ip_.find(ip);
   if (it != per_ip_.end() && it->second >= limits_.max_connections_per_ip) {
-    return "per-IP connection limit reached for " + ip;
+    return LimitRefusal::kMaxPerIp;
   }
-  return {};
+  return std::nullopt;
 }
 
 void ConnectionLimits::socket_opened(const std::string& ip) {

@@ -3,8 +3,11 @@
 // reports what it opened and closed.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/peer_id.hpp"
@@ -18,13 +21,19 @@ struct Limits {
   std::size_t max_streams_per_connection = 256;
 };
 
+// Which limit refused a connection (mepassa_connections_refused_total{reason}).
+enum class LimitRefusal : std::size_t { kMaxConnections, kMaxPerIp, kMaxPerPeer, kCount };
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(LimitRefusal::kCount)>
+    kLimitRefusalNames = {"max_connections", "max_per_ip", "max_per_peer"};
+
 class ConnectionLimits {
  public:
   explicit ConnectionLimits(Limits limits) : limits_(limits) {}
 
   // Before the handshake: may a socket from `ip` be taken?
-  // Returns an empty string if yes, else the refusal reason.
-  std::string admit_socket(const std::string& ip) const;
+  // Returns nothing if yes, else the limit that refuses it (kMaxConnections
+  // or kMaxPerIp).
+  std::optional<LimitRefusal> admit_socket(const std::string& ip) const;
   void socket_opened(const std::string& ip);
   void socket_closed(const std::string& ip);
 

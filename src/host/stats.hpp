@@ -7,10 +7,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "host/limits.hpp"
 #include "host/resource_budget.hpp"
 
 namespace mp::host {
 
+// Why a connection failed before it was established
+// (mepassa_handshake_failures_total{reason}). kLimit: the handshakes
+// completed but a connection limit refused the connection (also counted on
+// connections_refused by the limit).
 enum class HandshakeFailure : std::size_t {
   kTimeout,
   kMultistream,
@@ -39,17 +44,29 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalRe
     kRefusalReasonNames = {"memory", "handshakes", "handshake_evicted", "identify_push_rate",
                            "deadline"};
 
+// Why an inbound stream was refused (mepassa_streams_refused_total{reason}).
+enum class StreamRefusal : std::size_t { kMaxStreams, kProtocol, kCount };
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(StreamRefusal::kCount)>
+    kStreamRefusalNames = {"max_streams", "protocol"};
+
 struct HostStats {
   std::atomic<std::uint64_t> connections_current{0};
   std::atomic<std::uint64_t> opened_inbound{0};
   std::atomic<std::uint64_t> opened_outbound{0};
   std::atomic<std::uint64_t> closed_inbound{0};
   std::atomic<std::uint64_t> closed_outbound{0};
-  std::atomic<std::uint64_t> refused_inbound{0};
+  // Inbound connections refused by a ConnectionLimits limit, by which one:
+  // at accept (total, per IP: the socket is closed at once) or after the
+  // handshakes (total, per IP, per peer).
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(LimitRefusal::kCount)>
+      connections_refused{};
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> streams_inbound{0};
-  std::atomic<std::uint64_t> streams_refused{0};
+  // Inbound streams refused: over the Yamux stream limit of a connection
+  // (RST at SYN) or with no protocol in common (every proposal answered "na").
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(StreamRefusal::kCount)>
+      streams_refused{};
   std::atomic<std::uint64_t> pings_sent{0};
   std::atomic<std::uint64_t> pings_failed{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(HandshakeFailure::kCount)>
@@ -66,6 +83,21 @@ struct HostStats {
   }
   void count(HandshakeFailure f) {
     handshake_failures[static_cast<std::size_t>(f)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count(LimitRefusal r) {
+    connections_refused[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count(StreamRefusal r, std::uint64_t n = 1) {
+    streams_refused[static_cast<std::size_t>(r)].fetch_add(n, std::memory_order_relaxed);
+  }
+  std::uint64_t get(HandshakeFailure f) const {
+    return handshake_failures[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
+  }
+  std::uint64_t get(LimitRefusal r) const {
+    return connections_refused[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+  std::uint64_t get(StreamRefusal r) const {
+    return streams_refused[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
   }
 };
 

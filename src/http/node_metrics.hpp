@@ -17,22 +17,6 @@ namespace mp::http {
 // Index into the `direction` label of the connection families.
 enum class Direction : std::size_t { kInbound = 0, kOutbound = 1 };
 
-// Index into mepassa_handshake_failures_total{reason}.
-enum class HandshakeFailure : std::size_t {
-  kTimeout = 0,      // HANDSHAKE_TIMEOUT_SECS elapsed
-  kMultistream = 1,  // protocol negotiation failed
-  kNoise = 2,        // Noise handshake or identity check failed
-  kYamux = 3,        // muxer negotiation failed
-  kIo = 4,           // reset / EOF / socket error during the handshake
-};
-
-// Index into mepassa_connections_refused_total{reason}.
-enum class ConnectionRefusal : std::size_t {
-  kMaxConnections = 0,  // MAX_CONNECTIONS
-  kMaxPerIp = 1,        // MAX_CONNECTIONS_PER_IP
-  kMaxPerPeer = 2,      // MAX_CONNECTIONS_PER_PEER
-};
-
 // Index into mepassa_kad_requests_total{type} (libp2p/specs kad-dht message types).
 enum class KadRequest : std::size_t {
   kFindNode = 0,
@@ -55,8 +39,8 @@ struct NodeMetrics {
   LabelledGauge& connections_current;
   LabelledCounter& connections_opened;
   LabelledCounter& connections_closed;
-  LabelledCounter& connections_refused;  // reason
-  LabelledCounter& handshake_failures;   // reason
+  // Refusals and handshake failures are the host's own counters
+  // (app/host_metrics.hpp).
   Counter& bytes_received;
   Counter& bytes_sent;
 
@@ -82,12 +66,6 @@ struct NodeMetrics {
   // 1 while /health answers 503 DEGRADED, else 0 (for alerting).
   Gauge& health_degraded;
 
-  Counter& handshake_failure(HandshakeFailure r) {
-    return handshake_failures.at(static_cast<std::size_t>(r));
-  }
-  Counter& connection_refused(ConnectionRefusal r) {
-    return connections_refused.at(static_cast<std::size_t>(r));
-  }
   Counter& kad_request(KadRequest t) { return kad_requests.at(static_cast<std::size_t>(t)); }
   Gauge& connections(Direction d) { return connections_current.at(static_cast<std::size_t>(d)); }
   Counter& opened(Direction d) { return connections_opened.at(static_cast<std::size_t>(d)); }

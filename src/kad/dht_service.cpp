@@ -12,6 +12,7 @@
 
 #include "kad/refresh.hpp"
 #include "kad/rpc.hpp"
+#include "net/deadline.hpp"
 
 namespace mp::kad {
 
@@ -110,26 +111,25 @@ asio::awaitable<Message> DhtService::send(PeerInfo peer, Message request) {
   const auto started = Clock::now();
   std::exception_ptr error;
   std::optional<Message> answer;
-  auto fired = std::make_shared<bool>(false);
+  bool timed_out = false;
   try {
     host::NegotiatedStream s = co_await open_stream(peer);
     // The request timeout covers the exchange; dialing and negotiation have
     // the Host's own timeouts. Resetting the stream makes the read throw.
-    asio::steady_timer deadline(executor_);
-    deadline.expires_after(kad_.config().request_timeout);
-    deadline.async_wait([stream = s.stream, fired](std::error_code ec) {
-      if (ec) return;
-      *fired = true;
-      stream->reset();
-    });
-    answer = co_await send_request(*s.stream, request, kad_.config().max_message_size);
+    net::Deadline deadline(executor_, kad_.config().request_timeout, s.stream);
+    try {
+      answer = co_await send_request(*s.stream, request, kad_.config().max_message_size);
+    } catch (const std::exception&) {
+      timed_out = deadline.fired();
+      throw;
+    }
   } catch (const std::exception&) {
     error = std::current_exception();
   }
   const bool ok = !error;
   if (!ok) stats_.requests_failed.fetch_add(1, std::memory_order_relaxed);
   if (observer_ && expects_response(request)) observer_(request.type(), Clock::now() - started, ok);
-  if (*fired) throw std::runtime_error("no answer within the request timeout");
+  if (timed_out) throw std::runtime_error("no answer within the request timeout");
   if (error) std::rethrow_exception(error);
   co_return answer ? std::move(*answer) : Message{};
 }

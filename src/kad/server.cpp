@@ -2,52 +2,26 @@
 
 #include <spdlog/spdlog.h>
 
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <memory>
 #include <system_error>
 
 #include "core/varint.hpp"
 #include "net/buffered_reader.hpp"
+#include "net/deadline.hpp"
 
 namespace mp::kad {
 
-namespace {
-
-// Resets the stream if no request arrives in time. The timer callback may run
-// after serve_stream returned; `done` tells it the stream is gone.
-struct IdleWatchdog {
-  explicit IdleWatchdog(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  bool done = false;
-  bool fired = false;
-
-  static void arm(const std::shared_ptr<IdleWatchdog>& self, net::ByteStream& stream,
-                  Duration timeout) {
-    self->timer.expires_after(timeout);
-    self->timer.async_wait([self, &stream](const std::error_code& ec) {
-      if (ec || self->done) return;
-      self->fired = true;
-      stream.reset();
-    });
-  }
-};
-
-}  // namespace
-
-asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote,
-                                   std::string remote_ip) {
+asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStream> stream_ptr,
+                                   const PeerId& remote, std::string remote_ip) {
   auto& counters = kad.counters();
   counters.inbound_streams.fetch_add(1, std::memory_order_relaxed);
   const std::size_t max_size = kad.config().max_message_size;
-  auto watchdog = std::make_shared<IdleWatchdog>(co_await asio::this_coro::executor);
-  struct Disarm {
-    std::shared_ptr<IdleWatchdog>& w;
-    ~Disarm() {
-      w->done = true;
-      w->timer.cancel();
-    }
-  } disarm{watchdog};
+  net::ByteStream& stream = *stream_ptr;
+  // Restarted for every request: the next one must arrive (and be answered)
+  // within the idle timeout.
+  net::Deadline idle(co_await asio::this_coro::executor, kad.config().inbound_idle_timeout,
+                     stream_ptr);
 
   net::BufferedReader reader(stream);
   Message request;
@@ -56,7 +30,7 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
   bool clean_eof = false;
   try {
     for (;;) {
-      IdleWatchdog::arm(watchdog, stream, kad.config().inbound_idle_timeout);
+      idle.restart(kad.config().inbound_idle_timeout);
       if (reader.buffered().empty() && !co_await reader.fill()) {
         clean_eof = true;
         break;
@@ -113,7 +87,7 @@ asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const
     co_return;
   } catch (const std::system_error& e) {
     // Reset by the remote, by a lower layer, or by our idle watchdog.
-    if (watchdog->fired) {
+    if (idle.fired()) {
       spdlog::debug("kad: inbound stream from {} idle; closed", remote.to_string());
     } else {
       spdlog::debug("kad: inbound stream from {} ended: {}", remote.to_string(), e.what());

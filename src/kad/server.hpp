@@ -17,15 +17,18 @@
 #include <string>
 
 #include "core/peer_id.hpp"
+#include <memory>
+
 #include "kad/kademlia.hpp"
 #include "net/byte_stream.hpp"
 
 namespace mp::kad {
 
-// `kad` and `stream` must outlive the coroutine. `remote_ip` is the
-// connection's remote IP (per-IP store quotas). Returns when the stream is
-// done; never throws for remote misbehaviour or resets.
-asio::awaitable<void> serve_stream(Kademlia& kad, net::ByteStream& stream, const PeerId& remote,
-                                   std::string remote_ip = {});
+// `kad` must outlive the coroutine. `remote_ip` is the connection's remote
+// IP (per-IP store quotas). A stream on which no request arrives (and is
+// answered) within Config::inbound_idle_timeout is reset. Returns when the
+// stream is done; never throws for remote misbehaviour or resets.
+asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStream> stream,
+                                   const PeerId& remote, std::string remote_ip = {});
 
 }  // namespace mp::kad

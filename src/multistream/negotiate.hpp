@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/bytes.hpp"
+#include "multistream/error.hpp"
 #include "net/byte_stream.hpp"
 
 namespace mp::multistream {
@@ -24,14 +25,15 @@ struct Negotiated {
 // to anything else and to "ls" (listing is optional in the spec and leaks
 // nothing useful to a bootstrap node's peers). Throws net::ProtocolError on a
 // malformed or oversized message, after `max_attempts` refused proposals, or
-// std::system_error when the stream fails.
+// std::system_error when the stream fails. The codes are multistream::Errc
+// (error.hpp): not_supported when the remote gave up after refusals.
 asio::awaitable<Negotiated> negotiate_inbound(net::ByteStream& stream,
                                               const std::function<bool(std::string_view)>& supported,
                                               int max_attempts = 16);
 
 // Dialer side: proposes each protocol in order (header and first proposal in
-// one write) until the listener accepts one. Throws net::ProtocolError if none
-// is accepted.
+// one write) until the listener accepts one. Throws net::ProtocolError
+// (multistream::Errc::not_supported) if none is accepted.
 asio::awaitable<Negotiated> negotiate_outbound(net::ByteStream& stream,
                                                const std::vector<std::string>& protocols);
 

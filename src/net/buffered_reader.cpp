@@ -37,9 +37,9 @@ asio::awaitable<std::uint64_t> BufferedReader::read_varint() {
         consume(d.size);
         co_return d.value;
       case varint::DecodeStatus::kOverflow:
-        throw ProtocolError("varint too long");
+        throw ProtocolError(Errc::malformed_varint, "varint too long");
       case varint::DecodeStatus::kNotMinimal:
-        throw ProtocolError("varint not minimally encoded");
+        throw ProtocolError(Errc::malformed_varint, "varint not minimally encoded");
       case varint::DecodeStatus::kIncomplete:
         break;
     }
@@ -61,7 +61,7 @@ asio::awaitable<std::optional<Bytes>> BufferedReader::read_length_prefixed(std::
   if (buffered().empty() && !co_await fill()) co_return std::nullopt;
   const std::uint64_t len = co_await read_varint();
   if (len > max_size) {
-    throw ProtocolError("message of " + std::to_string(len) + " bytes exceeds the limit of " +
+    throw ProtocolError(Errc::message_too_long, "message of " + std::to_string(len) + " bytes exceeds the limit of " +
                         std::to_string(max_size));
   }
   co_return co_await read_exact(static_cast<std::size_t>(len));

@@ -16,11 +16,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "core/bytes.hpp"
+#include "net/error.hpp"
 
 namespace mp::net {
+
+class Deadline;
 
 class ByteStream {
  public:
@@ -29,14 +34,28 @@ class ByteStream {
   virtual asio::awaitable<void> write(BytesView data) = 0;
   virtual asio::awaitable<void> close_write() = 0;
   virtual void reset() = 0;
+
+ private:
+  friend class Deadline;
+  // Odd while a net::Deadline is armed on this stream (deadline.hpp).
+  std::uint32_t deadline_epoch_ = 0;
 };
 
 // A protocol or framing violation by the remote: caught by the connection
 // glue, logged with its message, and the offending stream or connection is
-// closed.
-class ProtocolError : public std::runtime_error {
+// closed. code() says which layer and what (net::Errc, multistream::Errc,
+// noise::Errc, ...); what() is the detail for the log, without the code's
+// message appended.
+class ProtocolError : public std::system_error {
  public:
-  using std::runtime_error::runtime_error;
+  ProtocolError(std::error_code code, const std::string& detail)
+      : std::system_error(code), detail_(detail) {}
+  explicit ProtocolError(const std::string& detail)
+      : ProtocolError(make_error_code(Errc::protocol_violation), detail) {}
+  const char* what() const noexcept override { return detail_.what(); }
+
+ private:
+  std::runtime_error detail_;  // reference-counted text: copies do not throw
 };
 
 }  // namespace mp::net

@@ -1,5 +1,7 @@
 #include "noise/framing.hpp"
 
+#include "noise/error.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -49,11 +51,11 @@ asio::awaitable<std::optional<std::span<std::uint8_t>>> FrameReader::next(net::B
   if (begin_ == end_) begin_ = end_ = 0;  // empty: restart at the front for free
   if (!co_await fill(stream, kFrameHeaderLen)) {
     if (begin_ == end_) co_return std::nullopt;
-    throw net::ProtocolError("noise: connection closed inside a frame header");
+    throw net::ProtocolError(Errc::truncated_frame, "noise: connection closed inside a frame header");
   }
   const std::size_t len = get_frame_header(buf_.data() + begin_);
   if (!co_await fill(stream, kFrameHeaderLen + len)) {
-    throw net::ProtocolError("noise: connection closed inside a frame (" + std::to_string(len) +
+    throw net::ProtocolError(Errc::truncated_frame, "noise: connection closed inside a frame (" + std::to_string(len) +
                              "-byte frame truncated)");
   }
   std::span<std::uint8_t> frame(buf_.data() + begin_ + kFrameHeaderLen, len);

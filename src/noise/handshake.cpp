@@ -24,11 +24,17 @@ Status Handshake::read_message(BytesView message) {
   if (Status st = xx_.read_message(message, payload_buf_); !st) return st;
   // Message 1 carries no libp2p payload: whatever is there is ignored.
   if (xx_.step() == 1) return {};
-  Result<RemoteIdentity> remote =
-      verify_payload(payload_buf_, *xx_.remote_static(), expected_.empty() ? nullptr : &expected_);
+  Result<RemoteIdentity> remote = verify_payload(payload_buf_, *xx_.remote_static(), nullptr);
   if (!remote) {
     failed_ = true;
+    error_ = Errc::invalid_payload;
     return remote.error();
+  }
+  if (!expected_.empty() && remote->peer_id != expected_) {
+    failed_ = true;
+    error_ = Errc::peer_id_mismatch;
+    return make_error("noise: remote peer id " + remote->peer_id.to_string() +
+                      " does not match expected " + expected_.to_string());
   }
   remote_ = std::move(*remote);
   return {};

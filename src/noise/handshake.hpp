@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "noise/cipher_state.hpp"
+#include "noise/error.hpp"
 #include "noise/payload.hpp"
 #include "noise/xx_handshake.hpp"
 
@@ -52,6 +53,10 @@ class Handshake {
   // here (signature, key type, expected Peer ID).
   Status read_message(BytesView message);
 
+  // Why the last write_message/read_message failed (handshake_failed,
+  // invalid_payload or peer_id_mismatch).
+  std::error_code error_code() const { return error_; }
+
   // The remote identity, once its payload was verified.
   const std::optional<RemoteIdentity>& remote() const { return remote_; }
 
@@ -64,6 +69,7 @@ class Handshake {
   std::optional<RemoteIdentity> remote_;
   Bytes payload_buf_;
   bool failed_ = false;
+  std::error_code error_ = Errc::handshake_failed;
 };
 
 }  // namespace mp::noise

@@ -18,7 +18,7 @@ NoiseStream::NoiseStream(std::unique_ptr<net::ByteStream> inner, HandshakeResult
 
 asio::awaitable<std::size_t> NoiseStream::read_some(std::span<std::uint8_t> buf) {
   if (buf.empty()) co_return 0;
-  if (read_failed_) throw net::ProtocolError("noise: channel failed earlier");
+  if (read_failed_) throw net::ProtocolError(Errc::channel_failed, "noise: channel failed earlier");
   while (plain_.empty()) {
     std::optional<std::span<std::uint8_t>> frame = co_await reader_.next(*inner_);
     if (!frame) co_return 0;
@@ -27,7 +27,7 @@ asio::awaitable<std::size_t> NoiseStream::read_some(std::span<std::uint8_t> buf)
     Result<std::size_t> n = recv_.decrypt_with_ad({}, *frame, *frame);
     if (!n) {
       read_failed_ = true;
-      throw net::ProtocolError(n.message());
+      throw net::ProtocolError(Errc::decrypt_failed, n.message());
     }
     plain_ = frame->first(*n);  // empty frames are legal: loop for the next one
   }
@@ -72,7 +72,7 @@ asio::awaitable<void> NoiseStream::write(BytesView data) {
     const std::size_t chunk = std::min(data.size(), kMaxFramePlaintext);
     send_buf_.clear();  // keeps its capacity
     if (Status st = encrypt_frame(send_, data.first(chunk), send_buf_); !st) {
-      throw net::ProtocolError(st.message());
+      throw net::ProtocolError(Errc::encrypt_failed, st.message());
     }
     co_await inner_->write(send_buf_);
     data = data.subspan(chunk);
@@ -96,17 +96,24 @@ asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net:
   while (!handshake.is_complete()) {
     if (handshake.is_my_turn()) {
       out.assign(kFrameHeaderLen, 0);
-      if (Status st = handshake.write_message(out); !st) throw net::ProtocolError(st.message());
+      if (Status st = handshake.write_message(out); !st) {
+        throw net::ProtocolError(handshake.error_code(), st.message());
+      }
       put_frame_header(out.data(), out.size() - kFrameHeaderLen);
       co_await inner->write(out);
     } else {
       std::optional<std::span<std::uint8_t>> msg = co_await reader.next(*inner);
-      if (!msg) throw net::ProtocolError("noise: connection closed during the handshake");
-      if (Status st = handshake.read_message(*msg); !st) throw net::ProtocolError(st.message());
+      if (!msg) {
+        throw net::ProtocolError(Errc::closed_during_handshake,
+                                 "noise: connection closed during the handshake");
+      }
+      if (Status st = handshake.read_message(*msg); !st) {
+        throw net::ProtocolError(handshake.error_code(), st.message());
+      }
     }
   }
   Result<HandshakeResult> result = std::move(handshake).finish();
-  if (!result) throw net::ProtocolError(result.message());
+  if (!result) throw net::ProtocolError(Errc::handshake_failed, result.message());
   co_return std::make_unique<NoiseStream>(std::move(inner), std::move(*result), std::move(reader));
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "net/buffered_reader.hpp"
+#include "net/deadline.hpp"
 #include "relay/pipe.hpp"
 #include "relay/voucher.hpp"
 
@@ -22,24 +23,6 @@ using Clock = std::chrono::steady_clock;
 // hold a slot that long for a silent peer).
 constexpr std::chrono::seconds kRequestTimeout{10};
 constexpr std::chrono::seconds kSweepInterval{30};
-
-// Resets `stream` if the scope is still running when the time is up.
-class StreamDeadline {
- public:
-  StreamDeadline(const asio::any_io_executor& ex, std::chrono::steady_clock::duration d,
-                 std::shared_ptr<net::ByteStream> stream)
-      : timer_(std::make_shared<asio::steady_timer>(ex, d)) {
-    timer_->async_wait([stream = std::move(stream)](std::error_code ec) {
-      if (!ec) stream->reset();
-    });
-  }
-  ~StreamDeadline() { timer_->cancel(); }
-  StreamDeadline(const StreamDeadline&) = delete;
-  StreamDeadline& operator=(const StreamDeadline&) = delete;
-
- private:
-  std::shared_ptr<asio::steady_timer> timer_;
-};
 
 std::uint64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return static_cast<std::uint64_t>(
@@ -144,7 +127,7 @@ asio::awaitable<void> Relay::refuse(net::ByteStream& stream, Status s, bool rese
 asio::awaitable<void> Relay::serve_hop(host::StreamContext ctx) {
   std::optional<pb::HopMessage> msg;
   {
-    StreamDeadline deadline(executor_, kRequestTimeout, ctx.stream);
+    net::Deadline deadline(executor_, kRequestTimeout, ctx.stream);
     net::BufferedReader reader(*ctx.stream);
     std::optional<Bytes> raw;
     try {
@@ -267,7 +250,7 @@ asio::awaitable<void> Relay::handle_connect(host::StreamContext& ctx, const pb::
   try {
     std::vector<std::string> protos{std::string(kStopProtocol)};
     stop = co_await target->open_stream(std::move(protos));
-    StreamDeadline deadline(executor_, kRequestTimeout, stop.stream);
+    net::Deadline deadline(executor_, kRequestTimeout, stop.stream);
     co_await net::write_length_prefixed(*stop.stream, encode(stop_connect(src, limits_.circuit)));
     net::BufferedReader reader(*stop.stream);
     auto raw = co_await reader.read_length_prefixed(kMaxMessageSize);

@@ -1,31 +1,20 @@
 #include "yamux/error.hpp"
 
-#include <string>
+#include "net/error_category.hpp"
 
 namespace mp::yamux {
 
-namespace {
-
-class Category final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "yamux"; }
-  std::string message(int ev) const override {
-    switch (static_cast<Errc>(ev)) {
-      case Errc::stream_reset: return "yamux stream reset";
-      case Errc::stream_closed: return "yamux stream closed for writing";
-      case Errc::session_closed: return "yamux session closed";
-      case Errc::go_away: return "yamux session is going away";
-      case Errc::too_many_streams: return "too many yamux streams";
-      case Errc::stream_ids_exhausted: return "yamux stream ids exhausted";
-    }
-    return "unknown yamux error";
-  }
-};
-
-}  // namespace
-
 const std::error_category& error_category() {
-  static const Category category;
+  // In Errc order (from 1).
+  static constexpr const char* kMessages[] = {
+      "yamux stream reset",
+      "yamux stream closed for writing",
+      "yamux session closed",
+      "yamux session is going away",
+      "too many yamux streams",
+      "yamux stream ids exhausted",
+  };
+  static const net::NamedCategory category("yamux", kMessages);
   return category;
 }
 

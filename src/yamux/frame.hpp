@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "core/bytes.hpp"
 #include "core/result.hpp"
@@ -25,7 +26,7 @@ inline constexpr std::uint8_t kVersion = 0;
 // Spec, "Flow Control": every stream starts with a 256 KiB window both ways.
 inline constexpr std::uint32_t kInitialWindow = 256 * 1024;
 // multistream-select protocol id.
-inline constexpr const char* kProtocolId = "/yamux/1.0.0";
+inline constexpr std::string_view kProtocolId = "/yamux/1.0.0";
 
 enum class FrameType : std::uint8_t { data = 0, window_update = 1, ping = 2, go_away = 3 };
 

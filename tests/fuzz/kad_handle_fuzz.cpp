@@ -37,7 +37,7 @@ PeerId peer(std::uint8_t n) {
 }
 
 asio::awaitable<void> serve(Kademlia& kad, Bytes wire, PeerId remote) {
-  test::ScriptedStream stream(std::move(wire), 64);
+  auto stream = std::make_shared<test::ScriptedStream>(std::move(wire), 64);
   co_await serve_stream(kad, stream, remote);
 }
 

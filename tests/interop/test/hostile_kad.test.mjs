@@ -323,7 +323,7 @@ test('5,000 junk connections and refused kad requests cost a few summary lines, 
     // failure, a connection-limit refusal, or a handshake refused or evicted
     // by the handshake table) and every refused request.
     const sumOf = (re) => [...node.logs().matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
-    await waitFor(() => sumOf(/misbehaviour: (?:handshake failed \(\w+\)|inbound connections refused by a connection limit|resources refused \(\w+, handshakes?(?:_evicted)?\)): (\d+) in the last/g) >= 5000,
+    await waitFor(() => sumOf(/misbehaviour: (?:handshake failed \(\w+\)|inbound connections refused \(\w+\)|resources refused \(\w+, handshakes?(?:_evicted)?\)): (\d+) in the last/g) >= 5000,
       { timeout: 20000, what: 'summary of 5,000 failed handshakes' })
     await waitFor(() => sumOf(/misbehaviour: kad requests refused \((?:malformed|unknown_type|oversized)\): (\d+) in the last/g) >= 150,
       { timeout: 10000, what: 'summary of 150 refused kad requests' })

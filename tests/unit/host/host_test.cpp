@@ -93,18 +93,27 @@ TEST_F(Fixture, DialUpgradesIdentifiesBothWaysAndPings) {
   EXPECT_EQ(b.connected_peer_count(), 1u);
 }
 
-asio::awaitable<void> expect_closed_by_server(asio::ip::tcp::endpoint ep, Bytes send,
-                                              std::chrono::milliseconds* closed_after) {
+// Connects, sends `send`, then reads until the server closes the socket
+// (EOF or reset) and sets `*closed`. The socket never closes it itself.
+asio::awaitable<void> expect_closed_by_server(asio::ip::tcp::endpoint ep, Bytes send, bool* closed) {
   asio::ip::tcp::socket s(co_await asio::this_coro::executor);
   co_await s.async_connect(ep, asio::use_awaitable);
   if (!send.empty()) co_await asio::async_write(s, asio::buffer(send), asio::use_awaitable);
-  const auto start = std::chrono::steady_clock::now();
   std::array<char, 1024> buf{};
   std::error_code ec;
   while (!ec) {
     co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
   }
-  *closed_after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  *closed = true;
+}
+
+// Polls on the io_context (10 ms steps, at most `tries`) until `done` holds;
+// the test asserts on the state afterwards, never on the time it took.
+asio::awaitable<void> until(std::function<bool()> done, int tries = 1000) {
+  for (int i = 0; i < tries && !done(); ++i) {
+    asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
 }
 
 TEST_F(Fixture, SilentPeerIsClosedByTheHandshakeTimeout) {
@@ -113,12 +122,16 @@ TEST_F(Fixture, SilentPeerIsClosedByTheHandshakeTimeout) {
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
   const auto ep = b.listen_addrs().at(0).tcp_endpoint();
-  std::chrono::milliseconds closed_after{};
+  bool closed = false;
   run([&] {
-    return expect_closed_by_server({asio::ip::make_address(ep->first), ep->second}, {}, &closed_after);
+    return expect_closed_by_server({asio::ip::make_address(ep->first), ep->second}, {}, &closed);
   });
-  const auto i = static_cast<std::size_t>(HandshakeFailure::kTimeout);
-  EXPECT_EQ(b.stats().handshake_failures[i].load(), 1u);
+  EXPECT_TRUE(closed);
+  // Closed by the timeout, and by nothing else.
+  std::uint64_t failures = 0;
+  for (const auto& f : b.stats().handshake_failures) failures += f.load();
+  EXPECT_EQ(b.stats().get(HandshakeFailure::kTimeout), 1u);
+  EXPECT_EQ(failures, 1u);
   EXPECT_EQ(b.limits().sockets(), 0u);  // the slot was given back
 }
 
@@ -127,26 +140,34 @@ TEST_F(Fixture, PerIpHandshakeLimitRefusesTheExtraSocket) {
   // (not by MAX_CONNECTIONS_PER_IP, which counts established connections).
   auto cfg = loopback_config();
   cfg.max_handshakes_per_ip = 1;
-  cfg.handshake_timeout = 2s;
+  // Nothing closes the first socket while the test runs but the limit.
+  cfg.handshake_timeout = 600s;
+  cfg.handshake_first_exchange_timeout = 600s;
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
   const auto ep = b.listen_addrs().at(0).tcp_endpoint();
   const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(ep->first), ep->second);
-  std::chrono::milliseconds first{}, second{};
-  // First socket holds the only slot (it stays silent); the second is refused at once.
-  asio::co_spawn(io, expect_closed_by_server(endpoint, {}, &first), [](std::exception_ptr) {});
-  run([&] { return expect_closed_by_server(endpoint, {}, &second); });
+  bool first_closed = false, second_closed = false;
+  // First socket holds the only slot (it stays silent); the second is refused.
+  asio::co_spawn(io, expect_closed_by_server(endpoint, {}, &first_closed), [](std::exception_ptr) {});
+  run([&]() -> asio::awaitable<void> {
+    co_await until([&] { return b.handshakes_in_progress() == 1; });
+    co_await expect_closed_by_server(endpoint, {}, &second_closed);
+  });
+  EXPECT_TRUE(second_closed);
+  EXPECT_FALSE(first_closed);  // it still holds its slot
+  EXPECT_EQ(b.handshakes_in_progress(), 1u);
   EXPECT_EQ(b.stats()
                 .refusals[static_cast<std::size_t>(Scope::kIp)][static_cast<std::size_t>(RefusalReason::kHandshakes)]
                 .load(),
             1u);
-  EXPECT_EQ(b.stats().refused_inbound.load(), 0u);
+  EXPECT_EQ(b.stats().get(LimitRefusal::kMaxPerIp), 0u);
 }
 
-asio::awaitable<void> dial_then_wait(Host& a, Host& b, std::chrono::milliseconds wait) {
+// Dials, then waits until the connection is closed on both sides.
+asio::awaitable<void> dial_then_wait_for_close(Host& a, Host& b) {
   co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
-  asio::steady_timer t(co_await asio::this_coro::executor, wait);
-  co_await t.async_wait(asio::use_awaitable);
+  co_await until([&] { return a.connected_peer_count() == 0 && b.connected_peer_count() == 0; });
 }
 
 TEST_F(Fixture, IdleConnectionsAreClosed) {
@@ -156,7 +177,7 @@ TEST_F(Fixture, IdleConnectionsAreClosed) {
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
   b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
   ASSERT_TRUE(b.listen().ok());
-  run([&] { return dial_then_wait(a, b, 2000ms); });
+  run([&] { return dial_then_wait_for_close(a, b); });
   ASSERT_EQ(count_of<ConnectionClosed>(events_b), 1u);
   for (const auto& e : events_b) {
     if (const auto* c = std::get_if<ConnectionClosed>(&e)) {
@@ -190,12 +211,15 @@ TEST_F(Fixture, GarbageIsClosedAndCounted) {
   Host b(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
   const auto ep = b.listen_addrs().at(0).tcp_endpoint();
-  std::chrono::milliseconds after{};
+  bool closed = false;
   Bytes junk(512, 0xff);
-  run([&] { return expect_closed_by_server({asio::ip::make_address(ep->first), ep->second}, junk, &after); });
+  run([&] { return expect_closed_by_server({asio::ip::make_address(ep->first), ep->second}, junk, &closed); });
+  EXPECT_TRUE(closed);
   std::uint64_t failures = 0;
   for (const auto& f : b.stats().handshake_failures) failures += f.load();
   EXPECT_EQ(failures, 1u);
+  EXPECT_EQ(b.stats().get(HandshakeFailure::kMultistream), 1u);  // not a varint
+  EXPECT_EQ(b.limits().sockets(), 0u);
 }
 
 }  // namespace
@@ -205,8 +229,8 @@ namespace mp::host {
 namespace {
 
 // Opens `n` identify pushes from a to b at once (each one length-prefixed
-// Identify, FIN), and reports how many b read before resetting.
-asio::awaitable<void> push_identify(Host& a, Host& b, int n) {
+// Identify, FIN), then waits until b has dealt with all of them (`handled`).
+asio::awaitable<void> push_identify(Host& a, Host& b, int n, std::function<std::size_t()> handled) {
   auto conn = co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
   identify::Info info;
   info.agent_version = "pusher";
@@ -220,8 +244,7 @@ asio::awaitable<void> push_identify(Host& a, Host& b, int n) {
     } catch (const std::exception&) {
     }
   }
-  asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
-  co_await t.async_wait(asio::use_awaitable);
+  co_await until([&] { return handled() >= static_cast<std::size_t>(n); });
 }
 
 TEST_F(Fixture, IdentifyPushesBeyondTheBurstAreRefused) {
@@ -237,7 +260,13 @@ TEST_F(Fixture, IdentifyPushesBeyondTheBurstAreRefused) {
     }
   });
   ASSERT_TRUE(b.listen().ok());
-  run([&] { return push_identify(a, b, 6); });
+  const auto refused = [&] {
+    return b.stats()
+        .refusals[static_cast<std::size_t>(Scope::kConnection)]
+                 [static_cast<std::size_t>(RefusalReason::kIdentifyPush)]
+        .load();
+  };
+  run([&] { return push_identify(a, b, 6, [&] { return pushes_seen + refused(); }); });
   EXPECT_EQ(pushes_seen, 2u);
   EXPECT_EQ(b.stats()
                 .refusals[static_cast<std::size_t>(Scope::kConnection)]
@@ -248,12 +277,11 @@ TEST_F(Fixture, IdentifyPushesBeyondTheBurstAreRefused) {
 
 // A peer that opens a stream and then sends nothing does not keep the
 // connection busy: streams alone are not activity.
-asio::awaitable<void> open_silent_stream_then_wait(Host& a, Host& b, std::chrono::milliseconds wait) {
+asio::awaitable<void> open_silent_stream_until_closed(Host& a, Host& b) {
   auto conn = co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
   std::vector<std::string> protos{std::string(ping::kProtocol)};
   auto s = co_await conn->open_stream(std::move(protos));  // held open, silent
-  asio::steady_timer t(co_await asio::this_coro::executor, wait);
-  co_await t.async_wait(asio::use_awaitable);
+  co_await until([&] { return b.connected_peer_count() == 0; });
   s.stream->reset();
 }
 
@@ -264,7 +292,7 @@ TEST_F(Fixture, ConnectionWithOnlySilentStreamsIsClosedWhenIdle) {
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
   b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
   ASSERT_TRUE(b.listen().ok());
-  run([&] { return open_silent_stream_then_wait(a, b, 2500ms); });
+  run([&] { return open_silent_stream_until_closed(a, b); });
   ASSERT_EQ(count_of<ConnectionClosed>(events_b), 1u);
   for (const auto& e : events_b) {
     if (const auto* c = std::get_if<ConnectionClosed>(&e)) {

@@ -247,7 +247,6 @@ TEST(NodeMetrics, RegistersTheDocumentedFamilies) {
   NodeMetrics m(r, "1.2.3");
   m.opened(Direction::kInbound).inc();
   m.connections(Direction::kOutbound).add(2);
-  m.handshake_failure(HandshakeFailure::kNoise).inc(3);
   m.kad_request(KadRequest::kFindNode).inc(5);
   m.kad_request_duration.observe(0.0007);
   m.relay_reservation(RelayResult::kDenied).inc();
@@ -256,7 +255,6 @@ TEST(NodeMetrics, RegistersTheDocumentedFamilies) {
   for (const char* line : {
            "mepassa_connections_opened_total{direction=\"inbound\"} 1\n",
            "mepassa_connections_current{direction=\"outbound\"} 2\n",
-           "mepassa_handshake_failures_total{reason=\"noise\"} 3\n",
            "mepassa_kad_requests_total{type=\"find_node\"} 5\n",
            "mepassa_kad_request_duration_seconds_bucket{le=\"0.001\"} 1\n",
            "# TYPE mepassa_kad_outbound_request_duration_seconds histogram\n",

@@ -58,7 +58,7 @@ struct PipeHarness {
   PeerId client = random_peer(rng);
   Kademlia kad;
   asio::io_context io;
-  std::unique_ptr<net::MemoryStream> server_end;
+  std::shared_ptr<net::MemoryStream> server_end;
   std::unique_ptr<net::MemoryStream> client_end;
   bool server_done = false;
 
@@ -73,7 +73,7 @@ struct PipeHarness {
 };
 
 asio::awaitable<void> serve(PipeHarness* h) {
-  co_await serve_stream(h->kad, *h->server_end, h->client);
+  co_await serve_stream(h->kad, h->server_end, h->client);
   h->server_done = true;
 }
 

@@ -62,7 +62,7 @@ struct KadPeer {
   Multiaddr addr() const { return host.listen_addrs().at(0).with_peer_id(host.local_peer()); }
 
   static asio::awaitable<void> serve(KadPeer* p, host::StreamContext ctx) {
-    co_await serve_stream(p->kad, *ctx.stream, ctx.connection->remote_peer());
+    co_await serve_stream(p->kad, ctx.stream, ctx.connection->remote_peer());
   }
 };
 

@@ -32,7 +32,7 @@ struct Harness {
   PeerId remote = random_peer(rng);
   Kademlia kad;
   asio::io_context io;
-  std::unique_ptr<net::MemoryStream> server_end;
+  std::shared_ptr<net::MemoryStream> server_end;
   std::unique_ptr<net::MemoryStream> client_end;
   bool server_done = false;
 
@@ -46,7 +46,7 @@ struct Harness {
     asio::co_spawn(
         io,
         [this]() -> asio::awaitable<void> {
-          co_await serve_stream(kad, *server_end, remote);
+          co_await serve_stream(kad, server_end, remote);
           server_done = true;
         },
         asio::detached);

@@ -1,0 +1,78 @@
+// TcpTransport: libp2p over TCP. Listens (expanding 0.0.0.0 and :: to the
+// interface addresses), accepts under the HandshakeTable (handshakes in
+// progress, total and per IP), dials (/ip4, /ip6, /dns*), and upgrades each
+// socket: multistream-select -> Noise XX -> multistream-select -> Yamux,
+// under one net::Deadline. What it hands the host is a SecuredConnection
+// whose streams are Yamux streams (yamux_connection.hpp); the host's
+// registry (limits, events) is asked before the muxer is built.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/keys.hpp"
+#include "core/multiaddr.hpp"
+#include "core/result.hpp"
+#include "host/handshake_table.hpp"
+#include "host/stats.hpp"
+#include "host/transport.hpp"
+
+namespace mp::noise {
+class LocalIdentity;
+}
+namespace mp::net {
+class TcpStream;
+}
+
+namespace mp::host {
+
+class Host;
+struct HostConfig;
+
+class TcpTransport {
+ public:
+  // `host` owns the transport (its registry takes what we accept).
+  TcpTransport(asio::any_io_executor executor, const HostConfig& config,
+               const Ed25519KeyPair& identity, Host& host);
+  ~TcpTransport();
+  TcpTransport(const TcpTransport&) = delete;
+  TcpTransport& operator=(const TcpTransport&) = delete;
+
+  // See Host::listen.
+  Status listen(bool ipv6_optional);
+  const std::vector<Multiaddr>& listen_addrs() const { return listen_addrs_; }
+  // Dials /ip4|ip6|dns|dns4|dns6/.../tcp/N (no /p2p/) and upgrades; when
+  // `expected` is set the Noise handshake must prove that peer. Throws.
+  asio::awaitable<SecuredConnection> dial(Multiaddr target, std::optional<PeerId> expected);
+  std::size_t handshakes_in_progress() const { return handshakes_.size(); }
+  // Stops accepting; handshakes in progress fail.
+  void close();
+
+ private:
+  asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
+  asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
+  // `handshake`: the inbound socket's HandshakeTable id (0 for dials).
+  asio::awaitable<SecuredConnection> upgrade(std::shared_ptr<net::TcpStream> tcp, Direction dir,
+                                             std::optional<PeerId> expected,
+                                             std::uint64_t handshake = 0);
+
+  asio::any_io_executor executor_;
+  const HostConfig& config_;
+  Host& host_;
+  HostStats& stats_;
+  std::unique_ptr<noise::LocalIdentity> noise_identity_;
+  HandshakeTable handshakes_;
+  // Sockets of handshakes in progress, to close one the table evicts.
+  std::unordered_map<std::uint64_t, net::ByteStream*> handshake_sockets_;
+  std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<Multiaddr> listen_addrs_;
+  bool closing_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace mp::host
