@@ -52,7 +52,7 @@ struct KadPeer {
     EXPECT_TRUE(host.listen().ok());
   }
   static asio::awaitable<void> serve(KadPeer* p, host::StreamContext ctx) {
-    co_await kad::serve_stream(p->kad, *ctx.stream, ctx.connection->remote_peer());
+    co_await kad::serve_stream(p->kad, ctx.stream, ctx.connection->remote_peer());
   }
 };
 
