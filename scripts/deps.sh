@@ -11,6 +11,7 @@ packages=(
   libasio-dev libssl-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libhttp-parser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
   libclang-rt-14-dev
   nodejs npm curl procps iproute2 dpkg-dev file
   prometheus

@@ -10,6 +10,8 @@
 #include <asio/use_awaitable.hpp>
 
 #include "host/tcp_transport.hpp"
+#include "quic/address.hpp"         // h-quic
+#include "quic/quic_transport.hpp"  // h-quic
 #include "multistream/negotiate.hpp"
 #include "net/deadline.hpp"
 #include "net/deadline_stream.hpp"
@@ -50,7 +52,8 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
       local_key_(identity.public_key()),
       limits_(config_.limits),
       budget_(ResourceBudget::create(BudgetLimits::from_node_total(config_.max_memory_bytes))),
-      transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)) {
+      transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)),
+      quic_(std::make_unique<quic::QuicTransport>(executor_, config_, identity, *this)) {
   // Identify and ping are part of every connection. (Handlers are plain
   // lambdas returning a coroutine: GCC 12 miscompiles coroutine lambdas that
   // take parameters by value.)
@@ -112,15 +115,21 @@ void Host::add_external_addr(const Multiaddr& addr) {
 }
 
 Status Host::listen(bool ipv6_optional) {
-  return transport_->listen(ipv6_optional);
+  // h-quic: TCP addresses go to TcpTransport, /udp/N/quic-v1 to QuicTransport.
+  if (auto st = transport_->listen(ipv6_optional); !st) return st;
+  if (auto st = quic_->listen(ipv6_optional); !st) return st;
+  listen_addrs_ = transport_->listen_addrs();
+  listen_addrs_.insert(listen_addrs_.end(), quic_->listen_addrs().begin(),
+                       quic_->listen_addrs().end());
+  return Status::Ok();
 }
 
 const std::vector<Multiaddr>& Host::listen_addrs() const {
-  return transport_->listen_addrs();
+  return listen_addrs_;
 }
 
 std::size_t Host::handshakes_in_progress() const {
-  return transport_->handshakes_in_progress();
+  return transport_->handshakes_in_progress() + quic_->handshakes_in_progress();
 }
 
 std::vector<Multiaddr> Host::advertised_addrs() const {
@@ -381,7 +390,12 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
   if (expected && !force_new) {
     if (auto existing = connection_to(*expected)) co_return existing;
   }
-  auto secured = co_await transport_->dial(addr.without_peer_id(), expected);
+  SecuredConnection secured;
+  if (quic::is_quic(addr)) {  // h-quic (GCC 12: no co_await inside ?:)
+    secured = co_await quic_->dial(addr.without_peer_id(), expected);
+  } else {
+    secured = co_await transport_->dial(addr.without_peer_id(), expected);
+  }
   if (!*alive_) throw std::system_error(asio::error::operation_aborted);
   co_return register_connection(std::move(secured));
 }
@@ -424,6 +438,7 @@ std::vector<std::shared_ptr<Connection>> Host::connections() const {
 void Host::shutdown() {
   shutting_down_ = true;
   transport_->close();
+  quic_->close();  // h-quic
   for (auto& c : connections()) c->close("node shutting down");
 }
 

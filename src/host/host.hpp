@@ -36,6 +36,10 @@
 #include "net/byte_stream.hpp"
 
 
+namespace mp::quic {
+class QuicTransport;  // QUIC transport (h-quic)
+}
+
 namespace mp::host {
 
 class Connection;
@@ -137,6 +141,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 class Host {
   friend class Connection;
   friend class TcpTransport;  // asks the limits and the budget, registers what it accepts
+  friend class quic::QuicTransport;  // h-quic: the same, for QUIC
 
  public:
   Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity);
@@ -169,8 +174,9 @@ class Host {
   void set_handler(std::string protocol, StreamHandler handler);
   std::vector<std::string> protocols() const;
 
-  // Dials `addr` (/ip4|ip6|dns|dns4|dns6/.../tcp/N[/p2p/ID]). When a /p2p/ is
-  // present or `expected` is set, the Noise handshake must prove that peer.
+  // Dials `addr` (/ip4|ip6|dns|dns4|dns6/.../tcp/N[/p2p/ID], or
+  // /ip4|ip6/.../udp/N/quic-v1[/p2p/ID]). When a /p2p/ is present or
+  // `expected` is set, the Noise (or TLS) handshake must prove that peer.
   // Reuses an existing connection to that peer unless `force_new` (AutoNAT
   // dial-backs must prove a fresh connection works). Throws on failure.
   asio::awaitable<std::shared_ptr<Connection>> dial(Multiaddr addr,
@@ -223,6 +229,11 @@ class Host {
   bool shutting_down_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<TcpTransport> transport_;  // last: built from the members above
+  // h-quic: QUIC transport and the listen addresses of both transports.
+  std::unique_ptr<quic::QuicTransport> quic_;
+  std::vector<Multiaddr> listen_addrs_;
+ public:
+  const quic::QuicTransport& quic() const { return *quic_; }
 };
 
 }  // namespace mp::host

@@ -24,11 +24,12 @@ enum class HandshakeFailure : std::size_t {
   kYamux,
   kLimit,
   kIo,
+  kTls,  // QUIC: the TLS 1.3 handshake failed (bad certificate, no ALPN, ...)
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(HandshakeFailure::kCount)>
     kHandshakeFailureNames = {"timeout", "multistream", "noise", "peer_id_mismatch",
-                              "yamux",   "limit",       "io"};
+                              "yamux",   "limit",       "io",   "tls"};
 
 // Why a resource was refused (mepassa_resource_refusals_total{scope,reason}).
 // Memory refusals are counted by the ResourceBudget itself.

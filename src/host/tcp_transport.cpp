@@ -39,7 +39,8 @@ Multiaddr endpoint_to_multiaddr(const asio::ip::tcp::endpoint& ep) {
   return Multiaddr::ip_tcp(endpoint_ip(ep), ep.port());
 }
 
-// Interface addresses of this machine, to expand 0.0.0.0 / :: listeners.
+}  // namespace
+
 std::vector<std::string> interface_addresses(bool v6) {
   std::vector<std::string> out;
   ifaddrs* list = nullptr;
@@ -65,9 +66,6 @@ std::vector<std::string> interface_addresses(bool v6) {
   return out;
 }
 
-
-}  // namespace
-
 TcpTransport::TcpTransport(asio::any_io_executor executor, const HostConfig& config,
                            const Ed25519KeyPair& identity, Host& host)
     : executor_(std::move(executor)),
@@ -92,6 +90,7 @@ void TcpTransport::close() {
 Status TcpTransport::listen(bool ipv6_optional) {
   for (const auto& ma : config_.listen_addrs) {
     auto ep = ma.tcp_endpoint();
+    if (!ep && ma.value_of(Proto::kQuicV1)) continue;  // QuicTransport's (h-quic)
     if (!ep)
       return make_error("cannot listen on " + ma.to_string() +
                         ": only /ip4|ip6/.../tcp/N is supported");

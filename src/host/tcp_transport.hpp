@@ -34,6 +34,9 @@ namespace mp::host {
 class Host;
 struct HostConfig;
 
+// Interface addresses of this machine, to expand 0.0.0.0 / :: listeners.
+std::vector<std::string> interface_addresses(bool v6);
+
 class TcpTransport {
  public:
   // `host` owns the transport (its registry takes what we accept).

@@ -1,0 +1,496 @@
+#include "quic/quic_connection.hpp"
+
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "quic/cid_router.hpp"
+#include "quic/quic_stream.hpp"
+
+namespace mp::quic {
+
+namespace {
+
+ngtcp2_tstamp now_ns() {
+  return static_cast<ngtcp2_tstamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+ngtcp2_cid random_cid() {
+  ngtcp2_cid cid{};
+  cid.datalen = kCidLength;
+  gnutls_rnd(GNUTLS_RND_NONCE, cid.data, cid.datalen);
+  return cid;
+}
+
+std::string cid_string(const ngtcp2_cid& cid) {
+  return std::string(reinterpret_cast<const char*>(cid.data), cid.datalen);
+}
+
+ngtcp2_addr as_addr(asio::ip::udp::endpoint& ep) {
+  return ngtcp2_addr{reinterpret_cast<ngtcp2_sockaddr*>(ep.data()),
+                     static_cast<ngtcp2_socklen>(ep.size())};
+}
+
+// Stateless reset tokens: HMAC of the connection ID under a key made once
+// per process (a restart invalidates old tokens, which is harmless).
+const std::array<std::uint8_t, 32>& reset_secret() {
+  static const auto secret = [] {
+    std::array<std::uint8_t, 32> s{};
+    gnutls_rnd(GNUTLS_RND_KEY, s.data(), s.size());
+    return s;
+  }();
+  return secret;
+}
+
+}  // namespace
+
+// ngtcp2 callbacks: user_data is the QuicConnection.
+struct QuicConnection::Callbacks {
+  static QuicConnection& self(void* user_data) { return *static_cast<QuicConnection*>(user_data); }
+
+  static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) {
+    return static_cast<QuicConnection*>(ref->user_data)->conn_;
+  }
+  static void rand(std::uint8_t* dest, std::size_t len, const ngtcp2_rand_ctx*) {
+    gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+  }
+  static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
+                                   std::size_t cidlen, void* user_data) {
+    cid->datalen = cidlen;
+    gnutls_rnd(GNUTLS_RND_NONCE, cid->data, cidlen);
+    const auto& secret = reset_secret();
+    if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), cid) != 0)
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    auto& c = self(user_data);
+    if (c.events_.cid_added) c.events_.cid_added(cid_string(*cid));
+    return 0;
+  }
+  static int remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data) {
+    auto& c = self(user_data);
+    if (c.events_.cid_removed) c.events_.cid_removed(cid_string(*cid));
+    return 0;
+  }
+  // ngtcp2's own, noting that a packet of the peer decrypted.
+  static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level, std::uint64_t offset,
+                              const std::uint8_t* data, std::size_t len, void* user_data) {
+    self(user_data).crypto_received_ = true;
+    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, len, user_data);
+  }
+  static int handshake_completed(ngtcp2_conn*, void* user_data) {
+    self(user_data).handshake_completed_ = true;
+    return 0;
+  }
+  static int stream_open(ngtcp2_conn* conn, std::int64_t id, void* user_data) {
+    auto& c = self(user_data);
+    if (!ngtcp2_is_bidi_stream(id)) return 0;  // libp2p uses none; no credit given anyway
+    auto s = std::make_shared<QuicStream>(c.ex_, c.weak_from_this(), id);
+    ngtcp2_conn_set_stream_user_data(conn, id, s.get());
+    c.streams_[id] = s;
+    c.pending_inbound_.push_back(std::move(s));
+    return 0;
+  }
+  static int recv_stream_data(ngtcp2_conn* conn, std::uint32_t flags, std::int64_t id,
+                              std::uint64_t, const std::uint8_t* data, std::size_t len,
+                              void* user_data, void* stream_user_data) {
+    auto& c = self(user_data);
+    if (!stream_user_data) {
+      // A stream we no longer read: give its credit back at once.
+      ngtcp2_conn_extend_max_stream_offset(conn, id, len);
+      ngtcp2_conn_extend_max_offset(conn, len);
+      return 0;
+    }
+    if (len > 0 && !ngtcp2_conn_is_local_stream(conn, id))
+      c.last_remote_activity_ = std::chrono::steady_clock::now();
+    static_cast<QuicStream*>(stream_user_data)
+        ->on_data(BytesView(data, len), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+    return 0;
+  }
+  static int acked_stream_data_offset(ngtcp2_conn*, std::int64_t, std::uint64_t,
+                                      std::uint64_t len, void*, void* stream_user_data) {
+    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_acked(len);
+    return 0;
+  }
+  static int stream_close(ngtcp2_conn* conn, std::uint32_t, std::int64_t id, std::uint64_t,
+                          void* user_data, void* stream_user_data) {
+    auto& c = self(user_data);
+    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_closed();
+    c.streams_.erase(id);
+    // The remote's stream credit comes back as its streams end.
+    if (ngtcp2_is_bidi_stream(id) && !ngtcp2_conn_is_local_stream(conn, id))
+      ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+    c.handshake_notifier_.notify();  // open_stream may wait for credit
+    return 0;
+  }
+  static int stream_reset(ngtcp2_conn*, std::int64_t, std::uint64_t, std::uint64_t, void*,
+                          void* stream_user_data) {
+    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_peer_reset();
+    return 0;
+  }
+  static int stream_stop_sending(ngtcp2_conn*, std::int64_t, std::uint64_t, void*,
+                                 void* stream_user_data) {
+    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_stop_sending();
+    return 0;
+  }
+  static int extend_max_local_streams_bidi(ngtcp2_conn*, std::uint64_t, void* user_data) {
+    self(user_data).handshake_notifier_.notify();
+    return 0;
+  }
+
+  static void fill(ngtcp2_callbacks& cb, bool is_server) {
+    cb = {};
+    if (is_server) {
+      cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+    } else {
+      cb.client_initial = ngtcp2_crypto_client_initial_cb;
+      cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
+    }
+    cb.recv_crypto_data = recv_crypto_data;
+    cb.encrypt = ngtcp2_crypto_encrypt_cb;
+    cb.decrypt = ngtcp2_crypto_decrypt_cb;
+    cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
+    cb.update_key = ngtcp2_crypto_update_key_cb;
+    cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+    cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+    cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+    cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+    cb.rand = rand;
+    cb.get_new_connection_id = get_new_connection_id;
+    cb.remove_connection_id = remove_connection_id;
+    cb.handshake_completed = handshake_completed;
+    cb.stream_open = stream_open;
+    cb.recv_stream_data = recv_stream_data;
+    cb.acked_stream_data_offset = acked_stream_data_offset;
+    cb.stream_close = stream_close;
+    cb.stream_reset = stream_reset;
+    cb.stream_stop_sending = stream_stop_sending;
+    cb.extend_max_local_streams_bidi = extend_max_local_streams_bidi;
+  }
+};
+
+QuicConnection::QuicConnection(asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
+                               const asio::ip::udp::endpoint& remote,
+                               const ConnectionSettings& settings, std::optional<PeerId> expected,
+                               Send send, ConnectionEvents events)
+    : ex_(ex),
+      local_(local),
+      remote_(remote),
+      settings_(settings),
+      expected_(std::move(expected)),
+      send_(std::move(send)),
+      events_(std::move(events)),
+      timer_(ex),
+      handshake_notifier_(ex),
+      last_remote_activity_(std::chrono::steady_clock::now()) {
+  conn_ref_.get_conn = Callbacks::get_conn;
+  conn_ref_.user_data = this;
+}
+
+QuicConnection::~QuicConnection() {
+  if (conn_) ngtcp2_conn_del(conn_);
+  if (session_) gnutls_deinit(session_);
+}
+
+Status QuicConnection::init_tls(const tls::Credentials& creds, bool is_server) {
+  int rv = gnutls_init(&session_, (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+                                      GNUTLS_NO_END_OF_EARLY_DATA);
+  if (rv < 0) return make_error(std::string("gnutls_init: ") + gnutls_strerror(rv));
+  rv = is_server ? ngtcp2_crypto_gnutls_configure_server_session(session_)
+                 : ngtcp2_crypto_gnutls_configure_client_session(session_);
+  if (rv != 0) return make_error("ngtcp2_crypto_gnutls_configure_session failed");
+  if (auto st = tls::configure_session(session_, creds, is_server, expected_); !st) return st;
+  gnutls_session_set_ptr(session_, &conn_ref_);
+  return Status::Ok();
+}
+
+void QuicConnection::init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const {
+  ngtcp2_settings_default(&s);
+  s.initial_ts = now_ns();
+  s.max_window = kMaxConnectionWindow;
+  s.max_stream_window = kMaxStreamWindow;
+  s.handshake_timeout =
+      static_cast<ngtcp2_duration>(settings_.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+  ngtcp2_transport_params_default(&p);
+  p.initial_max_stream_data_bidi_local = kStreamWindow;
+  p.initial_max_stream_data_bidi_remote = kStreamWindow;
+  p.initial_max_stream_data_uni = 0;
+  p.initial_max_data = kConnectionWindow;
+  p.initial_max_streams_bidi = settings_.max_streams;
+  p.initial_max_streams_uni = 0;
+  // The host closes idle connections itself (by remote stream activity);
+  // QUIC's own idle timeout only catches peers that vanished.
+  p.max_idle_timeout =
+      static_cast<ngtcp2_duration>(settings_.idle_timeout.count()) * NGTCP2_MILLISECONDS;
+  p.active_connection_id_limit = 4;
+}
+
+Result<std::shared_ptr<QuicConnection>> QuicConnection::accept(
+    asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const asio::ip::udp::endpoint& local,
+    const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
+    const ConnectionSettings& settings, Send send, ConnectionEvents events) {
+  std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings, std::nullopt,
+                                                       std::move(send), std::move(events)));
+  if (auto st = c->init_tls(creds, true); !st) return st.error();
+  ngtcp2_callbacks cb;
+  Callbacks::fill(cb, true);
+  ngtcp2_settings s;
+  ngtcp2_transport_params p;
+  c->init_settings(s, p);
+  p.original_dcid = hd.dcid;
+  const ngtcp2_cid scid = random_cid();
+  const ngtcp2_path path = c->path();
+  const int rv = ngtcp2_conn_server_new(&c->conn_, &hd.scid, &scid, &path, hd.version, &cb, &s, &p,
+                                        nullptr, c.get());
+  if (rv != 0) return make_error(std::string("ngtcp2_conn_server_new: ") + ngtcp2_strerror(rv));
+  ngtcp2_conn_set_tls_native_handle(c->conn_, c->session_);
+  c->scid_ = cid_string(scid);
+  c->original_dcid_ = cid_string(hd.dcid);
+  return c;
+}
+
+Result<std::shared_ptr<QuicConnection>> QuicConnection::connect(
+    asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
+    const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
+    const ConnectionSettings& settings, std::optional<PeerId> expected, Send send,
+    ConnectionEvents events) {
+  std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings,
+                                                       std::move(expected), std::move(send),
+                                                       std::move(events)));
+  if (auto st = c->init_tls(creds, false); !st) return st.error();
+  ngtcp2_callbacks cb;
+  Callbacks::fill(cb, false);
+  ngtcp2_settings s;
+  ngtcp2_transport_params p;
+  c->init_settings(s, p);
+  const ngtcp2_cid dcid = random_cid();
+  const ngtcp2_cid scid = random_cid();
+  const ngtcp2_path path = c->path();
+  const int rv = ngtcp2_conn_client_new(&c->conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
+                                        &s, &p, nullptr, c.get());
+  if (rv != 0) return make_error(std::string("ngtcp2_conn_client_new: ") + ngtcp2_strerror(rv));
+  ngtcp2_conn_set_tls_native_handle(c->conn_, c->session_);
+  c->scid_ = cid_string(scid);
+  return c;
+}
+
+ngtcp2_path QuicConnection::path() {
+  return ngtcp2_path{as_addr(local_), as_addr(remote_), nullptr};
+}
+
+void QuicConnection::on_datagram(const asio::ip::udp::endpoint& from, BytesView data) {
+  if (terminated_) return;
+  auto self = shared_from_this();
+  asio::ip::udp::endpoint remote = from;
+  const ngtcp2_path p{as_addr(local_), as_addr(remote), nullptr};
+  ngtcp2_pkt_info pi{};
+  in_ngtcp2_ = true;
+  const int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data.data(), data.size(), now_ns());
+  in_ngtcp2_ = false;
+  if (rv != 0) {
+    if (rv == NGTCP2_ERR_DRAINING) return terminate("closed by peer");
+    if (rv == NGTCP2_ERR_DROP_CONN) return terminate("dropped: " + std::string(ngtcp2_strerror(rv)));
+    // A bad packet from a peer that has not finished the handshake may be an
+    // attacker's: before it, only drop it (an Initial the handshake rejects
+    // ends the connection with its error).
+    return fail(rv, std::string("quic: ") + ngtcp2_strerror(rv));
+  }
+  if (handshake_completed_ && !verified_) handshake_done();
+  if (terminated_) return;
+  if (on_inbound_) {
+    auto pending = std::move(pending_inbound_);
+    pending_inbound_.clear();
+    for (auto& s : pending) on_inbound_(std::move(s));
+  }
+  flush();
+}
+
+void QuicConnection::handshake_done() {
+  auto peer = tls::peer_of(session_);
+  if (!peer) return fail(NGTCP2_ERR_CALLBACK_FAILURE, "tls: peer certificate not verified");
+  if (expected_ && !(peer->peer == *expected_)) {
+    close_reason_ = "peer_id_mismatch";
+    return fail(0, "peer id mismatch: expected " + expected_->to_base58() + ", got " +
+                       peer->peer.to_base58());
+  }
+  verified_ = std::move(peer);
+  handshake_notifier_.notify();
+  if (events_.established) {
+    asio::post(ex_, [w = weak_from_this()] {
+      if (auto c = w.lock(); c && !c->terminated_ && c->events_.established)
+        c->events_.established();
+    });
+  }
+}
+
+void QuicConnection::flush() {
+  if (terminated_ || in_ngtcp2_ || !conn_) return;
+  auto self = shared_from_this();
+  std::vector<QuicStream*> ready;
+  for (auto& [id, s] : streams_)
+    if (s->has_unsent()) ready.push_back(s.get());
+  std::size_t next = 0;
+  std::array<std::uint8_t, 1500> buf;
+  const auto ts = now_ns();
+  for (;;) {
+    while (next < ready.size() && !ready[next]->has_unsent()) ++next;
+    QuicStream* s = next < ready.size() ? ready[next] : nullptr;
+    ngtcp2_vec v{};
+    std::size_t vcnt = 0;
+    std::uint32_t flags = 0;
+    std::int64_t sid = -1;
+    if (s) {
+      sid = s->id();
+      const BytesView u = s->unsent();
+      v.base = const_cast<std::uint8_t*>(u.data());
+      v.len = u.size();
+      vcnt = u.empty() ? 0 : 1;
+      if (s->fin_pending_) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    }
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_pkt_info pi{};
+    ngtcp2_ssize datalen = -1;
+    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf.data(), buf.size(),
+                                                     &datalen, flags, sid, vcnt ? &v : nullptr,
+                                                     vcnt, ts);
+    if (n < 0) {
+      if (s && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+                n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
+        ++next;  // waits for credit (or is gone); others may still send
+        continue;
+      }
+      return fail(static_cast<int>(n), std::string("quic write: ") + ngtcp2_strerror(static_cast<int>(n)));
+    }
+    if (s && datalen >= 0) {
+      s->on_sent(static_cast<std::size_t>(datalen),
+                 (flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::size_t>(datalen) == v.len);
+    }
+    if (n == 0) break;  // nothing more, or congestion-limited
+    send_(remote_, BytesView(buf.data(), static_cast<std::size_t>(n)));
+  }
+  arm_timer();
+}
+
+void QuicConnection::arm_timer() {
+  const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
+  if (expiry == UINT64_MAX) {
+    timer_.cancel();
+    return;
+  }
+  const ngtcp2_tstamp now = now_ns();
+  const auto delay = std::chrono::nanoseconds(expiry > now ? expiry - now : 0);
+  timer_.expires_after(delay);
+  timer_.async_wait([w = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    auto c = w.lock();
+    if (!c || c->terminated_) return;
+    const int rv = ngtcp2_conn_handle_expiry(c->conn_, now_ns());
+    if (rv == NGTCP2_ERR_IDLE_CLOSE) return c->terminate("idle timeout");
+    if (rv != 0) {
+      return c->terminate(c->verified_ ? std::string("quic: ") + ngtcp2_strerror(rv)
+                                       : std::string("handshake timeout"));
+    }
+    c->flush();
+  });
+}
+
+void QuicConnection::schedule_flush() {
+  if (flush_scheduled_ || terminated_) return;
+  flush_scheduled_ = true;
+  asio::post(ex_, [w = weak_from_this()] {
+    if (auto c = w.lock()) {
+      c->flush_scheduled_ = false;
+      c->flush();
+    }
+  });
+}
+
+void QuicConnection::fail(int liberr, const std::string& reason) {
+  if (terminated_) return;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);
+  if (liberr != 0) ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, nullptr, 0);
+  std::array<std::uint8_t, 1500> buf;
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, buf.data(),
+                                                            buf.size(), &ccerr, now_ns());
+  if (n > 0) send_(remote_, BytesView(buf.data(), static_cast<std::size_t>(n)));
+  terminate(reason);
+}
+
+void QuicConnection::abort(const std::string& reason) { terminate(reason); }
+
+void QuicConnection::close() {
+  if (terminated_) return;
+  fail(0, "closed");
+}
+
+void QuicConnection::terminate(const std::string& reason) {
+  if (terminated_) return;
+  terminated_ = true;
+  if (close_reason_.empty()) close_reason_ = reason;
+  timer_.cancel();
+  handshake_notifier_.notify();
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, s] : streams) s->on_closed();
+  pending_inbound_.clear();
+  asio::post(ex_, [self = shared_from_this()] {
+    if (self->events_.terminated) self->events_.terminated(self->close_reason_);
+    if (auto cb = std::move(self->on_close_)) cb(self->close_reason_);
+    self->on_inbound_ = nullptr;
+  });
+}
+
+void QuicConnection::start(InboundHandler on_inbound, CloseHandler on_close) {
+  on_inbound_ = std::move(on_inbound);
+  on_close_ = std::move(on_close);
+  if (terminated_) return;  // the posted terminate runs on_close_
+  auto pending = std::move(pending_inbound_);
+  pending_inbound_.clear();
+  for (auto& s : pending) on_inbound_(std::move(s));
+}
+
+asio::awaitable<std::shared_ptr<net::ByteStream>> QuicConnection::open_stream() {
+  auto self = shared_from_this();
+  for (;;) {
+    if (terminated_) throw std::system_error(asio::error::not_connected, "quic connection closed");
+    std::int64_t id = -1;
+    const int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
+    if (rv == 0) {
+      auto s = std::make_shared<QuicStream>(ex_, weak_from_this(), id);
+      ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
+      streams_[id] = s;
+      co_return s;
+    }
+    if (rv != NGTCP2_ERR_STREAM_ID_BLOCKED)
+      throw std::system_error(asio::error::not_connected, ngtcp2_strerror(rv));
+    co_await handshake_notifier_.wait();  // the peer's MAX_STREAMS
+  }
+}
+
+asio::awaitable<void> QuicConnection::wait_handshake() {
+  auto self = shared_from_this();
+  while (!verified_ && !terminated_) co_await handshake_notifier_.wait();
+}
+
+void QuicConnection::stream_consumed(std::int64_t id, std::size_t n) {
+  if (terminated_) return;
+  ngtcp2_conn_extend_max_stream_offset(conn_, id, n);
+  ngtcp2_conn_extend_max_offset(conn_, n);
+  schedule_flush();
+}
+
+void QuicConnection::shutdown_stream(std::int64_t id) {
+  if (terminated_) return;
+  ngtcp2_conn_shutdown_stream(conn_, id, 0);
+  schedule_flush();
+}
+
+}  // namespace mp::quic

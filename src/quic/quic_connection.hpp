@@ -1,0 +1,157 @@
+// QuicConnection: one QUIC v1 connection (ngtcp2 + GnuTLS, libp2p/specs
+// quic/README.md) and the host's MuxedConnection over it: each libp2p stream
+// is one bidirectional QUIC stream (QuicStream). The transport feeds it the
+// datagrams routed to it and sends what it writes; ngtcp2's timers run on one
+// asio::steady_timer. The peer proves its Peer ID with its TLS certificate
+// (tls::peer_of) before the connection counts as established.
+//
+// Bounds: streams the remote may open at once = initial_max_streams_bidi
+// (the host's MAX_STREAMS_PER_CONNECTION; QUIC flow control enforces it);
+// bytes it may make us buffer = the connection window (kConnectionWindow,
+// grown by ngtcp2 up to kMaxConnectionWindow), whatever the stream count.
+#pragma once
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/peer_id.hpp"
+#include "host/transport.hpp"
+#include "tls/certificate.hpp"
+#include "yamux/notifier.hpp"
+
+namespace mp::quic {
+
+class QuicStream;
+
+inline constexpr std::uint64_t kStreamWindow = 64 * 1024;
+inline constexpr std::uint64_t kMaxStreamWindow = 256 * 1024;
+inline constexpr std::uint64_t kConnectionWindow = 256 * 1024;
+inline constexpr std::uint64_t kMaxConnectionWindow = 1024 * 1024;
+
+struct ConnectionSettings {
+  std::size_t max_streams = 256;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+// What a connection tells its transport. Each runs on the io_context, never
+// from inside ngtcp2.
+struct ConnectionEvents {
+  std::function<void(const std::string& cid)> cid_added;    // route it here
+  std::function<void(const std::string& cid)> cid_removed;
+  std::function<void()> established;                        // peer verified
+  std::function<void(const std::string& reason)> terminated;  // once, the end
+};
+
+class QuicConnection final : public host::MuxedConnection,
+                             public std::enable_shared_from_this<QuicConnection> {
+ public:
+  using Send = std::function<void(const asio::ip::udp::endpoint& to, BytesView datagram)>;
+
+  // Server side, from a client's first Initial (`hd` as ngtcp2_accept read it).
+  static Result<std::shared_ptr<QuicConnection>> accept(
+      asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const asio::ip::udp::endpoint& local,
+      const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
+      const ConnectionSettings& settings, Send send, ConnectionEvents events);
+  // Client side; the first Initial goes out when flush() is called.
+  static Result<std::shared_ptr<QuicConnection>> connect(
+      asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
+      const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
+      const ConnectionSettings& settings, std::optional<PeerId> expected, Send send,
+      ConnectionEvents events);
+  ~QuicConnection() override;
+
+  // A datagram routed to this connection.
+  void on_datagram(const asio::ip::udp::endpoint& from, BytesView data);
+  // Writes whatever ngtcp2 has to send and re-arms the timer.
+  void flush();
+  // Ends the connection now without telling the peer (eviction, shutdown).
+  void abort(const std::string& reason);
+
+  bool established() const { return verified_.has_value(); }
+  // Whether a packet of the peer was decrypted (its Initial was genuine).
+  bool handshake_started() const { return crypto_received_; }
+  bool terminated() const { return terminated_; }
+  const std::optional<tls::VerifiedPeer>& peer() const { return verified_; }
+  const std::string& scid() const { return scid_; }
+  // The client's original Destination Connection ID (server side).
+  const std::string& original_dcid() const { return original_dcid_; }
+  const asio::ip::udp::endpoint& remote() const { return remote_; }
+  // Why it ended ("handshake timeout", "peer_id_mismatch", ...).
+  const std::string& close_reason() const { return close_reason_; }
+  void set_account(std::unique_ptr<host::ConnectionAccount> a) { account_ = std::move(a); }
+
+  // host::MuxedConnection
+  void start(InboundHandler on_inbound, CloseHandler on_close) override;
+  asio::awaitable<std::shared_ptr<net::ByteStream>> open_stream() override;
+  void close() override;
+  std::size_t stream_count() const override { return streams_.size(); }
+  std::chrono::steady_clock::time_point last_remote_activity() const override {
+    return last_remote_activity_;
+  }
+  std::uint64_t streams_refused() const override { return 0; }  // QUIC credit refuses them
+  host::ConnectionAccount& memory() override { return *account_; }
+
+  // Waits until established() or terminated() (client side).
+  asio::awaitable<void> wait_handshake();
+
+ private:
+  friend class QuicStream;
+  struct Callbacks;
+
+  QuicConnection(asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
+                 const asio::ip::udp::endpoint& remote, const ConnectionSettings& settings,
+                 std::optional<PeerId> expected, Send send, ConnectionEvents events);
+  Status init_tls(const tls::Credentials& creds, bool is_server);
+  void init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const;
+  ngtcp2_path path();
+  void arm_timer();
+  void schedule_flush();
+  // Ends with a CONNECTION_CLOSE carrying `liberr` (an ngtcp2 error) or
+  // NO_ERROR when 0.
+  void fail(int liberr, const std::string& reason);
+  void terminate(const std::string& reason);
+  void handshake_done();
+  void stream_consumed(std::int64_t id, std::size_t n);
+  void shutdown_stream(std::int64_t id);
+
+  asio::any_io_executor ex_;
+  asio::ip::udp::endpoint local_;
+  asio::ip::udp::endpoint remote_;
+  ConnectionSettings settings_;
+  std::optional<PeerId> expected_;
+  Send send_;
+  ConnectionEvents events_;
+  ngtcp2_conn* conn_ = nullptr;
+  gnutls_session_t session_ = nullptr;
+  ngtcp2_crypto_conn_ref conn_ref_{};
+  asio::steady_timer timer_;
+  yamux::Notifier handshake_notifier_;
+  std::string scid_;
+  std::string original_dcid_;
+  std::optional<tls::VerifiedPeer> verified_;
+  std::map<std::int64_t, std::shared_ptr<QuicStream>> streams_;
+  std::vector<std::shared_ptr<QuicStream>> pending_inbound_;  // before start()
+  InboundHandler on_inbound_;
+  CloseHandler on_close_;
+  std::unique_ptr<host::ConnectionAccount> account_;
+  std::chrono::steady_clock::time_point last_remote_activity_;
+  std::string close_reason_;
+  bool in_ngtcp2_ = false;
+  bool flush_scheduled_ = false;
+  bool handshake_completed_ = false;
+  bool crypto_received_ = false;
+  bool terminated_ = false;
+};
+
+}  // namespace mp::quic

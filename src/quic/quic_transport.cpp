@@ -1,0 +1,338 @@
+#include "quic/quic_transport.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "host/host.hpp"
+#include "host/tcp_transport.hpp"
+#include "quic/address.hpp"
+
+namespace mp::quic {
+
+struct QuicTransport::Socket {
+  explicit Socket(const asio::any_io_executor& ex) : socket(ex) {}
+  asio::ip::udp::socket socket;
+  asio::ip::udp::endpoint local;
+  // Datagrams over this size are truncated and fail decryption (QUIC
+  // packets fit a path MTU; we never advertise more).
+  std::array<std::uint8_t, 2048> buffer{};
+};
+
+namespace {
+
+host::HandshakeFailure classify(const std::string& reason) {
+  if (reason == "handshake timeout") return host::HandshakeFailure::kTimeout;
+  if (reason == "peer_id_mismatch") return host::HandshakeFailure::kPeerIdMismatch;
+  if (reason == "limit") return host::HandshakeFailure::kLimit;
+  return host::HandshakeFailure::kTls;
+}
+
+}  // namespace
+
+QuicTransport::QuicTransport(asio::any_io_executor executor, const host::HostConfig& config,
+                             const Ed25519KeyPair& identity, host::Host& host)
+    : executor_(std::move(executor)),
+      config_(config),
+      host_(host),
+      handshakes_(config.max_handshakes, config.max_handshakes_per_ip) {
+  // One certificate per process: its key is ephemeral, the host key signs it.
+  auto cert = tls::make_certificate(identity);
+  if (!cert) throw std::runtime_error("QUIC certificate: " + cert.message());
+  auto creds = tls::Credentials::create(*cert);
+  if (!creds) throw std::runtime_error("QUIC credentials: " + creds.message());
+  credentials_ = std::move(creds.value());
+  settings_.max_streams = config.limits.max_streams_per_connection;
+  settings_.handshake_timeout = config.handshake_timeout;
+  settings_.idle_timeout = config.idle_timeout;
+}
+
+QuicTransport::~QuicTransport() {
+  *alive_ = false;
+}
+
+void QuicTransport::close() {
+  closing_ = true;
+  auto conns = connections_;
+  for (auto& [h, e] : conns) e.conn->close();
+  for (auto& s : sockets_) {
+    std::error_code ec;
+    s->socket.close(ec);
+  }
+}
+
+std::shared_ptr<QuicTransport::Socket> QuicTransport::open_socket(
+    const asio::ip::udp::endpoint& ep, std::error_code& ec) {
+  auto s = std::make_shared<Socket>(executor_);
+  s->socket.open(ep.protocol(), ec);
+  if (!ec && ep.address().is_v6()) s->socket.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) s->socket.bind(ep, ec);
+  if (!ec) s->socket.non_blocking(true, ec);
+  if (!ec) s->local = s->socket.local_endpoint(ec);
+  if (ec) return nullptr;
+  sockets_.push_back(s);
+  asio::co_spawn(executor_, receive_loop(s), asio::detached);
+  return s;
+}
+
+Status QuicTransport::listen(bool ipv6_optional) {
+  for (const auto& ma : config_.listen_addrs) {
+    auto ep = quic_endpoint(ma);
+    if (!ep) continue;  // TcpTransport's
+    std::error_code ec;
+    auto address = asio::ip::make_address(ep->first, ec);
+    if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
+    auto sock = open_socket(asio::ip::udp::endpoint(address, ep->second), ec);
+    if (ec && ipv6_optional && address.is_v6()) {
+      spdlog::warn("not listening on {}: {}", ma.to_string(), ec.message());
+      continue;
+    }
+    if (ec) return make_error("cannot listen on " + ma.to_string() + ": " + ec.message());
+    if (address.is_unspecified()) {
+      for (const auto& ip : host::interface_addresses(address.is_v6()))
+        listen_addrs_.push_back(quic_multiaddr(ip, sock->local.port()));
+    } else {
+      listen_addrs_.push_back(quic_multiaddr(sock->local));
+    }
+  }
+  return Status::Ok();
+}
+
+asio::awaitable<void> QuicTransport::receive_loop(std::shared_ptr<Socket> sock) {
+  auto alive = alive_;
+  asio::ip::udp::endpoint from;
+  while (*alive && sock->socket.is_open()) {
+    std::error_code ec;
+    const std::size_t n = co_await sock->socket.async_receive_from(
+        asio::buffer(sock->buffer), from, asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive || closing_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) continue;  // an ICMP error reported on the socket: nothing to read
+    host_.stats().bytes_in.fetch_add(n, std::memory_order_relaxed);
+    on_datagram(sock, from, BytesView(sock->buffer.data(), n));
+  }
+}
+
+void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
+                                const asio::ip::udp::endpoint& from, BytesView data) {
+  const auto header = parse_header(data);
+  if (!header) return datagram_stats_->count(DropReason::kMalformed);
+  if (auto handle = router_.find(header->dcid)) {
+    auto it = connections_.find(*handle);
+    if (it != connections_.end()) {
+      auto conn = it->second.conn;  // may end inside
+      conn->on_datagram(from, data);
+      return;
+    }
+  }
+  if (!header->long_header) return datagram_stats_->count(DropReason::kUnknownConnection);
+  accept(sock, from, data);
+}
+
+void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
+                           const asio::ip::udp::endpoint& from, BytesView data) {
+  if (closing_) return;
+  ngtcp2_pkt_hd hd{};
+  const int rv = ngtcp2_accept(&hd, data.data(), data.size());
+  if (rv != 0) return datagram_stats_->count(DropReason::kNotInitial);
+  if (hd.version != NGTCP2_PROTO_VER_V1) return datagram_stats_->count(DropReason::kVersion);
+  const std::string ip = endpoint_ip(from);
+  auto& stats = host_.stats();
+  if (auto refusal = host_.limits_.admit_socket(ip)) {
+    stats.count(*refusal);
+    return datagram_stats_->count(DropReason::kLimit);
+  }
+  const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
+  if (!admission.admitted()) {
+    stats.refuse(*admission.refused_by, host::RefusalReason::kHandshakes);
+    return datagram_stats_->count(DropReason::kHandshakes);
+  }
+  if (admission.evicted) {
+    stats.refuse(host::Scope::kNode, host::RefusalReason::kHandshakeEvicted);
+    if (auto h = handshake_handles_.find(*admission.evicted); h != handshake_handles_.end()) {
+      if (auto e = connections_.find(h->second); e != connections_.end())
+        e->second.conn->abort("evicted");
+    }
+  }
+  const std::uint64_t handle = next_handle_++;
+  auto conn = QuicConnection::accept(executor_, hd, sock->local, from, *credentials_, settings_,
+                                     sender_for(sock), events_for(handle));
+  if (!conn) {
+    handshakes_.remove(admission.id);
+    spdlog::debug("quic: cannot accept from {}: {}", ip, conn.message());
+    return;
+  }
+  router_.add(conn.value()->original_dcid(), handle);
+  router_.add(conn.value()->scid(), handle);
+  handshake_handles_[admission.id] = handle;
+  connections_[handle] = Entry{conn.value(), sock, admission.id, true, false};
+  auto c = conn.value();
+  c->on_datagram(from, data);
+  if (c->terminated() || !c->handshake_started()) {
+    // The Initial did not decrypt: a forged or damaged datagram, not a
+    // handshake that failed. Forget it now (its terminate event finds nothing).
+    datagram_stats_->count(DropReason::kNotInitial);
+    c->abort("undecryptable initial");
+    forget(handle);
+  }
+}
+
+QuicConnection::Send QuicTransport::sender_for(const std::shared_ptr<Socket>& sock) {
+  // The socket outlives its connections' sends only while the transport
+  // does; a send after close is an error that is ignored.
+  std::weak_ptr<Socket> weak = sock;
+  auto* bytes_out = &host_.stats().bytes_out;
+  auto alive = alive_;
+  return [weak, bytes_out, alive](const asio::ip::udp::endpoint& to, BytesView datagram) {
+    auto s = weak.lock();
+    if (!s || !*alive) return;
+    std::error_code ec;
+    // Non-blocking: a full send buffer loses the datagram, as the network
+    // may; QUIC's loss recovery resends.
+    s->socket.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
+    if (!ec) bytes_out->fetch_add(datagram.size(), std::memory_order_relaxed);
+  };
+}
+
+ConnectionEvents QuicTransport::events_for(std::uint64_t handle) {
+  auto alive = alive_;
+  ConnectionEvents ev;
+  ev.cid_added = [this, alive, handle](const std::string& cid) {
+    if (*alive) router_.add(cid, handle);
+  };
+  ev.cid_removed = [this, alive](const std::string& cid) {
+    if (*alive) router_.remove(cid);
+  };
+  ev.established = [this, alive, handle] {
+    if (*alive) on_inbound_established(handle);
+  };
+  ev.terminated = [this, alive, handle](const std::string& reason) {
+    if (*alive) on_terminated(handle, reason);
+  };
+  return ev;
+}
+
+host::SecuredConnection QuicTransport::secure(const std::shared_ptr<QuicConnection>& c,
+                                              host::Direction dir,
+                                              const asio::ip::udp::endpoint& local) {
+  const std::string ip = endpoint_ip(c->remote());
+  auto account = host_.budget_->open_connection(ip);
+  account->set_peer(c->peer()->peer.to_base58());
+  c->set_account(std::move(account));
+  host::SecuredConnection out;
+  out.peer = c->peer()->peer;
+  out.public_key = c->peer()->key;
+  out.direction = dir;
+  out.remote_addr = quic_multiaddr(c->remote());
+  out.local_addr = quic_multiaddr(local);
+  out.remote_ip = ip;
+  out.muxed = c;
+  return out;
+}
+
+void QuicTransport::on_inbound_established(std::uint64_t handle) {
+  auto it = connections_.find(handle);
+  if (it == connections_.end() || !it->second.inbound || it->second.registered) return;
+  Entry& e = it->second;
+  handshakes_.remove(e.handshake);
+  handshake_handles_.erase(e.handshake);
+  e.handshake = 0;
+  const std::string ip = endpoint_ip(e.conn->remote());
+  auto& stats = host_.stats();
+  std::optional<host::LimitRefusal> refusal = host_.limits_.admit_socket(ip);
+  if (!refusal && !host_.limits_.admit_peer(e.conn->peer()->peer))
+    refusal = host::LimitRefusal::kMaxPerPeer;
+  if (refusal) {
+    stats.count(*refusal);
+    stats.count(host::HandshakeFailure::kLimit);
+    e.registered = true;  // counted here, not again when it ends
+    e.conn->close();
+    return;
+  }
+  e.registered = true;
+  auto conn = e.conn;
+  host_.register_connection(secure(conn, host::Direction::kInbound, e.socket->local));
+}
+
+std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) {
+  auto it = connections_.find(handle);
+  if (it == connections_.end()) return std::nullopt;
+  Entry e = std::move(it->second);
+  connections_.erase(it);
+  router_.remove_all(handle);
+  if (e.handshake != 0) {
+    handshakes_.remove(e.handshake);
+    handshake_handles_.erase(e.handshake);
+  }
+  return e;
+}
+
+void QuicTransport::on_terminated(std::uint64_t handle, const std::string& reason) {
+  auto entry = forget(handle);
+  if (!entry) return;
+  const Entry& e = *entry;
+  if (e.inbound && !e.registered) {
+    host_.stats().count(classify(reason));
+    spdlog::debug("quic connection from {} failed during the handshake: {}",
+                  endpoint_ip(e.conn->remote()), reason);
+  }
+}
+
+asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
+                                                            std::optional<PeerId> expected) {
+  auto alive = alive_;
+  auto ep = quic_endpoint(target);
+  if (!ep) throw std::invalid_argument("dial: unsupported address " + target.to_string());
+  const asio::ip::udp::endpoint remote(asio::ip::make_address(ep->first), ep->second);
+  // Dial from a listening socket of the same family (the peer then sees our
+  // listen port), or from an ephemeral one.
+  std::shared_ptr<Socket> sock;
+  for (auto& s : sockets_) {
+    if (s->local.address().is_v6() == remote.address().is_v6() && s->socket.is_open()) {
+      sock = s;
+      break;
+    }
+  }
+  if (!sock) {
+    std::error_code ec;
+    sock = open_socket(asio::ip::udp::endpoint(remote.address().is_v6() ? asio::ip::udp::v6()
+                                                                        : asio::ip::udp::v4(),
+                                               0),
+                       ec);
+    if (!sock) throw std::system_error(ec, "dial " + target.to_string());
+  }
+  const std::uint64_t handle = next_handle_++;
+  auto created = QuicConnection::connect(executor_, sock->local, remote, *credentials_, settings_,
+                                         expected, sender_for(sock), events_for(handle));
+  if (!created) throw std::runtime_error("dial " + target.to_string() + ": " + created.message());
+  auto conn = created.value();
+  router_.add(conn->scid(), handle);
+  connections_[handle] = Entry{conn, sock, 0, false, false};
+  conn->flush();
+  co_await conn->wait_handshake();
+  if (!*alive) throw std::system_error(asio::error::operation_aborted);
+  auto& stats = host_.stats();
+  if (!conn->established()) {
+    std::string reason = "closed during the handshake";
+    const auto failure = conn->terminated() ? classify(conn->close_reason()) : host::HandshakeFailure::kTls;
+    stats.count(failure);
+    if (failure == host::HandshakeFailure::kPeerIdMismatch) reason = "peer id mismatch";
+    else if (failure == host::HandshakeFailure::kTimeout) reason = "handshake timed out";
+    else reason = conn->close_reason();
+    throw std::runtime_error("dial " + target.to_string() + ": " + reason);
+  }
+  if (!host_.limits_.admit_peer(conn->peer()->peer)) {
+    stats.count(host::LimitRefusal::kMaxPerPeer);
+    stats.count(host::HandshakeFailure::kLimit);
+    conn->close();
+    throw std::runtime_error("per-peer connection limit reached for " +
+                             conn->peer()->peer.to_base58());
+  }
+  if (auto it = connections_.find(handle); it != connections_.end()) it->second.registered = true;
+  co_return secure(conn, host::Direction::kOutbound, sock->local);
+}
+
+}  // namespace mp::quic
