@@ -7,6 +7,7 @@
 #include <deque>
 
 #include <gnutls/abstract.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "tls/certificate.hpp"
 
@@ -232,6 +233,17 @@ TEST_F(SessionTest, ConfiguringTwiceFailsAndUnconfiguredSessionsHaveNoPeer) {
   EXPECT_FALSE(verify_error_of(client.session));
   ASSERT_TRUE(configure_session(client.session, alice.creds, false, std::nullopt));
   EXPECT_FALSE(configure_session(client.session, alice.creds, false, std::nullopt));
+}
+
+// QUIC: ngtcp2's GnuTLS backend registers its own hooks and transport
+// parameters extension on the session; ours must coexist in either order.
+TEST_F(SessionTest, CoexistsWithNgtcp2sSessionSetupInEitherOrder) {
+  ASSERT_EQ(ngtcp2_crypto_gnutls_configure_server_session(server.session), 0);
+  ASSERT_TRUE(configure_session(server.session, bob.creds, true, std::nullopt));
+  ASSERT_TRUE(configure_session(client.session, alice.creds, false, bob.peer));
+  ASSERT_EQ(ngtcp2_crypto_gnutls_configure_client_session(client.session), 0);
+  EXPECT_FALSE(peer_of(server.session).has_value());
+  EXPECT_FALSE(verify_error_of(client.session));
 }
 
 }  // namespace
