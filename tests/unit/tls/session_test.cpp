@@ -78,6 +78,12 @@ std::string alpn_of(gnutls_session_t s) {
   return std::string(reinterpret_cast<const char*>(p.data), p.size);
 }
 
+void offer_alpn(gnutls_session_t s, std::string_view protocol) {
+  const gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(protocol.data())),
+                            static_cast<unsigned>(protocol.size())};
+  ASSERT_EQ(gnutls_alpn_set_protocols(s, &alpn, 1, 0), 0);
+}
+
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -203,9 +209,7 @@ TEST_F(SessionTest, ServerRequiresAClientCertificate) {
   ASSERT_EQ(gnutls_certificate_allocate_credentials(&none), 0);
   ASSERT_EQ(gnutls_priority_set(client.session, alice.creds.priority()), 0);
   ASSERT_EQ(gnutls_credentials_set(client.session, GNUTLS_CRD_CERTIFICATE, none), 0);
-  const gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(kAlpn.data())),
-                            static_cast<unsigned>(kAlpn.size())};
-  ASSERT_EQ(gnutls_alpn_set_protocols(client.session, &alpn, 1, 0), 0);
+  offer_alpn(client.session, kAlpn);
   ASSERT_TRUE(configure_session(server.session, bob.creds, true, std::nullopt));
   run(client, server);
   EXPECT_TRUE(gnutls_error_is_fatal(server.rc)) << gnutls_strerror(server.rc);
@@ -217,10 +221,7 @@ TEST_F(SessionTest, ServerRequiresAClientCertificate) {
 
 TEST_F(SessionTest, ServerRefusesAClientWithoutTheLibp2pAlpn) {
   ASSERT_TRUE(configure_session(client.session, alice.creds, false, bob.peer));
-  const std::string other = "h3";
-  const gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(other.data())),
-                            static_cast<unsigned>(other.size())};
-  ASSERT_EQ(gnutls_alpn_set_protocols(client.session, &alpn, 1, 0), 0);
+  offer_alpn(client.session, "h3");  // replaces configure_session's "libp2p"
   ASSERT_TRUE(configure_session(server.session, bob.creds, true, std::nullopt));
   run(client, server);
   EXPECT_TRUE(gnutls_error_is_fatal(server.rc)) << gnutls_strerror(server.rc);
