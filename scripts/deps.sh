@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config clang
   libasio-dev libssl-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libhttp-parser-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libhttp-parser-dev libgnutls28-dev libngtcp2-crypto-gnutls-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
+  libngtcp2-dev
   libclang-rt-14-dev
   nodejs npm curl procps iproute2 dpkg-dev file
   prometheus

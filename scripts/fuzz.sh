@@ -17,7 +17,7 @@ declare -A max_len=(
   [varint]=16 [multiaddr_bytes]=512 [multiaddr_text]=1024 [peer_id]=256 [public_key]=2048
   [multistream]=2048 [noise_payload]=4096 [noise_responder]=4096 [yamux_frame]=16
   [yamux_session]=16384 [identify]=8192 [kad_handle]=8192 [relay]=4096 [autonat]=4096
-  [envelope]=4096 [ipns]=12288 [stored_row]=4096
+  [envelope]=4096 [ipns]=12288 [stored_row]=4096 [tls_certificate]=17408
 )
 targets=${MP_FUZZ_TARGETS:-$(printf '%s\n' "${!max_len[@]}" | sort | tr '\n' ' ')}
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <cstring>
 #include <asio/use_awaitable.hpp>
 
 #include "quic/cid_router.hpp"
@@ -34,6 +35,15 @@ std::string cid_string(const ngtcp2_cid& cid) {
 ngtcp2_addr as_addr(asio::ip::udp::endpoint& ep) {
   return ngtcp2_addr{reinterpret_cast<ngtcp2_sockaddr*>(ep.data()),
                      static_cast<ngtcp2_socklen>(ep.size())};
+}
+
+asio::ip::udp::endpoint path_remote(const ngtcp2_path& path,
+                                    const asio::ip::udp::endpoint& fallback) {
+  asio::ip::udp::endpoint ep;
+  if (path.remote.addrlen == 0 || path.remote.addrlen > ep.capacity()) return fallback;
+  std::memcpy(ep.data(), path.remote.addr, path.remote.addrlen);
+  ep.resize(path.remote.addrlen);
+  return ep;
 }
 
 // Stateless reset tokens: HMAC of the connection ID under a key made once
@@ -234,21 +244,7 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::accept(
     const ConnectionSettings& settings, Send send, ConnectionEvents events) {
   std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings, std::nullopt,
                                                        std::move(send), std::move(events)));
-  if (auto st = c->init_tls(creds, true); !st) return st.error();
-  ngtcp2_callbacks cb;
-  Callbacks::fill(cb, true);
-  ngtcp2_settings s;
-  ngtcp2_transport_params p;
-  c->init_settings(s, p);
-  p.original_dcid = hd.dcid;
-  const ngtcp2_cid scid = random_cid();
-  const ngtcp2_path path = c->path();
-  const int rv = ngtcp2_conn_server_new(&c->conn_, &hd.scid, &scid, &path, hd.version, &cb, &s, &p,
-                                        nullptr, c.get());
-  if (rv != 0) return make_error(std::string("ngtcp2_conn_server_new: ") + ngtcp2_strerror(rv));
-  ngtcp2_conn_set_tls_native_handle(c->conn_, c->session_);
-  c->scid_ = cid_string(scid);
-  c->original_dcid_ = cid_string(hd.dcid);
+  if (auto st = c->init(creds, &hd); !st) return st.error();
   return c;
 }
 
@@ -260,21 +256,35 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::connect(
   std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings,
                                                        std::move(expected), std::move(send),
                                                        std::move(events)));
-  if (auto st = c->init_tls(creds, false); !st) return st.error();
+  if (auto st = c->init(creds, nullptr); !st) return st.error();
+  return c;
+}
+
+Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial) {
+  const bool is_server = initial != nullptr;
+  if (auto st = init_tls(creds, is_server); !st) return st;
   ngtcp2_callbacks cb;
-  Callbacks::fill(cb, false);
+  Callbacks::fill(cb, is_server);
   ngtcp2_settings s;
   ngtcp2_transport_params p;
-  c->init_settings(s, p);
-  const ngtcp2_cid dcid = random_cid();
+  init_settings(s, p);
   const ngtcp2_cid scid = random_cid();
-  const ngtcp2_path path = c->path();
-  const int rv = ngtcp2_conn_client_new(&c->conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
-                                        &s, &p, nullptr, c.get());
-  if (rv != 0) return make_error(std::string("ngtcp2_conn_client_new: ") + ngtcp2_strerror(rv));
-  ngtcp2_conn_set_tls_native_handle(c->conn_, c->session_);
-  c->scid_ = cid_string(scid);
-  return c;
+  const ngtcp2_path ours = path();
+  int rv = 0;
+  if (is_server) {
+    p.original_dcid = initial->dcid;
+    rv = ngtcp2_conn_server_new(&conn_, &initial->scid, &scid, &ours, initial->version, &cb, &s,
+                                &p, nullptr, this);
+    original_dcid_ = cid_string(initial->dcid);
+  } else {
+    const ngtcp2_cid dcid = random_cid();
+    rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &ours, NGTCP2_PROTO_VER_V1, &cb, &s, &p,
+                                nullptr, this);
+  }
+  if (rv != 0) return make_error(std::string("ngtcp2_conn_new: ") + ngtcp2_strerror(rv));
+  ngtcp2_conn_set_tls_native_handle(conn_, session_);
+  scid_ = cid_string(scid);
+  return Status::Ok();
 }
 
 ngtcp2_path QuicConnection::path() {
@@ -293,9 +303,12 @@ void QuicConnection::on_datagram(const asio::ip::udp::endpoint& from, BytesView 
   if (rv != 0) {
     if (rv == NGTCP2_ERR_DRAINING) return terminate("closed by peer");
     if (rv == NGTCP2_ERR_DROP_CONN) return terminate("dropped: " + std::string(ngtcp2_strerror(rv)));
-    // A bad packet from a peer that has not finished the handshake may be an
-    // attacker's: before it, only drop it (an Initial the handshake rejects
-    // ends the connection with its error).
+    // The TLS layer refused the peer's certificate: say why (a Peer ID
+    // other than the one dialled is counted apart).
+    if (const auto verr = tls::verify_error_of(session_)) {
+      if (verr == tls::Errc::peer_id_mismatch) close_reason_ = "peer_id_mismatch";
+      return fail(rv, "tls: " + verr.message());
+    }
     return fail(rv, std::string("quic: ") + ngtcp2_strerror(rv));
   }
   if (handshake_completed_ && !verified_) handshake_done();
@@ -311,6 +324,8 @@ void QuicConnection::on_datagram(const asio::ip::udp::endpoint& from, BytesView 
 void QuicConnection::handshake_done() {
   auto peer = tls::peer_of(session_);
   if (!peer) return fail(NGTCP2_ERR_CALLBACK_FAILURE, "tls: peer certificate not verified");
+  // configure_session already made the certificate check refuse another
+  // Peer ID; checked again here, where the connection is handed out.
   if (expected_ && !(peer->peer == *expected_)) {
     close_reason_ = "peer_id_mismatch";
     return fail(0, "peer id mismatch: expected " + expected_->to_base58() + ", got " +
@@ -370,7 +385,9 @@ void QuicConnection::flush() {
                  (flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::size_t>(datalen) == v.len);
     }
     if (n == 0) break;  // nothing more, or congestion-limited
-    send_(remote_, BytesView(buf.data(), static_cast<std::size_t>(n)));
+    // To the path ngtcp2 chose (a peer whose NAT rebound its port is
+    // reached on its new address once ngtcp2 validated it).
+    send_(path_remote(ps.path, remote_), BytesView(buf.data(), static_cast<std::size_t>(n)));
   }
   arm_timer();
 }

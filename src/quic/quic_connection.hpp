@@ -112,6 +112,8 @@ class QuicConnection final : public host::MuxedConnection,
   QuicConnection(asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
                  const asio::ip::udp::endpoint& remote, const ConnectionSettings& settings,
                  std::optional<PeerId> expected, Send send, ConnectionEvents events);
+  // Server side when `initial` (the client's first Initial) is given.
+  Status init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial);
   Status init_tls(const tls::Credentials& creds, bool is_server);
   void init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const;
   ngtcp2_path path();

@@ -45,7 +45,7 @@ QuicTransport::QuicTransport(asio::any_io_executor executor, const host::HostCon
   if (!cert) throw std::runtime_error("QUIC certificate: " + cert.message());
   auto creds = tls::Credentials::create(*cert);
   if (!creds) throw std::runtime_error("QUIC credentials: " + creds.message());
-  credentials_ = std::move(creds.value());
+  credentials_.emplace(std::move(creds.value()));
   settings_.max_streams = config.limits.max_streams_per_connection;
   settings_.handshake_timeout = config.handshake_timeout;
   settings_.idle_timeout = config.idle_timeout;

@@ -95,7 +95,7 @@ class QuicTransport {
   asio::any_io_executor executor_;
   const host::HostConfig& config_;
   host::Host& host_;
-  std::shared_ptr<tls::Credentials> credentials_;
+  std::optional<tls::Credentials> credentials_;
   ConnectionSettings settings_;
   host::HandshakeTable handshakes_;
   std::unordered_map<std::uint64_t, std::uint64_t> handshake_handles_;  // table id -> handle

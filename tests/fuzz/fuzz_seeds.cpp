@@ -4,6 +4,7 @@
 // layout changes:
 //   cmake --build build-fuzz --target fuzz_seeds && build-fuzz/tests/fuzz/fuzz_seeds
 //   tests/fuzz/corpus
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,9 @@
 #include "relay/protocol.hpp"
 #include "relay/signed_envelope.hpp"
 #include "relay/voucher.hpp"
+#include "tls/certificate.hpp"
+#include "tls/signed_key.hpp"
+#include "unit/tls/spec_vectors.hpp"
 #include "yamux/frame.hpp"
 
 namespace {
@@ -308,6 +312,26 @@ int main(int argc, char** argv) {
              row(p2, "/dns4/a.example/tcp/1", 8, 5), row("not a peer", "/ip4/1.2.3.4/tcp/1", 16, 1),
              row(p2, "/ip4/999.1.1.1/tcp/1", 16, 1),
              row(id.to_cid(), "/ip4/4.4.4.4/tcp/4001", 16, 2)}));
+  }
+
+  {  // tls_certificate: ours (Ed25519 host key), critical extension, expired, no extension.
+    const Ed25519KeyPair& k = fuzz::identity_key(1);
+    write("tls_certificate", "ours", tls::make_certificate(k).value().cert_der);
+    tls::CertificateSpec spec;
+    spec.host_public_key = k.public_key().to_protobuf();
+    spec.sign = [&k](BytesView m) { return k.sign(m); };
+    spec.extension_critical = true;
+    write("tls_certificate", "critical", tls::make_certificate(spec).value().cert_der);
+    spec.not_before = std::chrono::hours(-2);
+    spec.not_after = std::chrono::hours(-1);
+    write("tls_certificate", "expired", tls::make_certificate(spec).value().cert_der);
+    spec = {};
+    spec.with_extension = false;
+    write("tls_certificate", "no_extension", tls::make_certificate(spec).value().cert_der);
+    write("tls_certificate", "spec_ecdsa", from_hex(tls::test_vectors::kEcdsaVector));
+    write("tls_certificate", "spec_secp256k1", from_hex(tls::test_vectors::kSecp256k1Vector));
+    write("tls_certificate", "signed_key",
+          tls::encode_signed_key({k.public_key().to_protobuf(), k.sign(to_bytes("m"))}));
   }
   return 0;
 }
