@@ -83,7 +83,8 @@ struct Config {
   std::uint64_t relay_max_bytes_per_sec = default_of<std::uint64_t>("RELAY_MAX_BYTES_PER_SEC");
 
   // --- Ours ---
-  // LISTEN_ADDRS / --listen. Default: /ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>.
+  // LISTEN_ADDRS / --listen. Default: /ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT> and
+  // /ip4/0.0.0.0/udp/<BOOTSTRAP_PORT>/quic-v1, and the same on ::.
   std::vector<Multiaddr> listen_addrs;
   bool listen_addrs_defaulted = false;  // true when LISTEN_ADDRS/--listen were not given
   std::vector<Multiaddr> bootstrap_peers;  // BOOTSTRAP_PEERS / --bootstrap-peer (with /p2p/)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "quic/quic_transport.hpp"
+
 namespace mp::app {
 
 namespace {
@@ -36,6 +38,15 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                    "(max_streams) or with no protocol in common (protocol).",
                    "reason", host::kStreamRefusalNames,
                    [&](std::size_t i) { return st.streams_refused[i].load(relaxed); });
+
+  // h-quic: datagrams the QUIC listener dropped before any connection.
+  const auto& quic = h.quic().datagram_stats();
+  labelled_counter(out, "mepassa_quic_datagrams_dropped_total",
+                   "UDP datagrams the QUIC listener dropped, by reason (malformed header, "
+                   "unknown connection, not a valid Initial, other version, over the "
+                   "handshake or connection limits).",
+                   "reason", quic::kDropReasonNames,
+                   [&](std::size_t i) { return quic.dropped[i].load(relaxed); });
 
   // Two labels (scope, reason): memory refusals are counted by the
   // ResourceBudget, the rest by HostStats.

@@ -44,7 +44,7 @@ inline constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
 // Order = --help order.
 inline constexpr Option kOptions[] = {
     {"BOOTSTRAP_PORT", "", "--bootstrap-port", "PORT", OptionKind::kPort, 4001, 0, "", "",
-     "TCP port of the libp2p listener (used when LISTEN_ADDRS is unset)"},
+     "libp2p port, TCP and QUIC over UDP (used when LISTEN_ADDRS is unset)"},
     {"HEALTH_PORT", "", "--health-port", "PORT", OptionKind::kPort, 8000, 0, "", "",
      "HTTP port for /health and /metrics"},
     {"HEALTH_BIND", "", "--health-bind", "IP", OptionKind::kText, 0, 0, "0.0.0.0", "",
@@ -65,7 +65,8 @@ inline constexpr Option kOptions[] = {
     {"LOG_SUMMARY_INTERVAL_SECS", "", "--log-summary-interval-secs", "SECS", OptionKind::kSeconds, 60, 1, "", "",
      "how often refused and failed events (counted, not logged one by one) are summarised at info"},
     {"LISTEN_ADDRS", "", "--listen", "MULTIADDR", OptionKind::kList, 0, 0, "",
-     "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>,/ip6/::/tcp/<BOOTSTRAP_PORT>",
+     "/ip4/0.0.0.0/tcp/<BOOTSTRAP_PORT>,/ip6/::/tcp/<BOOTSTRAP_PORT>,"
+     "/ip4/0.0.0.0/udp/<BOOTSTRAP_PORT>/quic-v1,/ip6/::/udp/<BOOTSTRAP_PORT>/quic-v1",
      "listen multiaddrs, comma-separated (flag repeatable)"},
     {"BOOTSTRAP_PEERS", "", "--bootstrap-peer", "MULTIADDR", OptionKind::kList, 0, 0, "", "none",
      "other bootstrap nodes, .../p2p/<peer-id>, comma-separated (flag repeatable)"},

@@ -94,9 +94,12 @@ TEST_F(ConfigTest, DefaultsMatchTheRustNode) {
   EXPECT_EQ(c.relay_circuit_duration, std::chrono::seconds(120));
   EXPECT_EQ(c.identify_protocol_version, "/mepassa/1.0.0");
   EXPECT_EQ(c.idle_timeout, std::chrono::seconds(60));
-  ASSERT_EQ(c.listen_addrs.size(), 2u);
+  ASSERT_EQ(c.listen_addrs.size(), 4u);
   EXPECT_EQ(c.listen_addrs[0].to_string(), "/ip4/0.0.0.0/tcp/4001");
   EXPECT_EQ(c.listen_addrs[1].to_string(), "/ip6/::/tcp/4001");
+  // QUIC v1 on the same port, over UDP.
+  EXPECT_EQ(c.listen_addrs[2].to_string(), "/ip4/0.0.0.0/udp/4001/quic-v1");
+  EXPECT_EQ(c.listen_addrs[3].to_string(), "/ip6/::/udp/4001/quic-v1");
   EXPECT_TRUE(c.listen_addrs_defaulted);
   EXPECT_TRUE(c.bootstrap_peers.empty());
   EXPECT_FALSE(c.allow_private_addrs);
@@ -151,12 +154,13 @@ TEST_F(ConfigTest, RustLogAndLogLevel) {
 TEST_F(ConfigTest, ListsFromEnvAndRepeatableFlags) {
   const std::string peer1 = std::string("/ip4/10.0.0.1/tcp/4001/p2p/") + kPeer;
   const std::string peer2 = std::string("/dns4/boot.example.com/tcp/4001/p2p/") + kPeer;
-  env.set("LISTEN_ADDRS", "/ip4/0.0.0.0/tcp/4001, /ip6/::/tcp/4001");
+  env.set("LISTEN_ADDRS", "/ip4/0.0.0.0/tcp/4001, /ip6/::/tcp/4001, /ip4/0.0.0.0/udp/4001/quic-v1");
   env.set("BOOTSTRAP_PEERS", peer1 + "," + peer2);
   env.set("KAD_PROTOCOL", "/ipfs/kad/1.0.0,/mepassa/kad/1.0.0");
   Config c = ok();
-  ASSERT_EQ(c.listen_addrs.size(), 2u);
+  ASSERT_EQ(c.listen_addrs.size(), 3u);
   EXPECT_EQ(c.listen_addrs[1].to_string(), "/ip6/::/tcp/4001");
+  EXPECT_EQ(c.listen_addrs[2].to_string(), "/ip4/0.0.0.0/udp/4001/quic-v1");
   ASSERT_EQ(c.bootstrap_peers.size(), 2u);
   EXPECT_EQ(c.bootstrap_peers[1].to_string(), peer2);
   EXPECT_EQ(c.kad_protocols, (std::vector<std::string>{"/ipfs/kad/1.0.0", "/mepassa/kad/1.0.0"}));
@@ -254,7 +258,7 @@ TEST_F(ConfigTest, BadMultiaddr) {
   env.set("LISTEN_ADDRS", "/ip4/999.0.0.1/tcp/4001");
   expect_bad("LISTEN_ADDRS");
   env = MapEnv();
-  env.set("LISTEN_ADDRS", "/ip4/0.0.0.0/udp/4001");  // we listen on TCP only
+  env.set("LISTEN_ADDRS", "/ip4/0.0.0.0/udp/4001");  // UDP only as QUIC v1 (/quic-v1)
   expect_bad("LISTEN_ADDRS");
   env = MapEnv();
   env.set("BOOTSTRAP_PEERS", "/ip4/1.2.3.4/tcp/4001");  // no /p2p/
