@@ -642,6 +642,7 @@ class Node {
     if (warm_start_) warm_start_->stop();
     if (dht_) dht_->stop();
     host_.shutdown();
+    autonat_->shutdown();  // h-nat: dial-back connections of the AutoNAT dialer
     // A second stop signal exits at once; SIGHUP/SIGUSR* are ignored now.
     signals.remove(SIGHUP);
     signals.remove(SIGUSR1);
