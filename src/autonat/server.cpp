@@ -44,12 +44,14 @@ AutonatServer::AutonatServer(asio::any_io_executor executor, host::Host& host, A
     : executor_(std::move(executor)),
       host_(host),
       config_(config),
-      dial_backs_(executor_, host.config(), config.dial_backs) {}
+      dial_backs_(executor_, host.config(), config.dial_backs),
+      v2_(executor_, host, dial_backs_, config.allow_private) {}
 
 AutonatServer::~AutonatServer() = default;
 
 void AutonatServer::install() {
   host_.set_handler(std::string(kProtocol), [this](host::StreamContext ctx) { return serve(std::move(ctx)); });
+  v2_.install();
 }
 
 void AutonatServer::count(ResponseStatus s) {

@@ -18,6 +18,7 @@
 
 #include "autonat/protocol.hpp"
 #include "autonat/dial_back.hpp"
+#include "autonat/v2_server.hpp"
 #include "host/host.hpp"
 
 namespace mp::autonat {
@@ -43,8 +44,10 @@ class AutonatServer {
   AutonatServer(const AutonatServer&) = delete;
   AutonatServer& operator=(const AutonatServer&) = delete;
 
+  // Installs /libp2p/autonat/1.0.0 and the v2 server's dial-request protocol.
   void install();
   const AutonatCounters& counters() const { return counters_; }
+  const v2::Counters& v2_counters() const { return v2_.counters(); }
   const PeerId& dial_back_peer() const { return dial_backs_.dialer_peer(); }
   // Closes dial-back connections still open (node shutdown).
   void shutdown() { dial_backs_.shutdown(); }
@@ -59,8 +62,9 @@ class AutonatServer {
   asio::any_io_executor executor_;
   host::Host& host_;
   AutonatConfig config_;
-  DialBacks dial_backs_;
+  DialBacks dial_backs_;  // shared by v1 and v2: one rate budget per peer
   AutonatCounters counters_;
+  v2::AutonatV2Server v2_;
 };
 
 }  // namespace mp::autonat
