@@ -6,10 +6,9 @@
 // answer with the spec's statuses.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+import { startBootstrap, createJsNode, waitFor, httpGet, closedPort } from '../lib/harness.mjs'
 import { encodeVarint, readVarint, protobufFields, bytesField, intField, lengthPrefixed } from '../lib/protobuf.mjs'
 
 const AUTONAT = '/libp2p/autonat/1.0.0'
@@ -44,14 +43,6 @@ async function ask (js, node, msg) {
     text: r.get(2) ? new TextDecoder().decode(r.get(2)[0]) : '',
     addr: r.get(3) ? multiaddr(r.get(3)[0]).toString() : null
   }
-}
-
-async function closedPort () {
-  const srv = createServer()
-  await new Promise(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const port = srv.address().port
-  await new Promise(resolve => srv.close(resolve))
-  return port
 }
 
 let node

@@ -7,13 +7,12 @@
 // spec's statuses are checked with js's own protobuf codecs on raw streams.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { peerSet } from '@libp2p/peer-collections'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+import { startBootstrap, createJsNode, waitFor, httpGet, closedPort } from '../lib/harness.mjs'
 
 // Not in the package's exports map: imported by path.
 const { Message, DialResponse, DialStatus, DialBack, DialBackResponse } =
@@ -21,14 +20,6 @@ const { Message, DialResponse, DialStatus, DialBack, DialBackResponse } =
 
 const DIAL_REQUEST = '/libp2p/autonat/2/dial-request'
 const DIAL_BACK = '/libp2p/autonat/2/dial-back'
-
-async function closedPort () {
-  const srv = createServer()
-  await new Promise(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const port = srv.address().port
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
 
 async function metric (name, labels = '') {
   const { text } = await httpGet(node.httpPort, '/metrics')
@@ -82,6 +73,10 @@ async function rawRequest (conn, addrs, nonce = 1234n) {
   }
 }
 
+// js's listen address on `ip`, without /p2p/.
+const listenAddr = (js, ip = '127.0.0.1') =>
+  js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith(`/ip4/${ip}/tcp/`)).replace(/\/p2p\/.*/, '')
+
 let node
 before(async () => { node = await startBootstrap() })
 after(async () => { await node?.stop() })
@@ -89,9 +84,7 @@ after(async () => { await node?.stop() })
 test('AutoNAT v2: js learns its listen address is reachable (its own client, through our node alone)', async () => {
   const c = await v2Client()
   try {
-    const listen = c.js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))
-    const addr = listen.replace(/\/p2p\/.*/, '')
-    const results = await verify(c, addr)
+    const results = await verify(c, listenAddr(c.js))
     assert.equal(results.success, 1)
     assert.equal(results.result, true, 'js confirmed the address')
     assert.ok(await metric('mepassa_autonat_v2_dial_backs_total', '{status="ok"}') >= 1)
@@ -125,8 +118,7 @@ test('AutoNAT v2: another IP than the observed one costs dial data first (amplif
   const c = await v2Client(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.2/tcp/0'])
   try {
     const before = await metric('mepassa_autonat_v2_dial_data_bytes_total')
-    const other = c.js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith('/ip4/127.0.0.2/tcp/'))
-    const results = await verify(c, other.replace(/\/p2p\/.*/, ''))
+    const results = await verify(c, listenAddr(c.js, '127.0.0.2'))
     assert.equal(results.result, true, 'js confirmed the other address')
     const paid = (await metric('mepassa_autonat_v2_dial_data_bytes_total')) - before
     assert.ok(paid >= 30000 && paid <= 100000 + 4096, `dial data ${paid}`)
@@ -148,14 +140,14 @@ test('AutoNAT v2: statuses — dial refused, dial-back error, nonce on a separat
       await stream.close()
     })
     const conn = await js.dial(node.multiaddr)
-    const listen = js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))
+    const listen = listenAddr(js)
 
     // Nothing we are willing to dial: E_DIAL_REFUSED, and no dial-back budget used.
     const refused = await rawRequest(conn, ['/ip4/127.0.0.1/udp/4001/quic-v1', '/dns4/example.com/tcp/4001'])
     assert.equal(refused.dialResponse.status, DialResponse.ResponseStatus.E_DIAL_REFUSED)
 
     // The nonce arrives on a new connection, from a Peer ID other than ours.
-    const ok = await rawRequest(conn, [listen.replace(/\/p2p\/.*/, '')], 987654321n)
+    const ok = await rawRequest(conn, [listen], 987654321n)
     assert.equal(ok.dialResponse.status, DialResponse.ResponseStatus.OK)
     assert.equal(ok.dialResponse.dialStatus, DialStatus.OK)
     assert.equal(ok.dialResponse.addrIdx, 0)
@@ -166,14 +158,14 @@ test('AutoNAT v2: statuses — dial refused, dial-back error, nonce on a separat
 
     // Reachable, but nobody answers the dial-back stream: E_DIAL_BACK_ERROR.
     await js.unhandle(DIAL_BACK)
-    const noBack = await rawRequest(conn, [listen.replace(/\/p2p\/.*/, '')])
+    const noBack = await rawRequest(conn, [listen])
     assert.equal(noBack.dialResponse.status, DialResponse.ResponseStatus.OK)
     assert.equal(noBack.dialResponse.dialStatus, DialStatus.E_DIAL_BACK_ERROR)
 
     // Three dial-backs a minute per peer (shared with v1): the next is rejected.
-    const third = await rawRequest(conn, [listen.replace(/\/p2p\/.*/, '')])
+    const third = await rawRequest(conn, [listen])
     assert.equal(third.dialResponse.dialStatus, DialStatus.E_DIAL_BACK_ERROR)
-    const limited = await rawRequest(conn, [listen.replace(/\/p2p\/.*/, '')])
+    const limited = await rawRequest(conn, [listen])
     assert.equal(limited.dialResponse.status, DialResponse.ResponseStatus.E_REQUEST_REJECTED)
 
     // Not a DialRequest: the stream is reset, and counted.
