@@ -162,6 +162,7 @@ class Node {
           "mepassa_autonat_responses_total{{status=\"dial_refused\"}} {}\n"
           "mepassa_autonat_responses_total{{status=\"bad_request\"}} {}\n",
           c.ok.load(), c.dial_error.load(), c.dial_refused.load(), c.bad_request.load());
+      out += autonat::v2::metrics_text(a->v2_counters());  // h-nat: AutoNAT v2 answers
     });
     if (config.relay_enabled) {
       relay_ = std::make_unique<relay::Relay>(io_.get_executor(), host_, identity, relay_limits(config));
@@ -642,6 +643,7 @@ class Node {
     if (warm_start_) warm_start_->stop();
     if (dht_) dht_->stop();
     host_.shutdown();
+    autonat_->shutdown();  // h-nat: dial-back connections of the AutoNAT dialer
     // A second stop signal exits at once; SIGHUP/SIGUSR* are ignored now.
     signals.remove(SIGHUP);
     signals.remove(SIGUSR1);

@@ -39,6 +39,18 @@ const char* status_name(ResponseStatus s) {
   return "UNKNOWN";
 }
 
+std::optional<Multiaddr> plain_tcp(const Multiaddr& a) {
+  if (a.is_circuit()) return std::nullopt;
+  // Plain TCP only (our only transport): /ip4|ip6/X/tcp/N[/p2p/ID].
+  const auto& comps = a.components();
+  if (!(comps.size() == 2 || (comps.size() == 3 && comps[2].proto == Proto::kP2p))) return std::nullopt;
+  auto ep = a.tcp_endpoint();
+  if (!ep || ep->second == 0) return std::nullopt;
+  Multiaddr plain = Multiaddr::ip_tcp(ep->first, ep->second);  // drops /p2p/
+  if (plain.empty()) return std::nullopt;
+  return plain;
+}
+
 DialPlan plan_dial(const pb::Message& request, const DialRequestContext& ctx) {
   if (ctx.relayed) return Refuse{pb::Message::E_DIAL_REFUSED, "refusing AutoNAT over a relayed connection"};
   if (!request.has_type() || request.type() != pb::Message::DIAL || !request.has_dial() ||
@@ -56,14 +68,10 @@ DialPlan plan_dial(const pb::Message& request, const DialRequestContext& ctx) {
   bool saw_private = false;
   for (const auto& raw : info.addrs()) {
     auto a = Multiaddr::from_bytes(as_bytes(raw));
-    if (!a || a->is_circuit()) continue;
-    // Plain TCP only (our only transport): /ip4|ip6/X/tcp/N[/p2p/ID].
-    const auto& comps = a->components();
-    if (!(comps.size() == 2 || (comps.size() == 3 && comps[2].proto == Proto::kP2p))) continue;
-    auto ep = a->tcp_endpoint();
-    if (!ep || ep->first != ctx.observed_ip || ep->second == 0) continue;
-    Multiaddr plain = Multiaddr::ip_tcp(ep->first, ep->second);  // drops /p2p/ and anything after /tcp
-    if (plain.empty()) continue;
+    if (!a) continue;
+    auto tcp = plain_tcp(*a);
+    if (!tcp || tcp->tcp_endpoint()->first != ctx.observed_ip) continue;
+    Multiaddr plain = std::move(*tcp);
     if (!ctx.allow_private && plain.is_private_or_local()) {
       saw_private = true;
       continue;

@@ -42,6 +42,11 @@ struct Refuse {
 };
 using DialPlan = std::variant<Refuse, std::vector<Multiaddr>>;
 
+// The plain TCP address we would dial for a requested one:
+// /ip4|ip6/X/tcp/N (and /p2p/ID after it, dropped); nullopt for anything else
+// (relays, DNS, other transports, port 0).
+std::optional<Multiaddr> plain_tcp(const Multiaddr& requested);
+
 // nullopt: not a well-formed Message.
 std::optional<pb::Message> decode(BytesView bytes);
 Bytes encode(const pb::Message& m);

@@ -15,22 +15,20 @@ namespace {
 
 constexpr std::chrono::seconds kRequestTimeout{10};
 
-// Shared between the request and its (detached) dial-back task, which may
-// outlive the request when the timeout answers first.
-struct DialBack {
-  explicit DialBack(const asio::any_io_executor& ex) : wake(ex) {}
-  asio::steady_timer wake;
-  bool done = false;
+// Shared between the request and its dial-back, which may outlive the
+// request when the timeout answers first.
+struct DialBackResult {
+  PeerId peer;
+  std::vector<Multiaddr> addrs;
   std::optional<Multiaddr> reached;
   std::string last_error = "no address tried";
 };
 
-asio::awaitable<void> try_addresses(std::shared_ptr<DialBack> st, host::Host& host, PeerId peer,
-                                    std::vector<Multiaddr> addrs) {
-  for (const auto& a : addrs) {
+asio::awaitable<void> try_addresses(std::shared_ptr<DialBackResult> st, host::Host& dialer) {
+  for (const auto& a : st->addrs) {
     try {
       // force_new: the spec wants proof that a fresh inbound connection works.
-      auto conn = co_await host.dial(a, peer, true);
+      auto conn = co_await dialer.dial(a, st->peer, true);
       conn->close("autonat dial-back done");
       st->reached = a;
       co_return;
@@ -43,12 +41,17 @@ asio::awaitable<void> try_addresses(std::shared_ptr<DialBack> st, host::Host& ho
 }  // namespace
 
 AutonatServer::AutonatServer(asio::any_io_executor executor, host::Host& host, AutonatConfig config)
-    : executor_(std::move(executor)), host_(host), config_(config), limiter_(config.rate) {}
+    : executor_(std::move(executor)),
+      host_(host),
+      config_(config),
+      dial_backs_(executor_, host.config(), config.dial_backs),
+      v2_(executor_, host, dial_backs_, config.allow_private) {}
 
 AutonatServer::~AutonatServer() = default;
 
 void AutonatServer::install() {
   host_.set_handler(std::string(kProtocol), [this](host::StreamContext ctx) { return serve(std::move(ctx)); });
+  v2_.install();
 }
 
 void AutonatServer::count(ResponseStatus s) {
@@ -95,30 +98,27 @@ asio::awaitable<pb::Message> AutonatServer::answer(host::StreamContext& ctx, con
                           config_.allow_private};
   auto plan = plan_dial(request, dctx);
   if (auto* refuse = std::get_if<Refuse>(&plan)) co_return dial_response(refuse->status, refuse->text);
-  if (!limiter_.allow(conn.remote_peer(), RateLimiter::Clock::now())) {
-    counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    co_return dial_response(pb::Message::E_DIAL_REFUSED, "rate limited");
-  }
-  if (*in_flight_ >= config_.max_concurrent) {
-    counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    co_return dial_response(pb::Message::E_DIAL_REFUSED, "too many dial-backs in progress");
+  switch (dial_backs_.admit(conn.remote_peer())) {
+    case DialBacks::Admission::kOk: break;
+    case DialBacks::Admission::kRateLimited:
+      counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      co_return dial_response(pb::Message::E_DIAL_REFUSED, "rate limited");
+    case DialBacks::Admission::kBusy:
+      counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      co_return dial_response(pb::Message::E_DIAL_REFUSED, "too many dial-backs in progress");
   }
   co_return co_await dial_back(conn.remote_peer(), std::move(std::get<std::vector<Multiaddr>>(plan)));
 }
 
 asio::awaitable<pb::Message> AutonatServer::dial_back(PeerId peer, std::vector<Multiaddr> addrs) {
-  auto st = std::make_shared<DialBack>(executor_);
-  ++*in_flight_;
-  asio::co_spawn(executor_, try_addresses(st, host_, std::move(peer), std::move(addrs)),
-                 [st, in_flight = in_flight_](std::exception_ptr) {
-                   --*in_flight;
-                   st->done = true;
-                   st->wake.cancel();
-                 });
-  st->wake.expires_after(config_.dial_timeout);
-  std::error_code ec;
-  co_await st->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (!st->done) co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back timed out");
+  auto st = std::make_shared<DialBackResult>();
+  st->peer = std::move(peer);
+  st->addrs = std::move(addrs);
+  // A named attempt: GCC 12 destroys temporaries of a co_await expression
+  // twice, which would drop `st` early.
+  const DialBacks::Attempt attempt = [st](host::Host& dialer) { return try_addresses(st, dialer); };
+  const bool finished = co_await dial_backs_.run(attempt);
+  if (!finished) co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back timed out");
   if (st->reached) co_return dial_response(pb::Message::OK, "", &*st->reached);
   co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back failed: " + st->last_error);
 }

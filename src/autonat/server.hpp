@@ -1,9 +1,10 @@
 // AutonatServer: answers AutoNAT v1 DIAL requests (/libp2p/autonat/1.0.0,
 // libp2p/specs autonat/autonat-v1.md) by dialing the requester back on a NEW
-// connection (an existing one proves nothing), only at addresses on its
-// observed IP, under per-peer and global rate limits, a cap on concurrent
-// dial-backs and an overall timeout. The decisions are in protocol.hpp and
-// rate_limiter.hpp; this is the coroutine glue.
+// connection (an existing one proves nothing) from the dial-back identity
+// (dial_back.hpp), only at addresses on its observed IP, under per-peer and
+// global rate limits, a cap on concurrent dial-backs and an overall timeout.
+// The decisions are in protocol.hpp and rate_limiter.hpp; this is the
+// coroutine glue.
 //
 // Threading: the host's io_context thread; counters are atomics.
 #pragma once
@@ -16,16 +17,15 @@
 #include <memory>
 
 #include "autonat/protocol.hpp"
-#include "autonat/rate_limiter.hpp"
+#include "autonat/dial_back.hpp"
+#include "autonat/v2_server.hpp"
 #include "host/host.hpp"
 
 namespace mp::autonat {
 
 struct AutonatConfig {
   bool allow_private = false;  // ALLOW_PRIVATE_ADDRS
-  RateLimiter::Limits rate{};
-  std::chrono::milliseconds dial_timeout{15'000};  // whole dial-back, all addresses
-  std::size_t max_concurrent = 16;                 // dial-backs in flight
+  DialBackLimits dial_backs{};
 };
 
 struct AutonatCounters {
@@ -44,8 +44,13 @@ class AutonatServer {
   AutonatServer(const AutonatServer&) = delete;
   AutonatServer& operator=(const AutonatServer&) = delete;
 
+  // Installs /libp2p/autonat/1.0.0 and the v2 server's dial-request protocol.
   void install();
   const AutonatCounters& counters() const { return counters_; }
+  const v2::Counters& v2_counters() const { return v2_.counters(); }
+  const PeerId& dial_back_peer() const { return dial_backs_.dialer_peer(); }
+  // Closes dial-back connections still open (node shutdown).
+  void shutdown() { dial_backs_.shutdown(); }
 
   asio::awaitable<void> serve(host::StreamContext ctx);
 
@@ -57,9 +62,9 @@ class AutonatServer {
   asio::any_io_executor executor_;
   host::Host& host_;
   AutonatConfig config_;
-  RateLimiter limiter_;
+  DialBacks dial_backs_;  // shared by v1 and v2: one rate budget per peer
   AutonatCounters counters_;
-  std::shared_ptr<std::size_t> in_flight_ = std::make_shared<std::size_t>(0);
+  v2::AutonatV2Server v2_;
 };
 
 }  // namespace mp::autonat

@@ -2,6 +2,7 @@
 // fresh data dir, and creates js-libp2p nodes to talk to it. Everything is
 // bounded in time and cleaned up by the tests.
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -106,6 +107,15 @@ export async function readAll (stream) {
   const chunks = []
   for await (const chunk of stream) chunks.push(chunk.subarray ? chunk.subarray() : chunk)
   return Buffer.concat(chunks.map(c => Buffer.from(c)))
+}
+
+// A loopback TCP port nobody listens on (bound, then released).
+export async function closedPort () {
+  const srv = createServer()
+  await new Promise(resolve => srv.listen(0, '127.0.0.1', resolve))
+  const port = srv.address().port
+  await new Promise(resolve => srv.close(resolve))
+  return port
 }
 
 export async function httpGet (port, path) {

@@ -1,13 +1,14 @@
 // AutoNAT v1 server against js-libp2p: a js node opens /libp2p/autonat/1.0.0
 // itself (js-libp2p's own client skips private addresses, and everything
 // here is loopback) and sends DIAL. Our node must dial back on a NEW
-// connection, only on the observed IP, and answer with the spec's statuses.
+// connection, from its dial-back identity (never its own Peer ID, so the
+// asker's connection to us is never disturbed), only on the observed IP, and
+// answer with the spec's statuses.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+import { startBootstrap, createJsNode, waitFor, httpGet, closedPort } from '../lib/harness.mjs'
 import { encodeVarint, readVarint, protobufFields, bytesField, intField, lengthPrefixed } from '../lib/protobuf.mjs'
 
 const AUTONAT = '/libp2p/autonat/1.0.0'
@@ -44,14 +45,6 @@ async function ask (js, node, msg) {
   }
 }
 
-async function closedPort () {
-  const srv = createServer()
-  await new Promise(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const port = srv.address().port
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
-
 let node
 before(async () => { node = await startBootstrap() })
 after(async () => { await node?.stop() })
@@ -68,9 +61,32 @@ test('AutoNAT: reachable address -> OK after a dial-back on a new connection', a
     const res = await ask(js, node, dialMessage(js.peerId, [listen]))
     assert.equal(res.status, OK, res.text)
     assert.equal(res.addr, listen.replace(/\/p2p\/.*/, ''))
-    // The dial-back arrived as a separate inbound connection from our node.
-    await waitFor(() => inbound.some(c => c.remotePeer.equals(peerIdFromString(node.peerId))),
-      { what: 'dial-back connection' })
+    // The dial-back arrived as a separate inbound connection, from the
+    // dial-back identity, not from our node's Peer ID.
+    await waitFor(() => inbound.length > 0, { what: 'dial-back connection' })
+    assert.ok(inbound.every(c => !c.remotePeer.equals(peerIdFromString(node.peerId))))
+  } finally {
+    await js.stop()
+  }
+})
+
+// Issue 15: the dial-back used to come from our own Peer ID; js picked that
+// connection for its next stream, and we closed it under the stream ("The
+// connection muxer is closed and not open").
+test('AutoNAT: two requests back to back, then a ping on the original connection', async () => {
+  const js = await createJsNode()
+  try {
+    const listen = js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))
+    const original = await js.dial(node.multiaddr)
+    const first = await ask(js, node, dialMessage(js.peerId, [listen]))
+    const second = await ask(js, node, dialMessage(js.peerId, [listen]))
+    assert.equal(first.status, OK, first.text)
+    assert.equal(second.status, OK, second.text)
+    const rtt = await js.services.ping.ping(node.multiaddr)
+    assert.ok(rtt >= 0)
+    assert.equal(original.status, 'open')
+    const ours = js.getConnections(peerIdFromString(node.peerId))
+    assert.deepEqual(ours.map(c => c.id), [original.id], 'one connection to our node, the original')
   } finally {
     await js.stop()
   }

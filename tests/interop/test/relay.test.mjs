@@ -346,6 +346,67 @@ for (const [env, limit] of [[{ RELAY_MAX_PER_IP: '1' }, 'ip'], [{ RELAY_MAX_PER_
   })
 }
 
+// Peers from several loopback addresses (all of 127.0.0.0/8 reaches lo): the
+// per-IP limit holds one host to RELAY_MAX_PER_IP slots while its neighbour
+// in the same /24 still gets one, until the /24 is full (RELAY_MAX_PER_SUBNET);
+// another /24 is not affected. Reservations first, then circuits (counted by
+// the initiator's address), each refusal on /metrics by the limit that hit.
+test('RELAY_MAX_PER_IP and RELAY_MAX_PER_SUBNET count each source address and /24', async () => {
+  const relay = await startBootstrap({ env: { RELAY_MAX_PER_IP: '2', RELAY_MAX_PER_SUBNET: '3' } })
+  const nodes = []
+  const from = async (ip) => {
+    const n = await createJsNode({ listen: false, config: { transports: [tcp({ dialOpts: { localAddress: ip } })] } })
+    nodes.push(n)
+    return { node: n, conn: await n.dial(relay.multiaddr) }
+  }
+  const reserve = async (p) => (await hopExchange(p.conn, reserveMsg())).status
+  const refusals = async (kind, limit) => {
+    const { text } = await httpGet(relay.httpPort, '/metrics')
+    const m = text.match(new RegExp(`mepassa_relay_limit_refusals_total\\{kind="${kind}",limit="${limit}"\\} (\\d+)`))
+    return Number(m?.[1])
+  }
+  try {
+    const a = [await from('127.0.0.2'), await from('127.0.0.2'), await from('127.0.0.2')]
+    const b = [await from('127.0.0.3'), await from('127.0.0.3')]
+    const c = await from('127.0.1.2')
+    assert.equal(await reserve(a[0]), Status.OK)
+    assert.equal(await reserve(a[1]), Status.OK)
+    assert.equal(await reserve(a[2]), Status.RESERVATION_REFUSED, '127.0.0.2 is at its per-IP limit')
+    assert.equal(await refusals('reservation', 'ip'), 1)
+    assert.equal(await reserve(b[0]), Status.OK, 'another host of the same /24 still gets a slot')
+    assert.equal(await reserve(b[1]), Status.RESERVATION_REFUSED, '127.0.0.0/24 is full')
+    assert.equal(await refusals('reservation', 'subnet'), 1)
+    assert.equal(await reserve(c), Status.OK, 'another /24 is not affected')
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 4, { what: 'four slots' })
+
+    // Circuits to c's reservation; c accepts each stop stream and holds it.
+    const held = []
+    await c.node.handle(STOP, async (stream) => {
+      const r = new Reader(stream)
+      await r.message()
+      stream.send(frame([...intField(1, 1), ...intField(4, Status.OK)]))
+      held.push(stream)
+    }, { runOnLimitedConnection: true, maxInboundStreams: 16 })
+    const connect = async (p) => {
+      const x = await hopExchange(p.conn, connectMsg(c.node.peerId))
+      held.push(x.stream)
+      return x.status
+    }
+    assert.equal(await connect(a[0]), Status.OK)
+    assert.equal(await connect(a[1]), Status.OK)
+    assert.equal(await connect(a[2]), Status.RESOURCE_LIMIT_EXCEEDED, 'two circuits from 127.0.0.2 already')
+    assert.equal(await refusals('circuit', 'ip'), 1)
+    assert.equal(await connect(b[0]), Status.OK)
+    assert.equal(await connect(b[1]), Status.RESOURCE_LIMIT_EXCEEDED, 'three circuits from 127.0.0.0/24 already')
+    assert.equal(await refusals('circuit', 'subnet'), 1)
+    await waitFor(async () => (await metric(relay, 'mepassa_relay_circuits_current')) === 3, { what: 'three circuits' })
+    for (const s of held) s.abort(new Error('done'))
+  } finally {
+    for (const n of nodes) await n.stop()
+    await relay.stop()
+  }
+})
+
 // A target that reserves by hand and accepts one stop stream, reporting the
 // StopMessage it got and how many bytes then arrive.
 async function rawTarget (relay) {

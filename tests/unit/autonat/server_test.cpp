@@ -1,6 +1,7 @@
 // The AutoNAT server glue with two in-process Hosts over loopback TCP: a
-// reachable address is dialled back on a new connection (OK), a closed port
-// gives E_DIAL_ERROR, and a malformed request E_BAD_REQUEST.
+// reachable address is dialled back on a new connection from the dial-back
+// identity (OK), a closed port gives E_DIAL_ERROR, a malformed request
+// E_BAD_REQUEST, and the asker's own connection to us survives it all.
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
@@ -9,6 +10,7 @@
 
 #include "autonat/server.hpp"
 #include "net/buffered_reader.hpp"
+#include "ping/ping.hpp"
 #include "support/loopback_host.hpp"
 
 namespace mp::autonat {
@@ -40,12 +42,24 @@ asio::awaitable<std::optional<pb::Message>> ask(host::Host& client, const Multia
 }
 
 struct Outcome {
-  std::optional<pb::Message> reachable, unreachable, malformed;
+  std::optional<pb::Message> reachable, reachable_again, unreachable, malformed;
+  std::shared_ptr<host::Connection> first_conn, last_conn;
+  bool pinged = false;
 };
 
 asio::awaitable<void> scenario(host::Host& server, host::Host& client, std::uint16_t closed_port, Outcome& out) {
   const auto saddr = server.listen_addrs().at(0).with_peer_id(server.local_peer());
+  out.first_conn = co_await client.dial(saddr);
+  // Two dial-backs back to back, then a ping on the connection we asked on
+  // (issue 15: a dial-back from the server's own Peer ID broke the next stream).
   out.reachable = co_await ask(client, saddr, encode(dial_request(client.local_peer(), client.listen_addrs().at(0))));
+  out.reachable_again =
+      co_await ask(client, saddr, encode(dial_request(client.local_peer(), client.listen_addrs().at(0))));
+  out.last_conn = co_await client.dial(saddr);
+  std::vector<std::string> ping_protocol{std::string(ping::kProtocol)};
+  auto ping = co_await out.first_conn->open_stream(std::move(ping_protocol));
+  co_await ping::ping_once(*ping.stream);
+  out.pinged = true;
   out.unreachable =
       co_await ask(client, saddr, encode(dial_request(client.local_peer(), Multiaddr::ip_tcp("127.0.0.1", closed_port))));
   Bytes garbage{0xff, 0xff, 0xff};
@@ -59,9 +73,13 @@ TEST(AutonatServer, DialsBackOnNewConnection) {
   ASSERT_TRUE(server.listen().ok());
   ASSERT_TRUE(client.listen().ok());
   std::size_t inbound_at_client = 0;
+  std::size_t inbound_from_server = 0;
   client.events().subscribe([&](const host::Event& e) {
     if (const auto* est = std::get_if<host::ConnectionEstablished>(&e)) {
-      if (est->direction == host::Direction::kInbound && est->peer == server.local_peer()) ++inbound_at_client;
+      if (est->direction == host::Direction::kInbound) {
+        ++inbound_at_client;
+        inbound_from_server += est->peer == server.local_peer();
+      }
     }
   });
   AutonatConfig cfg;
@@ -94,12 +112,22 @@ TEST(AutonatServer, DialsBackOnNewConnection) {
   EXPECT_EQ(out.reachable->dialresponse().status(), pb::Message::OK) << out.reachable->dialresponse().statustext();
   EXPECT_EQ(Bytes(out.reachable->dialresponse().addr().begin(), out.reachable->dialresponse().addr().end()),
             client.listen_addrs().at(0).bytes());
-  EXPECT_EQ(inbound_at_client, 1u);  // the dial-back did not reuse the client's own connection
+  ASSERT_TRUE(out.reachable_again);
+  EXPECT_EQ(out.reachable_again->dialresponse().status(), pb::Message::OK);
+  // Each dial-back was a new connection, from the dial-back identity, never
+  // from the server's own Peer ID: the asker's connection stayed the only
+  // one to us, open and usable.
+  EXPECT_EQ(inbound_at_client, 2u);
+  EXPECT_EQ(inbound_from_server, 0u);
+  EXPECT_NE(autonat.dial_back_peer(), server.local_peer());
+  EXPECT_EQ(out.last_conn, out.first_conn);
+  EXPECT_TRUE(out.first_conn->is_open());
+  EXPECT_TRUE(out.pinged);
   ASSERT_TRUE(out.unreachable);
   EXPECT_EQ(out.unreachable->dialresponse().status(), pb::Message::E_DIAL_ERROR);
   ASSERT_TRUE(out.malformed);
   EXPECT_EQ(out.malformed->dialresponse().status(), pb::Message::E_BAD_REQUEST);
-  EXPECT_EQ(autonat.counters().ok.load(), 1u);
+  EXPECT_EQ(autonat.counters().ok.load(), 2u);
   EXPECT_EQ(autonat.counters().dial_error.load(), 1u);
   EXPECT_EQ(autonat.counters().bad_request.load(), 1u);
 }
