@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include <pqxx/pqxx>
+#include <ostream>
 #include <string>
 
 #include "pg_server.hpp"
@@ -24,6 +24,8 @@ enum class Engine { kSqlite, kPostgres };
 inline std::string engine_name(const ::testing::TestParamInfo<Engine>& info) {
   return info.param == Engine::kSqlite ? "Sqlite" : "Postgres";
 }
+// For GoogleTest's messages and ctest's test names.
+inline void PrintTo(Engine e, std::ostream* os) { *os << (e == Engine::kSqlite ? "Sqlite" : "Postgres"); }
 
 inline PgPeerStoreConfig pg_config(const SqlitePeerStoreConfig& c, const std::string& url) {
   PgPeerStoreConfig p;

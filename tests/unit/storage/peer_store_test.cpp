@@ -14,6 +14,7 @@ namespace mp::storage {
 namespace {
 
 using test::Engine;
+using test::eventually;
 using test::FakeClock;
 using test::PeerStoreEngines;
 using test::test_addr;
@@ -22,16 +23,6 @@ using test::test_peer;
 std::string where_row(const PeerId& p, const Multiaddr& a) {
   return " FROM dht_peers WHERE peer_id = '" + p.to_base58() + "' AND multiaddr = '" +
          a.to_string() + "'";
-}
-
-// Polls `pred` for up to 10 s; a bound, not a timing assertion.
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
 }
 
 TEST_P(PeerStoreEngines, UpsertKeepsFirstSeenAndMovesLastSeen) {

@@ -19,6 +19,7 @@
 namespace mp::storage {
 namespace {
 
+using test::eventually;
 using test::FakeClock;
 using test::PgServer;
 using test::test_addr;
@@ -43,15 +44,6 @@ std::unique_ptr<PgPeerStore> open(PgPeerStoreConfig c) {
 std::int64_t q(const std::string& url, const std::string& sql) {
   const std::string v = PgServer::shared().query(url, sql);
   return v.empty() ? -1 : std::stoll(v);
-}
-
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 1500; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
 }
 
 // Keeps the shared server running after a test that stops it fails midway.

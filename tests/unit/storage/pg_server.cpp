@@ -25,20 +25,46 @@ void ensure_server_user() {
 
 }  // namespace
 
+// initdb costs seconds (10 s on a loaded 2-core machine) and every test
+// runs in its own process (gtest_discover_tests), so one initdb'd cluster is
+// kept as a template, made once under a lock and copied (cp -a) per server.
+// On tmpfs when there is one: a copy is then a few milliseconds.
+std::filesystem::path PgServer::scratch_root() {
+  std::error_code ec;
+  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+  return std::filesystem::temp_directory_path();
+}
+
+std::filesystem::path PgServer::template_dir() const {
+  const std::filesystem::path tpl =
+      scratch_root() / ("mp-pg-template-15-" + std::to_string(::geteuid()));
+  if (std::filesystem::exists(tpl / "READY")) return tpl;
+  // flock: concurrent test processes make it once; the others wait.
+  const std::string lock = tpl.string() + ".lock";
+  const ShellResult r = sh("exec 9>'" + lock + "' && flock 9 && if [ ! -e '" + tpl.string() +
+                           "/READY' ]; then rm -rf '" + tpl.string() + "' && mkdir -p '" + tpl.string() +
+                           "' && " + (as_root_ ? "chown " + std::string(kServerUser) + " '" + tpl.string() + "' && " : "") +
+                           as_server_user("'" + bin_ + "/initdb' -D '" + tpl.string() +
+                                          "/data' -U postgres -A trust --no-sync -E UTF8 --no-locale") +
+                           " && touch '" + tpl.string() + "/READY'; fi");
+  if (r.status != 0) throw std::runtime_error("initdb failed: " + r.output);
+  return tpl;
+}
+
 PgServer::PgServer() {
   const char* bin = std::getenv("MP_PG_BIN");
   bin_ = bin ? bin : "/usr/lib/postgresql/15/bin";
   as_root_ = ::geteuid() == 0;
   if (as_root_) ensure_server_user();
-  std::string tmpl = (std::filesystem::temp_directory_path() / "mp-pg-XXXXXX").string();
+  const std::filesystem::path tpl = template_dir();
+  std::string tmpl = (scratch_root() / "mp-pg-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  if (as_root_) sh("chown " + std::string(kServerUser) + " '" + dir_.string() + "'");
-  const ShellResult init = sh(as_server_user(
-      "'" + bin_ + "/initdb' -D '" + dir_.string() + "/data' -U postgres -A trust --no-sync -E UTF8 --no-locale"));
-  if (init.status != 0) {
+  const ShellResult copy = sh("cp -a '" + (tpl / "data").string() + "' '" + dir_.string() + "/data'" +
+                              (as_root_ ? " && chown " + std::string(kServerUser) + " '" + dir_.string() + "'" : ""));
+  if (copy.status != 0) {
     std::filesystem::remove_all(dir_);
-    throw std::runtime_error("initdb failed: " + init.output);
+    throw std::runtime_error("copying the initdb template failed: " + copy.output);
   }
   start();
 }

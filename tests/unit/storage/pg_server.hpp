@@ -1,6 +1,8 @@
 // PgServer: a real PostgreSQL 15 server for the tests, started by the test
-// itself: initdb into a temp dir, pg_ctl start on a Unix socket in that dir
-// (no TCP port), stopped and removed at the end. As root, the server runs
+// itself: a copy of an initdb'd cluster in a temp dir (the template is made
+// once per machine and user, under a lock: /dev/shm/mp-pg-template-15-<uid>;
+// initdb costs seconds and every test is its own process), pg_ctl start on a
+// Unix socket in that dir (no TCP port), stopped and removed at the end. As root, the server runs
 // as the system user mp-pg (created with useradd when missing): PostgreSQL
 // refuses to run as root. Binaries from /usr/lib/postgresql/15/bin
 // (MP_PG_BIN overrides). Nothing is skipped: a failure to start throws
@@ -41,6 +43,8 @@ class PgServer {
 
  private:
   std::string as_server_user(const std::string& command) const;
+  static std::filesystem::path scratch_root();
+  std::filesystem::path template_dir() const;
   std::filesystem::path dir_;
   std::string bin_;
   bool as_root_ = false;
