@@ -5,6 +5,11 @@
 //     prepare, step, commit, fsync), in the same run, printed as a ratio.
 //  2. Start-up time (open: lock, quick_check, migrate, GC; then load_peers)
 //     with 100,000 and 1,000,000 stored rows.
+//  Both for SQLite and, in the same run, for PostgreSQL (PgPeerStore: one
+//  unnest() upsert statement per batch) on a local PostgreSQL 15 server the
+//  bench starts itself (tests/unit/storage/pg_server.hpp; Unix socket,
+//  fsync off as in the tests: it measures our client and the queries, not
+//  the disk).
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -17,6 +22,8 @@
 #include <map>
 #include <string>
 
+#include "pg_server.hpp"
+#include "storage/pg_peer_store.hpp"
 #include "storage/sqlite_peer_store.hpp"
 
 namespace {
@@ -47,7 +54,29 @@ mp::Multiaddr addr(std::uint64_t n) {
                                static_cast<std::uint16_t>(4001 + (n >> 24)));
 }
 
-std::unique_ptr<SqlitePeerStore> open_store(const fs::path& dir) {
+enum Engine : std::int64_t { kSqlite = 0, kPostgres = 1 };
+const char* engine_name(std::int64_t e) { return e == kPostgres ? "postgres" : "sqlite"; }
+
+// A private PostgreSQL server (started once, stopped at exit), one fresh
+// database per name.
+std::string pg_url(const std::string& name) {
+  static mp::storage::test::PgServer server;
+  static std::map<std::string, std::string> made;
+  auto it = made.find(name);
+  if (it == made.end()) it = made.emplace(name, server.create_database()).first;
+  return it->second;
+}
+
+std::unique_ptr<mp::storage::PeerStore> open_store(const fs::path& dir, std::int64_t engine = kSqlite) {
+  if (engine == kPostgres) {
+    mp::storage::PgPeerStoreConfig c;
+    c.url = pg_url(dir.filename().string());
+    c.max_rows = 2'000'000;
+    c.batch.queue_capacity = 1'000'000;
+    auto s = mp::storage::PgPeerStore::open(std::move(c));
+    if (!s) throw std::runtime_error(s.message());
+    return std::move(*s);
+  }
   SqlitePeerStoreConfig c;
   c.data_dir = dir;
   c.max_rows = 2'000'000;
@@ -79,9 +108,10 @@ std::int64_t unix_now() {
 constexpr std::int64_t kBatchedRowsPerIteration = 10'000;
 
 void BM_UpsertBatched(benchmark::State& state) {
-  const fs::path dir = bench_root() / "batched";
+  const std::int64_t engine = state.range(0);
+  const fs::path dir = bench_root() / (std::string("batched_") + engine_name(engine));
   fs::remove_all(dir);
-  auto store = open_store(dir);
+  auto store = open_store(dir, engine);
   std::uint64_t n = 0;
   const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
@@ -91,7 +121,7 @@ void BM_UpsertBatched(benchmark::State& state) {
     if (!store->flush()) state.SkipWithError("flush failed");
   }
   state.SetItemsProcessed(state.iterations() * kBatchedRowsPerIteration);
-  g_rows_per_cpu_second["batched"] =
+  g_rows_per_cpu_second[std::string("batched-") + engine_name(engine)] =
       static_cast<double>(state.iterations() * kBatchedRowsPerIteration) / (process_cpu_seconds() - cpu0);
   state.counters["batches"] = static_cast<double>(store->counters().batches_committed);
 }
@@ -143,9 +173,10 @@ void BM_UpsertOnePerTransaction(benchmark::State& state) {
 // ------------------------------------------------------------ 2. start-up
 
 // Fills dir/dht.db with `rows` rows (2 addresses per peer) once per size.
-void populate(const fs::path& dir, std::int64_t rows) {
-  if (fs::exists(dir / "dht.db")) return;
-  auto store = open_store(dir);
+void populate(const fs::path& dir, std::int64_t rows, std::int64_t engine) {
+  if (engine == kSqlite && fs::exists(dir / "dht.db")) return;
+  auto store = open_store(dir, engine);
+  if (engine == kPostgres && store->last_stats().total_addresses >= static_cast<std::uint64_t>(rows)) return;
   for (std::int64_t n = 0; n < rows; ++n) {
     store->add_peer(peer(static_cast<std::uint64_t>(n / 2)), addr(static_cast<std::uint64_t>(n)));
     if (n % 200'000 == 199'999) (void)store->flush();
@@ -157,17 +188,18 @@ struct StartupRow {
   double open_ms = 0, load_ms = 0, cpu_ms = 0;
   std::size_t peers = 0, addrs = 0;
 };
-std::map<std::int64_t, StartupRow> g_startup;
+std::map<std::pair<std::int64_t, std::int64_t>, StartupRow> g_startup;  // (engine, rows)
 
 void BM_StartupLoad(benchmark::State& state) {
   const std::int64_t rows = state.range(0);
-  const fs::path dir = bench_root() / ("load-" + std::to_string(rows));
-  populate(dir, rows);
+  const std::int64_t engine = state.range(1);
+  const fs::path dir = bench_root() / (std::string("load_") + engine_name(engine) + "_" + std::to_string(rows));
+  populate(dir, rows, engine);
   StartupRow total;
   for (auto _ : state) {
     const double cpu0 = process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
-    auto store = open_store(dir);
+    auto store = open_store(dir, engine);
     const auto t1 = std::chrono::steady_clock::now();
     auto peers = store->load_peers();
     const auto t2 = std::chrono::steady_clock::now();
@@ -190,15 +222,15 @@ void BM_StartupLoad(benchmark::State& state) {
   total.open_ms /= it;
   total.load_ms /= it;
   total.cpu_ms /= it;
-  g_startup[rows] = total;
+  g_startup[{engine, rows}] = total;
   state.counters["open_ms"] = total.open_ms;
   state.counters["load_ms"] = total.load_ms;
   state.counters["peers"] = static_cast<double>(total.peers);
 }
 
-BENCHMARK(BM_UpsertBatched)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_UpsertBatched)->Arg(kSqlite)->Arg(kPostgres)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK(BM_UpsertOnePerTransaction)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
-BENCHMARK(BM_StartupLoad)->Arg(100'000)->Arg(1'000'000)->Iterations(3)->UseManualTime()
+BENCHMARK(BM_StartupLoad)->ArgsProduct({{100'000, 1'000'000}, {kSqlite, kPostgres}})->Iterations(3)->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
 // Prints the usual table and remembers throughputs for the summary.
@@ -224,26 +256,31 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
 
   std::printf("\n== UPSERT throughput (wall clock; and per CPU-second of the whole process) ==\n");
-  const double batched = reporter.rates["BM_UpsertBatched/min_time:2.000/real_time"];
+  const double batched = reporter.rates["BM_UpsertBatched/0/min_time:2.000/real_time"];
+  const double batched_pg = reporter.rates["BM_UpsertBatched/1/min_time:2.000/real_time"];
   const double seed_full = reporter.rates["BM_UpsertOnePerTransaction/0/min_time:2.000/real_time"];
   const double seed_normal = reporter.rates["BM_UpsertOnePerTransaction/1/min_time:2.000/real_time"];
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
   auto& cpu = g_rows_per_cpu_second;
   std::printf("%-44s %10s %7s %12s %7s\n", "", "rows/s", "ratio", "rows/cpu-s", "ratio");
   std::printf("%-44s %10.0f %7s %12.0f %7s\n", "batched writer (SqlitePeerStore)", batched, "1.0x",
-              cpu["batched"], "1.0x");
+              cpu["batched-sqlite"], "1.0x");
+  // PostgreSQL's own CPU is in its server processes, not in ours.
+  std::printf("%-44s %10.0f %6.1fx %12.0f %7s\n", "batched writer (PgPeerStore, unnest upsert)",
+              batched_pg, ratio(batched, batched_pg), cpu["batched-postgres"], "(client)");
   std::printf("%-44s %10.0f %6.1fx %12.0f %6.1fx\n", "seed: 1 txn per upsert, synchronous=FULL",
-              seed_full, ratio(batched, seed_full), cpu["seed-full"], ratio(cpu["batched"], cpu["seed-full"]));
+              seed_full, ratio(batched, seed_full), cpu["seed-full"], ratio(cpu["batched-sqlite"], cpu["seed-full"]));
   std::printf("%-44s %10.0f %6.1fx %12.0f %6.1fx\n", "seed: 1 txn per upsert, synchronous=NORMAL",
               seed_normal, ratio(batched, seed_normal), cpu["seed-normal"],
-              ratio(cpu["batched"], cpu["seed-normal"]));
+              ratio(cpu["batched-sqlite"], cpu["seed-normal"]));
 
   std::printf("\n== Start-up (open + GC + quick_check, then load_peers) ==\n");
-  std::printf("%12s %10s %10s %10s %10s %10s\n", "rows", "peers", "open ms", "load ms", "total ms",
-              "cpu ms");
-  for (const auto& [rows, r] : g_startup) {
-    std::printf("%12lld %10zu %10.0f %10.0f %10.0f %10.0f\n", static_cast<long long>(rows), r.peers,
-                r.open_ms, r.load_ms, r.open_ms + r.load_ms, r.cpu_ms);
+  std::printf("%9s %12s %10s %10s %10s %10s %10s\n", "engine", "rows", "peers", "open ms", "load ms",
+              "total ms", "cpu ms");
+  for (const auto& [key, r] : g_startup) {
+    std::printf("%9s %12lld %10zu %10.0f %10.0f %10.0f %10.0f\n", engine_name(key.first),
+                static_cast<long long>(key.second), r.peers, r.open_ms, r.load_ms, r.open_ms + r.load_ms,
+                r.cpu_ms);
   }
   std::error_code ec;
   if (!std::getenv("MP_BENCH_KEEP")) fs::remove_all(bench_root(), ec);

@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang
   libasio-dev libssl-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libhttp-parser-dev libgnutls28-dev libngtcp2-crypto-gnutls-dev
+  libpqxx-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
   libngtcp2-dev
   libclang-rt-14-dev

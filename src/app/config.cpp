@@ -345,6 +345,14 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       if (trim(f->value).empty()) bad(*f, "cannot be empty");
       cfg.data_dir = std::string(trim(f->value));
     }
+    // h-pg: DATABASE_URL. Never echo the value: it may hold a password.
+    if (auto f = r.single("DATABASE_URL")) {
+      const std::string v(trim(f->value));
+      if (!v.empty() && !v.starts_with("postgres://") && !v.starts_with("postgresql://")) {
+        throw BadValue{f->origin + ": expected a postgres:// or postgresql:// URL"};
+      }
+      cfg.database_url = v;
+    }
     if (auto f = r.single("RUST_LOG")) {
       auto lf = parse_log_filter(f->value);
       if (!lf.ok()) bad(*f, lf.message());

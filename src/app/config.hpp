@@ -59,6 +59,8 @@ struct Config {
   // DATA_DIR/identity.key.
   std::optional<std::string> peer_id_seed;
   std::filesystem::path data_dir{std::string(default_text("DATA_DIR"))};
+  // h-pg: DATABASE_URL; empty = the SQLite peer store in data_dir.
+  std::string database_url;
   // RUST_LOG or LOG_LEVEL: the raw filter text and the level we apply.
   std::string log_filter{default_text("RUST_LOG")};
   LogLevel log_level = LogLevel::kInfo;

@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
         args.push_back("--max-age-secs");
         args.push_back(std::to_string(config.peer_max_age.count()));
       }
-      return mp::storage::run_peers_command(args, config.data_dir.string(), std::cout, std::cerr);
+      return mp::storage::run_peers_command(args, config.data_dir.string(), std::cout, std::cerr,
+                                            config.database_url);  // h-pg: DATABASE_URL
     }
     case Command::kProbe: {
       LogOptions opts;

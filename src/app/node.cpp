@@ -35,6 +35,7 @@
 #include "ping/ping.hpp"
 #include "relay/relay.hpp"
 #include "storage/data_dir_lock.hpp"
+#include "storage/pg_peer_store.hpp"  // h-pg
 #include "storage/sqlite_peer_store.hpp"
 
 namespace mp::app {
@@ -131,7 +132,7 @@ std::int64_t unix_ms_now() {
 
 class Node {
  public:
-  Node(const Config& config, Ed25519KeyPair identity, std::unique_ptr<storage::SqlitePeerStore> store)
+  Node(const Config& config, Ed25519KeyPair identity, std::unique_ptr<storage::PeerStore> store)
       : config_(config),
         host_(io_.get_executor(), host_config(config), identity),
         kad_(host_.local_peer(), kad_config(config), Clock::now()),
@@ -524,7 +525,7 @@ class Node {
       s.storage.total_peers = stats.total_peers;
       s.storage.total_addresses = stats.total_addresses;
       s.storage.stale_peers = stats.stale_peers;
-      if (counters.write_failures > last_write_failures_) {
+      if (counters.write_failures > last_write_failures_ || counters.failing) {  // h-pg: failing
         s.storage.ok = false;
         s.storage.failure = "peer store writes are failing (" +
                             std::to_string(counters.write_failures) + " failed transactions)";
@@ -692,7 +693,7 @@ class Node {
   kad::Kademlia kad_;
   std::unique_ptr<kad::DhtService> dht_;
   std::unordered_map<PeerId, int> dial_failures_;  // consecutive, per peer (see on_unreachable)
-  std::unique_ptr<storage::SqlitePeerStore> store_;
+  std::unique_ptr<storage::PeerStore> store_;  // h-pg: either engine
   http::MetricRegistry registry_;
   // When each connected peer's addresses last went to the store (on_identify).
   std::unordered_map<PeerId, Clock::time_point> last_stored_;
@@ -743,16 +744,33 @@ int run_node(const Config& config) {
     spdlog::error("{}", err->message);
     return err->exit_code;
   }
-  storage::SqlitePeerStoreConfig scfg;
-  scfg.data_dir = config.data_dir;
-  scfg.peer_max_age_secs = config.peer_max_age.count();
-  scfg.lock_data_dir = false;  // held above, for the life of the process
-  auto store = storage::SqlitePeerStore::open(scfg);
-  if (!store) {
-    spdlog::error("{}", store.message());
-    return 1;
+  // --- h-pg: DATABASE_URL selects PostgreSQL, else SQLite in DATA_DIR ---
+  std::unique_ptr<storage::PeerStore> store;
+  if (!config.database_url.empty()) {
+    storage::PgPeerStoreConfig pcfg;
+    pcfg.url = config.database_url;
+    pcfg.seen_by = PeerId::from_public_key(std::get<Ed25519KeyPair>(identity).public_key()).to_base58();
+    pcfg.batch.peer_max_age_secs = config.peer_max_age.count();
+    auto pg = storage::PgPeerStore::open(std::move(pcfg));
+    if (!pg) {
+      spdlog::error("{}", pg.message());
+      return 1;
+    }
+    store = std::move(*pg);
+  } else {
+    storage::SqlitePeerStoreConfig scfg;
+    scfg.data_dir = config.data_dir;
+    scfg.peer_max_age_secs = config.peer_max_age.count();
+    scfg.lock_data_dir = false;  // held above, for the life of the process
+    auto sqlite = storage::SqlitePeerStore::open(scfg);
+    if (!sqlite) {
+      spdlog::error("{}", sqlite.message());
+      return 1;
+    }
+    store = std::move(*sqlite);
   }
-  Node node(config, std::move(std::get<Ed25519KeyPair>(identity)), std::move(*store));
+  // --- end h-pg ---
+  Node node(config, std::move(std::get<Ed25519KeyPair>(identity)), std::move(store));
   return node.run();
 }
 

@@ -56,6 +56,11 @@ inline constexpr Option kOptions[] = {
      "seed of the node key (Ed25519 secret = SHA-256(seed), as the Rust node); only as secret as the seed"},
     {"DATA_DIR", "", "--data-dir", "DIR", OptionKind::kText, 0, 0, "./data", "",
      "directory of the identity key and the peer store (dht.db)"},
+    // --- h-pg: PostgreSQL peer store (issue 16) ---
+    {"DATABASE_URL", "", "--database-url", "URL", OptionKind::kText, 0, 0, "", "none (SQLite in DATA_DIR/dht.db)",
+     "postgres://user:password@host:port/db: keep the peer store in PostgreSQL 15+ instead of DATA_DIR/dht.db "
+     "(the password is never logged)"},
+    // --- end h-pg ---
     {"RUST_LOG", "LOG_LEVEL", "--log-level", "LEVEL", OptionKind::kText, 0, 0, "info", "",
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", "", "--log-format", "text|json", OptionKind::kText, 0, 0, "text", "",

@@ -2,8 +2,9 @@
 // after a restart the routing table is populated at once (the seed design's
 // "zero downtime on restart") and an operator can inspect the history.
 //
-// Abstract because a PostgreSQL backend for fleets of bootstrap nodes will
-// follow; SqlitePeerStore (sqlite_peer_store.hpp) is the one we ship.
+// Two engines: SqlitePeerStore (sqlite_peer_store.hpp, DATA_DIR/dht.db, the
+// default) and PgPeerStore (pg_peer_store.hpp, DATABASE_URL), both on the
+// shared batching writer (batching_peer_store.hpp).
 //
 // Contract for every backend:
 // - Write calls (add_peer, remove_peer, record_dial_*, schedule_maintenance)
@@ -89,6 +90,7 @@ struct PeerStoreCounters {
   std::uint64_t rows_evicted = 0;    // deleted by the caps
   std::uint64_t rows_collected = 0;  // deleted by GC
   std::uint64_t invalid_rows_skipped = 0;  // at load
+  std::uint64_t failing = 0;  // gauge: 1 while writes (or the connection) fail, until one succeeds
 };
 
 class PeerStore {
@@ -121,6 +123,10 @@ class PeerStore {
 
   // Cheap, lock-free snapshot; safe from any thread.
   virtual PeerStoreCounters counters() const = 0;
+  // Storage stats kept by the writer thread (no disk access): re-read
+  // within about a second after a batch commits, at once by flush() and
+  // after each maintenance run.
+  virtual StorageStats last_stats() const = 0;
 };
 
 }  // namespace mp::storage

@@ -18,8 +18,9 @@
 namespace mp::storage {
 
 // `args` starts at the subcommand ("stats", "list", "gc"); a leading
-// "peers" is accepted too.
+// "peers" is accepted too. A non-empty `database_url` runs them on the
+// PostgreSQL store instead (pg_peers_command.hpp).
 int run_peers_command(const std::vector<std::string>& args, const std::string& data_dir,
-                      std::ostream& out, std::ostream& err);
+                      std::ostream& out, std::ostream& err, const std::string& database_url = "");
 
 }  // namespace mp::storage

@@ -2,11 +2,11 @@
 // synchronous=NORMAL), the seed design's schema plus versioned additions
 // (schema.hpp). Inspectable with plain `sqlite3` while the node runs.
 //
-// Threads: a writer thread owns the read-write connection. It takes the
-// bounded, coalescing WriteQueue and commits UPSERTs in batches (every
-// batch_interval or batch_max_rows rows, whichever first); maintenance and
-// cleanup run on it too, so writes never contend with each other. Blocking
-// reads (load_peers, get_stats) use a second, read-only connection.
+// Threads: the writer thread of BatchingPeerStore owns the read-write
+// connection and commits UPSERTs in batches (every batch_interval or
+// batch_max_rows rows, whichever first); maintenance and cleanup run on it
+// too. Blocking reads (load_peers, get_stats) use a second, read-only
+// connection.
 //
 // Durability: with WAL + synchronous=NORMAL a committed batch survives a
 // process crash; a SIGKILL loses at most what was still queued (one batch
@@ -22,21 +22,16 @@
 // accepting updates and serving reads meanwhile.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 
+#include "storage/batching_peer_store.hpp"
 #include "storage/data_dir_lock.hpp"
-#include "storage/peer_store.hpp"
 #include "storage/sqlite.hpp"
-#include "storage/write_queue.hpp"
 
 namespace mp::storage {
 
@@ -76,7 +71,7 @@ struct SqlitePeerStoreConfig {
   std::function<std::int64_t()> clock;
 };
 
-class SqlitePeerStore final : public PeerStore {
+class SqlitePeerStore final : public BatchingPeerStore {
  public:
   // Creates the data dir, takes the lock, opens (or recovers) the database,
   // migrates the schema, garbage-collects stale rows (logging "Cleaned up N
@@ -88,76 +83,32 @@ class SqlitePeerStore final : public PeerStore {
   SqlitePeerStore(const SqlitePeerStore&) = delete;
   SqlitePeerStore& operator=(const SqlitePeerStore&) = delete;
 
-  bool add_peer(const PeerId& peer, const Multiaddr& addr) override;
-  bool remove_peer(const PeerId& peer, const Multiaddr& addr) override;
-  bool record_dial_success(const PeerId& peer, const Multiaddr& addr) override;
-  bool record_dial_failure(const PeerId& peer) override;
-  bool record_dial_failure(const PeerId& peer, const Multiaddr& addr) override;
-  void schedule_maintenance(std::vector<PeerId> connected) override;
-
   Result<std::vector<StoredPeer>> load_peers() override;
   Result<StorageStats> get_stats() override;
-  Result<std::uint64_t> cleanup_stale(std::int64_t max_age_secs) override;
-  Result<MaintenanceReport> run_maintenance(std::vector<PeerId> connected) override;
-  Status flush() override;
   Status close() override;
-  PeerStoreCounters counters() const override;
 
-  // Storage stats kept by the writer thread (no disk access): re-read
-  // within about a second after a batch commits (longer only when the
-  // query itself is slow: it then takes at most 10% of the writer's time),
-  // at once by flush() and after each maintenance run. stale_peers moves
-  // with the clock too and is current as of the last refresh.
-  StorageStats last_stats() const;
   const std::filesystem::path& db_path() const { return db_path_; }
 
  private:
   struct Writer;  // the writer thread's connection and prepared statements
-  using Job = std::function<void(Writer&)>;
 
   explicit SqlitePeerStore(SqlitePeerStoreConfig config);
   Status open_files();
-  bool enqueue(RowUpdate u);
-  void writer_loop();
-  // Commits `rows` in transactions of at most batch_max_rows; on failure puts
-  // the rest back in the queue and returns the error.
-  Status commit_rows(std::vector<RowUpdate> rows);
-  void note_failure(const std::string& what, const std::exception& e);
-  Result<MaintenanceReport> maintain(Writer& w, const std::vector<PeerId>& connected);
-  // Re-reads last_stats_ on the writer's connection (see last_stats()).
-  void refresh_stats(Writer& w);
+  std::uint64_t write_batch(const std::vector<RowUpdate>& rows, std::size_t begin, std::size_t end,
+                            std::int64_t now) override;
+  MaintenanceReport maintain_rows(const std::vector<PeerId>& connected, std::int64_t now) override;
+  std::uint64_t collect_rows(std::int64_t cutoff, std::int64_t now) override;
+  StorageStats read_writer_stats() override;
   StorageStats read_stats(sqlite::Database& db);
-  std::int64_t now() const;
 
   SqlitePeerStoreConfig config_;
   std::filesystem::path db_path_;
   DataDirLock lock_;
   std::unique_ptr<Writer> writer_;
 
-  std::mutex read_mu_;  // guards reader_
+  std::mutex read_mu_;  // guards reader_ and closed_
   sqlite::Database reader_;
-
-  mutable std::mutex mu_;  // guards everything below until the counters
-  std::condition_variable wake_writer_;
-  std::condition_variable flushed_;
-  WriteQueue queue_;
-  std::deque<Job> jobs_;
-  std::uint64_t flush_requested_ = 0;
-  std::uint64_t flush_done_ = 0;
-  Status flush_status_;
-  bool stopping_ = false;
-  bool maintenance_pending_ = false;  // at most one scheduled run queued
   bool closed_ = false;
-  std::thread thread_;
-  StorageStats last_stats_;
-
-  struct Counters {
-    std::atomic<std::uint64_t> queue_depth{0}, updates_accepted{0}, updates_coalesced{0},
-        queue_full_refusals{0}, batches_committed{0}, rows_committed{0},
-        last_batch_latency_us{0}, total_batch_latency_us{0}, write_failures{0},
-        rows_dropped{0}, rows_evicted{0}, rows_collected{0}, invalid_rows_skipped{0};
-  };
-  Counters counters_;
 };
 
 }  // namespace mp::storage

@@ -472,5 +472,18 @@ TEST_F(ConfigTest, DotenvWarningsAreKeptNotFatal) {
   EXPECT_NE(c.warnings[0].find(".env: line 1:"), std::string::npos) << c.warnings[0];
 }
 
+// h-pg: DATABASE_URL selects PostgreSQL; a bad value is refused without
+// echoing it (it may hold a password).
+TEST_F(ConfigTest, DatabaseUrlIsAPostgresUrlAndNeverEchoed) {
+  EXPECT_EQ(ok().database_url, "");
+  env.set("DATABASE_URL", "postgres://mp:hunter2@db:5432/mp");
+  EXPECT_EQ(ok().database_url, "postgres://mp:hunter2@db:5432/mp");
+  EXPECT_EQ(ok({"--database-url", "postgresql:///mp?host=/run/pg"}).database_url,
+            "postgresql:///mp?host=/run/pg");
+  env.set("DATABASE_URL", "mysql://mp:hunter2@db/mp");
+  expect_bad("DATABASE_URL");
+  EXPECT_EQ(fails().text.find("hunter2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mp::app

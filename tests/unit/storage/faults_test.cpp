@@ -14,6 +14,7 @@ namespace mp::storage {
 namespace {
 
 using test::count_rows;
+using test::eventually;
 using test::LogCapture;
 using test::open_store;
 using test::sqlite3_cli;
@@ -22,15 +23,6 @@ using test::test_config;
 using test::test_peer;
 using test::TempDir;
 namespace fs = std::filesystem;
-
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 std::vector<fs::path> corrupt_copies(const TempDir& dir) {
   std::vector<fs::path> out;

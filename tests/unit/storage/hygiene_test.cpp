@@ -17,6 +17,7 @@ namespace mp::storage {
 namespace {
 
 using test::count_rows;
+using test::eventually;
 using test::FakeClock;
 using test::LogCapture;
 using test::open_store;
@@ -27,16 +28,6 @@ using test::test_addr;
 using test::test_config;
 using test::test_peer;
 namespace fs = std::filesystem;
-
-// Polls `pred` for up to 10 s; a bound, not a timing assertion.
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 // Runs SQL on a private read-write connection, as an operator's sqlite3
 // would (values the node itself never writes).

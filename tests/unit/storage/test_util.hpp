@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
@@ -75,6 +76,16 @@ inline Multiaddr test_addr(std::uint32_t n, std::uint16_t port = 4001) {
   return Multiaddr::ip_tcp("10." + std::to_string((n >> 16) & 0xff) + "." +
                                std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff),
                            port);
+}
+
+// Polls `pred` for up to 15 s; a bound, not a timing assertion.
+template <typename Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 1500; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
 }
 
 // Unix seconds under the test's control.
