@@ -156,6 +156,17 @@ function loadgen (server, mode) {
 const resolve_ = (p) => resolve(p)
 
 // Figures: [label, unit, pick(result) -> number, better: 'higher'|'lower'].
+function findNodeFigures (how) {
+  return [
+    [`server CPU per FIND_NODE, ${how}`, 'us', r => r.server_cpu_us_per_op, 'lower'],
+    [`FIND_NODE/server CPU-s, ${how}`, '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
+    [`FIND_NODE/s (wall), ${how}`, '/s', r => r.ops_per_s, 'higher'],
+    ...['p50', 'p99', 'p99.9'].map(p =>
+      [`latency ${p}, ${how}`, 'us', r => r[`${p.replace('.', '')}_us`], 'lower']),
+    [`closer peers per answer, ${how}`, '', r => r.closer_peers_per_answer, 'higher']
+  ]
+}
+
 const FIGURES = {
   setups: [
     ['server CPU per setup', 'us', r => r.server_cpu_us_per_op, 'lower'],
@@ -165,24 +176,8 @@ const FIGURES = {
     ['setup latency p99', 'us', r => r.p99_us, 'lower'],
     ['setup latency p99.9', 'us', r => r.p999_us, 'lower']
   ],
-  'findnode-new': [
-    ['server CPU per FIND_NODE, new stream', 'us', r => r.server_cpu_us_per_op, 'lower'],
-    ['FIND_NODE/server CPU-s, new stream', '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
-    ['FIND_NODE/s (wall), new stream', '/s', r => r.ops_per_s, 'higher'],
-    ['latency p50, new stream', 'us', r => r.p50_us, 'lower'],
-    ['latency p99, new stream', 'us', r => r.p99_us, 'lower'],
-    ['latency p99.9, new stream', 'us', r => r.p999_us, 'lower'],
-    ['closer peers per answer, new stream', '', r => r.closer_peers_per_answer, 'higher']
-  ],
-  'findnode-reuse': [
-    ['server CPU per FIND_NODE, reused stream', 'us', r => r.server_cpu_us_per_op, 'lower'],
-    ['FIND_NODE/server CPU-s, reused stream', '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
-    ['FIND_NODE/s (wall), reused stream', '/s', r => r.ops_per_s, 'higher'],
-    ['latency p50, reused stream', 'us', r => r.p50_us, 'lower'],
-    ['latency p99, reused stream', 'us', r => r.p99_us, 'lower'],
-    ['latency p99.9, reused stream', 'us', r => r.p999_us, 'lower'],
-    ['closer peers per answer, reused stream', '', r => r.closer_peers_per_answer, 'higher']
-  ],
+  'findnode-new': findNodeFigures('new stream'),
+  'findnode-reuse': findNodeFigures('reused stream'),
   idle: [
     ['RSS per idle connection', 'KiB', r => r.rss_per_conn_kib, 'lower'],
     ['idle connections held', '', r => r.connections_held, 'higher'],
