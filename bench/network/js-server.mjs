@@ -15,15 +15,19 @@ const node = await l.createLibp2p({
   streamMuxers: [l.yamux()],
   connectionManager: OPEN_LIMITS,
   services: {
-    identify: l.identify(),
+    // Streams per protocol and connection raised too (the load generators
+    // keep several requests in flight per connection).
+    identify: l.identify({ maxInboundStreams: 64 }),
     // The default 10 s per inbound ping stream would end the ping phase.
-    ping: l.ping({ timeout: 600_000 }),
+    ping: l.ping({ timeout: 600_000, maxInboundStreams: 64 }),
     dht: l.kadDHT({
       protocol: KAD,
       clientMode: false,
       // Everything runs on 127.0.0.1; js drops private addresses by default
       // (ours is started with ALLOW_PRIVATE_ADDRS=true for the same reason).
-      peerInfoMapper: l.passthroughMapper
+      peerInfoMapper: l.passthroughMapper,
+      maxInboundStreams: 256,
+      maxOutboundStreams: 256
     })
   }
 })

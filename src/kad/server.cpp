@@ -24,8 +24,13 @@ asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStrea
                      stream_ptr);
 
   net::BufferedReader reader(stream);
-  Message request;
-  Message response;
+  // One request and one answer message per thread, reused by every stream
+  // of the thread (their fields keep their capacity: no allocation per
+  // request once warm; they hold at most one max-size message each). Safe
+  // because neither is used across a co_await:
+  // a request is parsed, handled and its answer serialized in one go.
+  thread_local Message request;
+  thread_local Message response;
   Bytes out;
   bool clean_eof = false;
   try {
@@ -75,9 +80,10 @@ asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStrea
         const std::size_t prefix = out.size();
         out.resize(prefix + size);
         response.SerializeWithCachedSizesToArray(out.data() + prefix);
+        const auto type = request.type();  // other streams reuse `request` during the write
         co_await stream.write(out);
         counters.responses_sent.fetch_add(1, std::memory_order_relaxed);
-        if (const auto& observe = kad.inbound_observer()) observe(request.type(), Clock::now() - read_at);
+        if (const auto& observe = kad.inbound_observer()) observe(type, Clock::now() - read_at);
       }
     }
   } catch (const net::ProtocolError& e) {

@@ -1,6 +1,7 @@
 #include "net/buffered_reader.hpp"
 
 #include <asio/error.hpp>
+#include <cstring>
 #include <system_error>
 
 #include "core/varint.hpp"
@@ -8,24 +9,25 @@
 namespace mp::net {
 
 asio::awaitable<bool> BufferedReader::fill() {
-  if (pos_ > 0 && pos_ == buf_.size()) {
-    buf_.clear();
+  if (pos_ == end_) pos_ = end_ = 0;
+  if (end_ == cap_) {
+    const std::size_t live = end_ - pos_;
+    if (pos_ > 0 && live <= cap_ / 2) {
+      std::memmove(buf_.get(), buf_.get() + pos_, live);  // room enough once compacted
+    } else {
+      // Full of unconsumed bytes: the message is longer than the buffer.
+      const std::size_t cap = cap_ == 0 ? kFirstRead : cap_ * 2;
+      std::unique_ptr<std::uint8_t[]> bigger(new std::uint8_t[cap]);  // not zero-filled
+      if (live > 0) std::memcpy(bigger.get(), buf_.get() + pos_, live);
+      buf_ = std::move(bigger);
+      cap_ = cap;
+    }
     pos_ = 0;
-  } else if (pos_ > 4096 && pos_ * 2 > buf_.size()) {
-    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
-    pos_ = 0;
+    end_ = live;
   }
-  const std::size_t old = buf_.size();
-  const std::size_t chunk = 16 * 1024;
-  buf_.resize(old + chunk);
-  std::size_t n = 0;
-  try {
-    n = co_await stream_.read_some(std::span<std::uint8_t>(buf_.data() + old, chunk));
-  } catch (...) {
-    buf_.resize(old);
-    throw;
-  }
-  buf_.resize(old + n);
+  const std::size_t n =
+      co_await stream_.read_some(std::span<std::uint8_t>(buf_.get() + end_, cap_ - end_));
+  end_ += n;
   co_return n > 0;
 }
 

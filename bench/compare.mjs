@@ -1,0 +1,241 @@
+// One comparison run: the same C++ load (bench/loadgen, mp-loadgen) against
+// our node and against a js-libp2p bootstrap server (bench/network/js-server.mjs:
+// TCP, Noise, Yamux, Identify, Ping, kad-dht in server mode, private
+// addresses kept, admission and per-protocol stream limits raised), each
+// server pinned to one core with taskset and the load generator to the
+// others. Prints one table: figure, ours, js, ratio; the headline is server
+// CPU time per operation (read from /proc/<pid>/stat), the figure a busy
+// shared machine distorts least. This machine's crypto bound (openssl speed)
+// is printed beside the setups figure.
+//
+//   node --import ./tests/interop/polyfill.mjs bench/compare.mjs \
+//     [--binary build/mepassa-bootstrap] [--loadgen build/bench/loadgen/mp-loadgen] \
+//     [--duration 5] [--idle 1000] [--only setups,findnode-new,findnode-reuse,idle] [--out FILE]
+//
+// Loopback only; stops by itself (--deadline seconds) and kills what it started.
+// Not a test: nothing is asserted.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const { values: opt } = parseArgs({
+  options: {
+    binary: { type: 'string', default: resolve(ROOT, 'build/mepassa-bootstrap') },
+    loadgen: { type: 'string', default: resolve(ROOT, 'build/bench/loadgen/mp-loadgen') },
+    duration: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '1000' },
+    only: { type: 'string', default: 'setups,findnode-new,findnode-reuse,idle' },
+    'server-cpu': { type: 'string', default: '0' },
+    'client-cpus': { type: 'string', default: '1' },
+    'client-threads': { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '16' },
+    conns: { type: 'string', default: '8' },
+    inflight: { type: 'string', default: '4' },
+    out: { type: 'string' },
+    deadline: { type: 'string', default: '600' }
+  }
+})
+const modes = opt.only.split(',')
+const children = new Set()
+const tempDirs = new Set()
+const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
+
+function cleanup () {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
+}
+const hardStop = setTimeout(() => { console.error('compare: deadline reached'); cleanup(); process.exit(3) },
+  Number(opt.deadline) * 1000)
+hardStop.unref()
+process.on('SIGINT', () => { cleanup(); process.exit(130) })
+
+async function freePort () {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
+  })
+}
+
+// op/s of X25519 derivation and Ed25519 verification on one core.
+function cryptoBound () {
+  const text = execFileSync('openssl', ['speed', '-seconds', '1', 'ecdhx25519', 'ed25519'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  const x = Number(text.match(/X25519\)\s+\S+s\s+([\d.]+)/)[1])
+  const ed = text.match(/Ed25519\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)/)
+  const verify = Number(ed[2])
+  // Noise XX responder: ephemeral key generation and the ee, es, se DH (4
+  // X25519 scalar multiplications); the remote's payload signature checked
+  // (1 Ed25519 verification). Ours is signed once per process.
+  const perSetupUs = 4e6 / x + 1e6 / verify
+  return { x25519PerS: x, ed25519VerifyPerS: verify, setupsPerS: 1e6 / perSetupUs }
+}
+
+async function startOurs () {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mp-compare-'))
+  tempDirs.add(dataDir)
+  const port = await freePort()
+  const httpPort = await freePort()
+  const env = {
+    PATH: process.env.PATH,
+    DATA_DIR: dataDir,
+    LISTEN_ADDRS: `/ip4/127.0.0.1/tcp/${port}`,
+    HEALTH_PORT: String(httpPort),
+    HEALTH_BIND: '127.0.0.1',
+    ALLOW_PRIVATE_ADDRS: 'true',
+    RUST_LOG: 'warn',
+    MAX_CONNECTIONS: '100000',
+    MAX_CONNECTIONS_PER_IP: '100000',
+    MAX_CONNECTIONS_PER_PEER: '64',
+    MAX_HANDSHAKES: '4096',
+    MAX_HANDSHAKES_PER_IP: '1024'
+    // TODO(NETWORK_THREADS): when the option exists, run ours twice, with
+    // NETWORK_THREADS=1 pinned to one core and NETWORK_THREADS=2 on two
+    // (taskset -c 0,1, load generator unpinned), and add an "ours x2" column.
+  }
+  const proc = spawn('taskset', ['-c', opt['server-cpu'], resolve(opt.binary)],
+    { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  children.add(proc)
+  for (let i = 0; i < 100; i++) {
+    await sleep(100)
+    if (proc.exitCode !== null) throw new Error(`${opt.binary} exited with ${proc.exitCode}`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/health`, { signal: AbortSignal.timeout(500) })
+      if (res.ok) {
+        return { name: 'ours', pid: proc.pid, proc, target: `/ip4/127.0.0.1/tcp/${port}`, httpPort }
+      }
+    } catch {}
+  }
+  throw new Error('our node did not answer /health')
+}
+
+async function startJs () {
+  const polyfill = resolve(ROOT, 'tests/interop/polyfill.mjs')
+  const proc = spawn('taskset', ['-c', opt['server-cpu'], process.execPath, '--import', polyfill,
+    resolve(ROOT, 'bench/network/js-server.mjs')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  children.add(proc)
+  const ready = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('js server did not start')), 30000)
+    proc.on('message', (m) => { if (m.type === 'ready') { clearTimeout(t); resolve(m) } })
+    proc.on('exit', (code) => reject(new Error(`js server exited with ${code}`)))
+  })
+  return { name: 'js', pid: proc.pid, proc, target: ready.addr.replace(/\/p2p\/.*/, ''), httpPort: 0 }
+}
+
+async function stop (server) {
+  server.proc.kill('SIGTERM')
+  await Promise.race([new Promise(resolve => server.proc.once('exit', resolve)), sleep(8000)])
+  if (server.proc.exitCode === null) server.proc.kill('SIGKILL')
+}
+
+// Runs mp-loadgen pinned to the client cores; resolves with its RESULT object.
+function loadgen (server, mode) {
+  const args = [mode, '--target', server.target, '--pid', String(server.pid),
+    '--threads', opt['client-threads'], '--duration', opt.duration,
+    '--concurrency', opt.concurrency, '--conns', opt.conns, '--inflight', opt.inflight,
+    '--idle', opt.idle]
+  if (mode === 'idle' && server.httpPort) args.push('--health-port', String(server.httpPort))
+  return new Promise((resolve, reject) => {
+    const p = spawn('taskset', ['-c', opt['client-cpus'], resolve_(opt.loadgen), ...args],
+      { stdio: ['ignore', 'pipe', 'inherit'] })
+    children.add(p)
+    let out = ''
+    p.stdout.on('data', (d) => { out += d; process.stdout.write(`  [${server.name}] ${d}`) })
+    p.on('exit', (code) => {
+      children.delete(p)
+      const m = out.match(/^RESULT (.*)$/m)
+      if (!m) return reject(new Error(`mp-loadgen ${mode} against ${server.name} exited ${code} without a result`))
+      resolve(JSON.parse(m[1]))
+    })
+  })
+}
+const resolve_ = (p) => resolve(p)
+
+// Figures: [label, unit, pick(result) -> number, better: 'higher'|'lower'].
+function findNodeFigures (how) {
+  return [
+    [`server CPU per FIND_NODE, ${how}`, 'us', r => r.server_cpu_us_per_op, 'lower'],
+    [`FIND_NODE/server CPU-s, ${how}`, '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
+    [`FIND_NODE/s (wall), ${how}`, '/s', r => r.ops_per_s, 'higher'],
+    ...['p50', 'p99', 'p99.9'].map(p =>
+      [`latency ${p}, ${how}`, 'us', r => r[`${p.replace('.', '')}_us`], 'lower']),
+    [`closer peers per answer, ${how}`, '', r => r.closer_peers_per_answer, 'higher']
+  ]
+}
+
+const FIGURES = {
+  setups: [
+    ['server CPU per setup', 'us', r => r.server_cpu_us_per_op, 'lower'],
+    ['setups per server CPU-second', '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
+    ['setups/s (wall)', '/s', r => r.ops_per_s, 'higher'],
+    ['setup latency p50', 'us', r => r.p50_us, 'lower'],
+    ['setup latency p99', 'us', r => r.p99_us, 'lower'],
+    ['setup latency p99.9', 'us', r => r.p999_us, 'lower']
+  ],
+  'findnode-new': findNodeFigures('new stream'),
+  'findnode-reuse': findNodeFigures('reused stream'),
+  idle: [
+    ['RSS per idle connection', 'KiB', r => r.rss_per_conn_kib, 'lower'],
+    ['idle connections held', '', r => r.connections_held, 'higher'],
+    ['server CPU per idle connection setup', 'us', r => r.server_cpu_us_per_op, 'lower']
+  ]
+}
+
+const fmt = (v) => v == null || Number.isNaN(v) ? '-' : (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2))
+
+async function main () {
+  const started = new Date()
+  console.log(`compare: ${cpus().length} cores (${cpus()[0].model}), load average ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
+  const crypto = cryptoBound()
+  console.log(`crypto bound (one core): X25519 ${crypto.x25519PerS.toFixed(0)}/s, Ed25519 verify ${crypto.ed25519VerifyPerS.toFixed(0)}/s => ~${crypto.setupsPerS.toFixed(0)} responder handshakes/s`)
+  const results = { ours: {}, js: {} }
+  for (const start of [startOurs, startJs]) {
+    const server = await start()
+    console.log(`== ${server.name} (pid ${server.pid}, ${server.target}, pinned to CPU ${opt['server-cpu']})`)
+    for (const mode of modes) {
+      try {
+        results[server.name][mode] = await loadgen(server, mode)
+      } catch (e) {
+        console.error(`  ${e.message}`)
+      }
+      if (mode === 'idle' && server.name === 'ours') {
+        results.ours.health = results.ours.idle?.health_status
+      }
+    }
+    await stop(server)
+  }
+
+  const rows = []
+  for (const mode of modes) {
+    for (const [label, unit, pick, better] of FIGURES[mode] ?? []) {
+      const o = results.ours[mode] ? pick(results.ours[mode]) : undefined
+      const j = results.js[mode] ? pick(results.js[mode]) : undefined
+      const ratio = o != null && j != null && o > 0 && j > 0 ? (better === 'higher' ? o / j : j / o) : undefined
+      rows.push({ figure: unit ? `${label} (${unit})` : label, ours: o, js: j, ratio })
+    }
+    if (mode === 'setups') {
+      rows.push({ figure: '  crypto bound, responder setups/s on one core', ours: crypto.setupsPerS })
+    }
+    if (mode === 'idle') rows.push({ figure: '  /health status while held (ours)', ours: results.ours.idle?.health_status })
+  }
+  rows.push({ figure: 'TODO: ours with NETWORK_THREADS=2 (option not there yet)' })
+  console.log(`\n${'figure'.padEnd(46)} ${'ours'.padStart(11)} ${'js'.padStart(11)} ${'ratio'.padStart(9)}`)
+  for (const r of rows) {
+    if (r.ours == null && r.js == null) { console.log(r.figure); continue }
+    console.log(`${r.figure.padEnd(46)} ${fmt(r.ours).padStart(11)} ${fmt(r.js).padStart(11)} ${r.ratio == null ? '' : (fmt(r.ratio) + 'x').padStart(9)}`)
+  }
+  console.log('(ratio > 1: ours is better; server CPU from /proc/<pid>/stat, both servers on one pinned core)')
+  if (opt.out) {
+    writeFileSync(opt.out, JSON.stringify({ date: started.toISOString(), crypto, results, rows }, null, 2))
+  }
+}
+
+try {
+  await main()
+} finally {
+  cleanup()
+}

@@ -1,0 +1,52 @@
+// The load generator's phases. Each runs on a pool of threads, one
+// io_context each (connections are spread round-robin over them), and
+// returns one PhaseReport with the server's CPU time over the timed part
+// when a pid is given.
+//
+//  setups         C dialers, each in a loop: TCP, multistream, Noise XX,
+//                 Yamux, the server's Identify asked and verified, its
+//                 Identify request answered, close. Latency: dial to both
+//                 identifies done.
+//  findnode-new   `seed` kad-server peers connect and identify first (so the
+//                 server's table has peers to answer with), then `conns`
+//                 client connections send FIND_NODE for random keys,
+//                 `inflight` at once per connection, a new stream each.
+//  findnode-reuse the same with one stream per in-flight slot, reused for
+//                 every request.
+//  idle           `idle` connections (identified both ways) held at once,
+//                 spread over `sources` source addresses; the server's RSS
+//                 before and with them held, and whether /health answers.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "loadgen/stats.hpp"
+
+namespace mp::loadgen {
+
+struct Options {
+  std::string mode;
+  asio::ip::tcp::endpoint target;
+  int threads = 2;
+  int concurrency = 16;  // setups: dialers at once
+  int conns = 8;         // findnode: client connections
+  int inflight = 4;      // findnode: requests in flight per connection
+  int seed = 32;         // findnode: kad-server peers connected first
+  int idle = 1000;       // idle: connections held
+  int sources = 16;      // source addresses 127.0.1.1 .. 127.0.1.<sources>
+  double duration = 5;   // seconds of the timed part
+  std::uint64_t ops = 0;  // stop after about this many operations (0: no limit)
+  int pid = 0;            // the server's pid, for CPU and RSS (0: not read)
+  int health_port = 0;    // idle: the server's HTTP port for /health (0: not asked)
+  bool check_all = false;  // validate every FIND_NODE answer (default: every 64th)
+  std::chrono::milliseconds timeout{10000};  // per setup and per request
+};
+
+PhaseReport run_setups(const Options& opt);
+PhaseReport run_findnode(const Options& opt, bool reuse_stream);
+PhaseReport run_idle(const Options& opt);
+
+}  // namespace mp::loadgen

@@ -1,0 +1,114 @@
+// The C++ load generator (bench/loadgen, mp-loadgen) against the real
+// binary, briefly: its answers must parse and carry peers, and the node's own
+// counters must agree with what it reports, so a broken benchmark cannot
+// look fast. Built with -DMP_BUILD_BENCH=ON (MP_LOADGEN overrides the path).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { startBootstrap, httpGet, waitFor } from '../lib/harness.mjs'
+
+const LOADGEN = process.env.MP_LOADGEN ?? resolve(import.meta.dirname, '../../../build/bench/loadgen/mp-loadgen')
+
+// Runs mp-loadgen to completion (killed after timeoutMs); its exit code and RESULT.
+function loadgen (args, timeoutMs = 60000) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(LOADGEN, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    p.stdout.on('data', (d) => { out += d })
+    p.stderr.on('data', (d) => { out += d })
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
+    p.on('error', reject)
+    p.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      const m = out.match(/^RESULT (.*)$/m)
+      resolve({ code, signal, out, result: m ? JSON.parse(m[1]) : null })
+    })
+  })
+}
+
+async function metric (node, re) {
+  const res = await httpGet(node.httpPort, '/metrics')
+  const m = res.text.match(re)
+  return m ? Number(m[1]) : NaN
+}
+
+const FIND_NODES = /^mepassa_kad_requests_total\{type="find_node"\} (\d+)/m
+const OPENED = /^mepassa_connections_opened_total\{direction="inbound"\} (\d+)/m
+
+function target (node) {
+  return node.addrs.find(a => a.startsWith('/ip4/127.0.0.1/tcp/')).replace(/\/p2p\/.*/, '')
+}
+
+test('mp-loadgen is built', () => {
+  assert.ok(existsSync(LOADGEN), `${LOADGEN} is missing: configure with -DMP_BUILD_BENCH=ON or set MP_LOADGEN`)
+})
+
+test('FIND_NODE load: every answer parses and carries the seeded peers, on new and on reused streams', async () => {
+  const node = await startBootstrap({ env: { RUST_LOG: 'info' } })
+  try {
+    const seeds = 8
+    for (const [round, mode] of ['findnode-new', 'findnode-reuse'].entries()) {
+      const before = await metric(node, FIND_NODES)
+      const { code, out, result } = await loadgen([mode, '--target', target(node), '--pid', String(node.proc.pid),
+        '--threads', '2', '--conns', '2', '--inflight', '2', '--seed', String(seeds), '--ops', '200',
+        '--duration', '30', '--check-all', '--check'])
+      assert.equal(code, 0, out)
+      assert.equal(result.mode, mode)
+      assert.equal(result.ops, 200, out)
+      assert.equal(result.answers, 200)
+      assert.equal(result.errors, 0, out)
+      assert.equal(result.bad_answers, 0)
+      assert.equal(result.answers_without_peers, 0)
+      assert.equal(result.seed_peers_identified, seeds)
+      // The seeds (of this run and the one before) are the only Kademlia
+      // servers the node knows; the load connections do not advertise the
+      // protocol. Each answer holds all of them (k = 20 at most).
+      const table = await waitFor(async () => {
+        const n = await metric(node, /^mepassa_routing_table_size (\d+)/m)
+        return n >= seeds * (round + 1) ? n : 0
+      }, { timeout: 5000, what: 'the seeds in the routing table' })
+      assert.equal(result.closer_peers_per_answer, Math.min(20, table), out)
+      assert.ok(result.p50_us > 0 && result.p50_us <= result.p99_us && result.p99_us <= result.p999_us)
+      assert.ok(result.server_cpu_s >= 0)
+      // The node counted at least as many FIND_NODE as the generator did
+      // (its counters reach /metrics within a moment).
+      await waitFor(async () => await metric(node, FIND_NODES) - before >= 200,
+        { timeout: 5000, what: 'the node\'s find_node counter' })
+    }
+  } finally {
+    await node.stop()
+  }
+})
+
+test('setups load: each connection is secured, identified both ways and counted', async () => {
+  const node = await startBootstrap({ env: { RUST_LOG: 'info' } })
+  try {
+    const { code, out, result } = await loadgen(['setups', '--target', target(node), '--pid', String(node.proc.pid),
+      '--threads', '2', '--concurrency', '4', '--ops', '24', '--duration', '30', '--check'])
+    assert.equal(code, 0, out)
+    assert.equal(result.ops, 24)
+    assert.equal(result.identify_checked, 24)
+    assert.equal(result.identify_served, 24)
+    assert.equal(result.errors, 0)
+    assert.ok(result.server_cpu_s > 0, 'the node spent CPU on 24 handshakes')
+    await waitFor(async () => await metric(node, OPENED) >= 24, { timeout: 5000, what: '24 inbound connections counted' })
+  } finally {
+    await node.stop()
+  }
+})
+
+test('idle load: connections from several source addresses are held while /health answers', async () => {
+  const node = await startBootstrap({ env: { RUST_LOG: 'info' } })
+  try {
+    const { code, out, result } = await loadgen(['idle', '--target', target(node), '--pid', String(node.proc.pid),
+      '--threads', '2', '--idle', '40', '--sources', '4', '--health-port', String(node.httpPort), '--check'])
+    assert.equal(code, 0, out)
+    assert.equal(result.connections_held, 40)
+    assert.equal(result.health_status, 200)
+    assert.ok(result.rss_held_kib > 0 && Number.isFinite(result.rss_per_conn_kib))
+  } finally {
+    await node.stop()
+  }
+})
