@@ -3,6 +3,7 @@
 // reason (the category is "tls"; values count from 1 in this order).
 #pragma once
 
+#include <string_view>
 #include <system_error>
 
 namespace mp::tls {
@@ -25,6 +26,9 @@ enum class Errc {
 
 const std::error_category& error_category();
 std::error_code make_error_code(Errc e);
+// The enumerator's name ("missing_extension"), for metric labels;
+// "unknown" outside the enum.
+std::string_view errc_name(Errc e);
 
 }  // namespace mp::tls
 

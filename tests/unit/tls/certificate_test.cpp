@@ -101,6 +101,31 @@ TEST(CertificateTest, CriticalExtensionIsAccepted) {
   EXPECT_EQ(r->peer, PeerId::from_public_key(host.public_key()));
 }
 
+TEST(CertificateTest, UnknownExtensionsAreIgnoredUnlessCritical) {
+  const Ed25519KeyPair host = Ed25519KeyPair::generate();
+  CertificateSpec spec = spec_for(host);
+  const Bytes null_value = {0x05, 0x00};
+  // Non-critical and unknown: ignored. Critical basic constraints: understood.
+  spec.extra_extensions = {{"1.3.6.1.4.1.99999.1", null_value, false},
+                           {"2.5.29.19", {0x30, 0x00}, true}};
+  VerifyResult r = verify_certificate(build(spec).cert_der);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(r->peer, PeerId::from_public_key(host.public_key()));
+
+  spec.extra_extensions = {{"1.3.6.1.4.1.99999.1", null_value, true}};
+  r = verify_certificate(build(spec).cert_der);
+  EXPECT_EQ(r.code(), Errc::unknown_critical_extension);
+  EXPECT_NE(r.message().find("1.3.6.1.4.1.99999.1"), std::string::npos) << r.message();
+}
+
+TEST(CertificateTest, DeprecatedUniqueIdIsRefused) {
+  CertificateSpec spec = spec_for(Ed25519KeyPair::generate());
+  spec.subject_unique_id = {1, 2, 3, 4};
+  VerifyResult r = verify_certificate(build(spec).cert_der);
+  EXPECT_EQ(r.code(), Errc::malformed_certificate);
+  EXPECT_NE(r.message().find("unique id"), std::string::npos) << r.message();
+}
+
 TEST(CertificateTest, WithoutTheExtensionIsRefused) {
   CertificateSpec spec = spec_for(Ed25519KeyPair::generate());
   spec.with_extension = false;
@@ -174,6 +199,9 @@ TEST(CertificateTest, OversizedInputIsRefusedBeforeParsing) {
   VerifyResult r = verify_certificate(big);
   EXPECT_EQ(r.code(), Errc::certificate_too_large);
   EXPECT_EQ(r.code().category().name(), std::string("tls"));
+  EXPECT_EQ(errc_name(Errc::certificate_too_large), "certificate_too_large");
+  EXPECT_EQ(errc_name(Errc::setup_failed), "setup_failed");  // the last one
+  EXPECT_EQ(errc_name(static_cast<Errc>(0)), "unknown");
   EXPECT_NE(r.message().find("16385 bytes"), std::string::npos) << r.message();
 }
 
