@@ -1,9 +1,9 @@
 #include "tls/certificate.hpp"
 
+#include <gnutls/crypto.h>
+
 #include <array>
 #include <ctime>
-
-#include <gnutls/crypto.h>
 
 #include "tls/gnutls_ptr.hpp"
 #include "tls/signed_key.hpp"

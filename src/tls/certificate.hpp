@@ -85,7 +85,7 @@ struct CertificateSpec {
     bool critical = false;
   };
   std::vector<Extension> extra_extensions;  // any other extensions
-  Bytes subject_unique_id;  // the deprecated field, written if not empty
+  Bytes subject_unique_id;                  // the deprecated field, written if not empty
 };
 Result<Certificate> make_certificate(const CertificateSpec& spec);
 

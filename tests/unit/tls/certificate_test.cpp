@@ -4,10 +4,10 @@
 
 #include <chrono>
 
-#include "tls/der.hpp"
-#include "tls/signed_key.hpp"
 #include "foreign_keys.hpp"
 #include "spec_vectors.hpp"
+#include "tls/der.hpp"
+#include "tls/signed_key.hpp"
 
 namespace mp::tls {
 namespace {
@@ -62,13 +62,12 @@ TEST(CertificateTest, SpecVectorsOfEveryKeyTypeVerify) {
     const char* peer;
     KeyType type;
   };
-  for (const Vector& v : {Vector{kEd25519Vector, "12D3KooWM6CgA9iBFZmcYAHA6A2qvbAxqfkmrYiRQuz3XEsk4Ksv",
-                                 KeyType::kEd25519},
-                          Vector{kEcdsaVector, "QmfXbAwNjJLXfesgztEHe8HwgVDCMMpZ9Eax1HYq6hn9uE",
-                                 KeyType::kEcdsa},
-                          Vector{kSecp256k1Vector,
-                                 "16Uiu2HAkutTMoTzDw1tCvSRtu6YoixJwS46S1ZFxW8hSx9fWHiPs",
-                                 KeyType::kSecp256k1}}) {
+  for (const Vector& v :
+       {Vector{kEd25519Vector, "12D3KooWM6CgA9iBFZmcYAHA6A2qvbAxqfkmrYiRQuz3XEsk4Ksv",
+               KeyType::kEd25519},
+        Vector{kEcdsaVector, "QmfXbAwNjJLXfesgztEHe8HwgVDCMMpZ9Eax1HYq6hn9uE", KeyType::kEcdsa},
+        Vector{kSecp256k1Vector, "16Uiu2HAkutTMoTzDw1tCvSRtu6YoixJwS46S1ZFxW8hSx9fWHiPs",
+               KeyType::kSecp256k1}}) {
     SCOPED_TRACE(v.peer);
     VerifyResult r = verify_certificate(hex(v.der));
     ASSERT_TRUE(r) << r.message();
@@ -144,9 +143,7 @@ TEST(CertificateTest, SignatureOverAnotherMessageIsRefused) {
   const Ed25519KeyPair host = Ed25519KeyPair::generate();
   CertificateSpec spec = spec_for(host);
   // Signed without the "libp2p-tls-handshake:" prefix.
-  spec.sign = [host](BytesView msg) {
-    return host.sign(msg.subspan(kSignaturePrefix.size()));
-  };
+  spec.sign = [host](BytesView msg) { return host.sign(msg.subspan(kSignaturePrefix.size())); };
   EXPECT_EQ(verify_certificate(build(spec).cert_der).code(), Errc::bad_extension_signature);
 }
 
@@ -178,8 +175,7 @@ TEST(CertificateTest, BrokenSelfSignatureIsRefused) {
 
 TEST(CertificateTest, GarbageAndTruncationAreMalformed) {
   EXPECT_EQ(verify_certificate(Bytes{}).code(), Errc::malformed_certificate);
-  EXPECT_EQ(verify_certificate(to_bytes("not a certificate")).code(),
-            Errc::malformed_certificate);
+  EXPECT_EQ(verify_certificate(to_bytes("not a certificate")).code(), Errc::malformed_certificate);
   auto cert = make_certificate(Ed25519KeyPair::generate());
   ASSERT_TRUE(cert);
   for (std::size_t cut : {std::size_t{1}, std::size_t{10}, cert->cert_der.size() / 2}) {
