@@ -1,9 +1,9 @@
 #include "tls/certificate.hpp"
 
+#include <gnutls/crypto.h>
+
 #include <array>
 #include <ctime>
-
-#include <gnutls/crypto.h>
 
 #include "tls/gnutls_ptr.hpp"
 #include "tls/signed_key.hpp"
@@ -77,6 +77,16 @@ Result<Certificate> make_certificate(const CertificateSpec& spec) {
     rc = gnutls_x509_crt_set_extension_by_oid(crt.get(), kExtensionOid, ext.data(), ext.size(),
                                               spec.extension_critical ? 1 : 0);
     if (rc < 0) return gnutls_failure("libp2p extension", rc);
+  }
+  for (const CertificateSpec::Extension& e : spec.extra_extensions) {
+    rc = gnutls_x509_crt_set_extension_by_oid(crt.get(), e.oid.c_str(), e.value.data(),
+                                              e.value.size(), e.critical ? 1 : 0);
+    if (rc < 0) return gnutls_failure("extra extension", rc);
+  }
+  if (!spec.subject_unique_id.empty()) {
+    rc = gnutls_x509_crt_set_subject_unique_id(crt.get(), spec.subject_unique_id.data(),
+                                               spec.subject_unique_id.size());
+    if (rc < 0) return gnutls_failure("unique id", rc);
   }
   if (rc = gnutls_x509_crt_sign2(crt.get(), crt.get(), key.get(), GNUTLS_DIG_SHA256, 0); rc < 0) {
     return gnutls_failure("signing", rc);

@@ -21,6 +21,8 @@
 // suites and disables the middlebox compatibility mode QUIC forbids), the
 // credentials, ALPN, the certificate request and a verify function; it does
 // not use gnutls_session_set_ptr (ngtcp2's) nor the transport pointer.
+// Clients must not set a server name (the spec forbids SNI), so never call
+// gnutls_server_name_set.
 //
 // Cost bounds on peer bytes: a certificate over kMaxCertificateBytes is
 // refused before any parsing; RSA keys (in the certificate or as host key)
@@ -77,6 +79,13 @@ struct CertificateSpec {
   std::chrono::seconds not_after{std::chrono::hours(24 * 365 * 100)};
   bool with_extension = true;
   bool extension_critical = false;
+  struct Extension {
+    std::string oid;  // dotted, e.g. "2.5.29.19"
+    Bytes value;      // DER, as the extnValue carries it
+    bool critical = false;
+  };
+  std::vector<Extension> extra_extensions;  // any other extensions
+  Bytes subject_unique_id;                  // the deprecated field, written if not empty
 };
 Result<Certificate> make_certificate(const CertificateSpec& spec);
 

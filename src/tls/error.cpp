@@ -1,5 +1,7 @@
 #include "tls/error.hpp"
 
+#include <iterator>
+
 #include "net/error_category.hpp"
 
 namespace mp::tls {
@@ -25,6 +27,29 @@ const std::error_category& error_category() {
   return category;
 }
 
-std::error_code make_error_code(Errc e) { return {static_cast<int>(e), error_category()}; }
+std::error_code make_error_code(Errc e) {
+  return {static_cast<int>(e), error_category()};
+}
+
+std::string_view errc_name(Errc e) {
+  // In Errc order (from 1).
+  static constexpr std::string_view kNames[] = {
+      "certificate_too_large",
+      "malformed_certificate",
+      "certificate_count",
+      "bad_self_signature",
+      "unsupported_certificate_key",
+      "not_yet_valid",
+      "expired",
+      "missing_extension",
+      "malformed_extension",
+      "unknown_critical_extension",
+      "bad_extension_signature",
+      "peer_id_mismatch",
+      "setup_failed",
+  };
+  const auto i = static_cast<std::size_t>(e);
+  return i >= 1 && i <= std::size(kNames) ? kNames[i - 1] : "unknown";
+}
 
 }  // namespace mp::tls

@@ -26,7 +26,9 @@ struct SessionState {
   std::error_code refused;
 };
 
-void delete_state(gnutls_ext_priv_data_t p) { delete static_cast<SessionState*>(p); }
+void delete_state(gnutls_ext_priv_data_t p) {
+  delete static_cast<SessionState*>(p);
+}
 
 SessionState* state_of(gnutls_session_t s) {
   gnutls_ext_priv_data_t p = nullptr;
@@ -94,8 +96,12 @@ Result<Credentials> Credentials::create(const Certificate& cert) {
   return Credentials(std::move(h));
 }
 
-gnutls_certificate_credentials_t Credentials::native() const { return h_->cred; }
-gnutls_priority_t Credentials::priority() const { return h_->priority; }
+gnutls_certificate_credentials_t Credentials::native() const {
+  return h_->cred;
+}
+gnutls_priority_t Credentials::priority() const {
+  return h_->priority;
+}
 
 Status configure_session(gnutls_session_t s, const Credentials& creds, bool is_server,
                          std::optional<PeerId> expected_peer) {
@@ -112,9 +118,9 @@ Status configure_session(gnutls_session_t s, const Credentials& creds, bool is_s
   if (int rc = gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY); rc < 0) {
     return fail("alpn", rc);
   }
-  if (int rc = gnutls_session_ext_register(
-          s, "mepassa-libp2p-peer", kStateSlot, GNUTLS_EXT_TLS, nullptr, nullptr, delete_state,
-          nullptr, nullptr, GNUTLS_EXT_FLAG_CLIENT_HELLO | GNUTLS_EXT_FLAG_DTLS);
+  if (int rc = gnutls_session_ext_register(s, "mepassa-libp2p-peer", kStateSlot, GNUTLS_EXT_TLS,
+                                           nullptr, nullptr, delete_state, nullptr, nullptr,
+                                           GNUTLS_EXT_FLAG_CLIENT_HELLO | GNUTLS_EXT_FLAG_DTLS);
       rc < 0) {
     return fail("state slot (configured twice?)", rc);
   }

@@ -32,7 +32,8 @@ Bytes signed_key_message(BytesView spki) {
   // positive on growing a vector built from a short literal).
   Bytes msg(kSignaturePrefix.size() + spki.size());
   std::copy(kSignaturePrefix.begin(), kSignaturePrefix.end(), msg.begin());
-  std::copy(spki.begin(), spki.end(), msg.begin() + static_cast<std::ptrdiff_t>(kSignaturePrefix.size()));
+  std::copy(spki.begin(), spki.end(),
+            msg.begin() + static_cast<std::ptrdiff_t>(kSignaturePrefix.size()));
   return msg;
 }
 

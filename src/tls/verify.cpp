@@ -1,10 +1,10 @@
 // verify_certificate: the checks of libp2p/specs tls/tls.md "Peer
 // Authentication", cheapest first, the two signature checks last.
 #include <array>
-#include <optional>
-#include <string>
 #include <cstring>
 #include <ctime>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "tls/certificate.hpp"
@@ -81,13 +81,15 @@ Check check_certificate_key(gnutls_pubkey_t pub) {
     case GNUTLS_PK_RSA:
     case GNUTLS_PK_RSA_PSS:
       if (bits < static_cast<unsigned>(kMinRsaBits) || bits > static_cast<unsigned>(kMaxRsaBits)) {
-        return Refusal{Errc::unsupported_certificate_key, "RSA of " + std::to_string(bits) + " bits"};
+        return Refusal{Errc::unsupported_certificate_key,
+                       "RSA of " + std::to_string(bits) + " bits"};
       }
       return std::nullopt;
     default:
       return Refusal{Errc::unsupported_certificate_key,
-              algo < 0 ? "unreadable" : gnutls_pk_algorithm_get_name(
-                                            static_cast<gnutls_pk_algorithm_t>(algo))};
+                     algo < 0
+                         ? "unreadable"
+                         : gnutls_pk_algorithm_get_name(static_cast<gnutls_pk_algorithm_t>(algo))};
   }
 }
 

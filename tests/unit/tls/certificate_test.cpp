@@ -4,10 +4,10 @@
 
 #include <chrono>
 
-#include "tls/der.hpp"
-#include "tls/signed_key.hpp"
 #include "foreign_keys.hpp"
 #include "spec_vectors.hpp"
+#include "tls/der.hpp"
+#include "tls/signed_key.hpp"
 
 namespace mp::tls {
 namespace {
@@ -62,13 +62,12 @@ TEST(CertificateTest, SpecVectorsOfEveryKeyTypeVerify) {
     const char* peer;
     KeyType type;
   };
-  for (const Vector& v : {Vector{kEd25519Vector, "12D3KooWM6CgA9iBFZmcYAHA6A2qvbAxqfkmrYiRQuz3XEsk4Ksv",
-                                 KeyType::kEd25519},
-                          Vector{kEcdsaVector, "QmfXbAwNjJLXfesgztEHe8HwgVDCMMpZ9Eax1HYq6hn9uE",
-                                 KeyType::kEcdsa},
-                          Vector{kSecp256k1Vector,
-                                 "16Uiu2HAkutTMoTzDw1tCvSRtu6YoixJwS46S1ZFxW8hSx9fWHiPs",
-                                 KeyType::kSecp256k1}}) {
+  for (const Vector& v :
+       {Vector{kEd25519Vector, "12D3KooWM6CgA9iBFZmcYAHA6A2qvbAxqfkmrYiRQuz3XEsk4Ksv",
+               KeyType::kEd25519},
+        Vector{kEcdsaVector, "QmfXbAwNjJLXfesgztEHe8HwgVDCMMpZ9Eax1HYq6hn9uE", KeyType::kEcdsa},
+        Vector{kSecp256k1Vector, "16Uiu2HAkutTMoTzDw1tCvSRtu6YoixJwS46S1ZFxW8hSx9fWHiPs",
+               KeyType::kSecp256k1}}) {
     SCOPED_TRACE(v.peer);
     VerifyResult r = verify_certificate(hex(v.der));
     ASSERT_TRUE(r) << r.message();
@@ -101,6 +100,31 @@ TEST(CertificateTest, CriticalExtensionIsAccepted) {
   EXPECT_EQ(r->peer, PeerId::from_public_key(host.public_key()));
 }
 
+TEST(CertificateTest, UnknownExtensionsAreIgnoredUnlessCritical) {
+  const Ed25519KeyPair host = Ed25519KeyPair::generate();
+  CertificateSpec spec = spec_for(host);
+  const Bytes null_value = {0x05, 0x00};
+  // Non-critical and unknown: ignored. Critical basic constraints: understood.
+  spec.extra_extensions = {{"1.3.6.1.4.1.99999.1", null_value, false},
+                           {"2.5.29.19", {0x30, 0x00}, true}};
+  VerifyResult r = verify_certificate(build(spec).cert_der);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(r->peer, PeerId::from_public_key(host.public_key()));
+
+  spec.extra_extensions = {{"1.3.6.1.4.1.99999.1", null_value, true}};
+  r = verify_certificate(build(spec).cert_der);
+  EXPECT_EQ(r.code(), Errc::unknown_critical_extension);
+  EXPECT_NE(r.message().find("1.3.6.1.4.1.99999.1"), std::string::npos) << r.message();
+}
+
+TEST(CertificateTest, DeprecatedUniqueIdIsRefused) {
+  CertificateSpec spec = spec_for(Ed25519KeyPair::generate());
+  spec.subject_unique_id = {1, 2, 3, 4};
+  VerifyResult r = verify_certificate(build(spec).cert_der);
+  EXPECT_EQ(r.code(), Errc::malformed_certificate);
+  EXPECT_NE(r.message().find("unique id"), std::string::npos) << r.message();
+}
+
 TEST(CertificateTest, WithoutTheExtensionIsRefused) {
   CertificateSpec spec = spec_for(Ed25519KeyPair::generate());
   spec.with_extension = false;
@@ -119,9 +143,7 @@ TEST(CertificateTest, SignatureOverAnotherMessageIsRefused) {
   const Ed25519KeyPair host = Ed25519KeyPair::generate();
   CertificateSpec spec = spec_for(host);
   // Signed without the "libp2p-tls-handshake:" prefix.
-  spec.sign = [host](BytesView msg) {
-    return host.sign(msg.subspan(kSignaturePrefix.size()));
-  };
+  spec.sign = [host](BytesView msg) { return host.sign(msg.subspan(kSignaturePrefix.size())); };
   EXPECT_EQ(verify_certificate(build(spec).cert_der).code(), Errc::bad_extension_signature);
 }
 
@@ -153,8 +175,7 @@ TEST(CertificateTest, BrokenSelfSignatureIsRefused) {
 
 TEST(CertificateTest, GarbageAndTruncationAreMalformed) {
   EXPECT_EQ(verify_certificate(Bytes{}).code(), Errc::malformed_certificate);
-  EXPECT_EQ(verify_certificate(to_bytes("not a certificate")).code(),
-            Errc::malformed_certificate);
+  EXPECT_EQ(verify_certificate(to_bytes("not a certificate")).code(), Errc::malformed_certificate);
   auto cert = make_certificate(Ed25519KeyPair::generate());
   ASSERT_TRUE(cert);
   for (std::size_t cut : {std::size_t{1}, std::size_t{10}, cert->cert_der.size() / 2}) {
@@ -174,6 +195,9 @@ TEST(CertificateTest, OversizedInputIsRefusedBeforeParsing) {
   VerifyResult r = verify_certificate(big);
   EXPECT_EQ(r.code(), Errc::certificate_too_large);
   EXPECT_EQ(r.code().category().name(), std::string("tls"));
+  EXPECT_EQ(errc_name(Errc::certificate_too_large), "certificate_too_large");
+  EXPECT_EQ(errc_name(Errc::setup_failed), "setup_failed");  // the last one
+  EXPECT_EQ(errc_name(static_cast<Errc>(0)), "unknown");
   EXPECT_NE(r.message().find("16385 bytes"), std::string::npos) << r.message();
 }
 

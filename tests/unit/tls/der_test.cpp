@@ -24,9 +24,9 @@ TEST(DerTest, LengthsRoundTripInShortAndLongForm) {
 
 TEST(DerTest, RefusesWhatIsNotDistinguishedOrOverruns) {
   const std::vector<Bytes> bad = {
-      {0x04},                    // no length
-      {0x04, 0x02, 0x00},        // length past the end
-      {0x04, 0x80, 0x00, 0x00},  // indefinite length (BER only)
+      {0x04},                             // no length
+      {0x04, 0x02, 0x00},                 // length past the end
+      {0x04, 0x80, 0x00, 0x00},           // indefinite length (BER only)
       {0x04, 0x81, 0x05, 1, 2, 3, 4, 5},  // long form for a short length
       {0x04, 0x82, 0x00, 0x80},           // leading zero length byte
       {0x04, 0x85, 1, 0, 0, 0, 0},        // five length bytes

@@ -35,7 +35,9 @@ struct ForeignHostKey {
   }
 };
 
-inline std::shared_ptr<EVP_PKEY> own(EVP_PKEY* k) { return {k, EVP_PKEY_free}; }
+inline std::shared_ptr<EVP_PKEY> own(EVP_PKEY* k) {
+  return {k, EVP_PKEY_free};
+}
 
 inline Bytes subject_public_key_info(EVP_PKEY* k) {
   unsigned char* der = nullptr;
@@ -48,8 +50,9 @@ inline Bytes subject_public_key_info(EVP_PKEY* k) {
 inline std::vector<ForeignHostKey> foreign_host_keys() {
   std::vector<ForeignHostKey> keys;
   auto p256 = own(EVP_EC_gen("P-256"));
-  keys.push_back({"ECDSA P-256", p256,
-                  PublicKey::from_raw(KeyType::kEcdsa, subject_public_key_info(p256.get())).value()});
+  keys.push_back(
+      {"ECDSA P-256", p256,
+       PublicKey::from_raw(KeyType::kEcdsa, subject_public_key_info(p256.get())).value()});
 
   auto k1 = own(EVP_EC_gen("secp256k1"));
   // libp2p carries the 33-byte compressed point.
@@ -57,8 +60,8 @@ inline std::vector<ForeignHostKey> foreign_host_keys() {
                                  "compressed");
   Bytes point(33);
   std::size_t len = 0;
-  EVP_PKEY_get_octet_string_param(k1.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                  point.size(), &len);
+  EVP_PKEY_get_octet_string_param(k1.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size(),
+                                  &len);
   point.resize(len);
   keys.push_back({"secp256k1", k1, PublicKey::from_raw(KeyType::kSecp256k1, point).value()});
 

@@ -1,13 +1,12 @@
 // Full TLS 1.3 handshakes between two GnuTLS sessions over an in-memory
 // transport (two byte queues), each set up by configure_session.
+#include <gnutls/abstract.h>
 #include <gtest/gtest.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include <cerrno>
 #include <cstring>
 #include <deque>
-
-#include <gnutls/abstract.h>
-#include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "tls/certificate.hpp"
 
