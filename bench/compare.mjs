@@ -139,8 +139,8 @@ function loadgen (server, mode) {
     '--concurrency', opt.concurrency, '--conns', opt.conns, '--inflight', opt.inflight,
     '--idle', opt.idle]
   if (mode === 'idle' && server.httpPort) args.push('--health-port', String(server.httpPort))
-  return new Promise((resolve, reject) => {
-    const p = spawn('taskset', ['-c', opt['client-cpus'], resolve_(opt.loadgen), ...args],
+  return new Promise((done, reject) => {
+    const p = spawn('taskset', ['-c', opt['client-cpus'], resolve(opt.loadgen), ...args],
       { stdio: ['ignore', 'pipe', 'inherit'] })
     children.add(p)
     let out = ''
@@ -149,11 +149,10 @@ function loadgen (server, mode) {
       children.delete(p)
       const m = out.match(/^RESULT (.*)$/m)
       if (!m) return reject(new Error(`mp-loadgen ${mode} against ${server.name} exited ${code} without a result`))
-      resolve(JSON.parse(m[1]))
+      done(JSON.parse(m[1]))
     })
   })
 }
-const resolve_ = (p) => resolve(p)
 
 // Figures: [label, unit, pick(result) -> number, better: 'higher'|'lower'].
 function findNodeFigures (how) {
