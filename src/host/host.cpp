@@ -14,7 +14,6 @@
 #include "net/deadline.hpp"
 #include "net/deadline_stream.hpp"
 #include "net/prefixed_stream.hpp"
-#include "ping/ping.hpp"
 
 namespace mp::host {
 
@@ -50,46 +49,7 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
       local_key_(identity.public_key()),
       limits_(config_.limits),
       budget_(ResourceBudget::create(BudgetLimits::from_node_total(config_.max_memory_bytes))),
-      transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)) {
-  // Identify and ping are part of every connection. (Handlers are plain
-  // lambdas returning a coroutine: GCC 12 miscompiles coroutine lambdas that
-  // take parameters by value.)
-  set_handler(std::string(identify::kProtocol),
-              [this](StreamContext ctx) { return serve_identify(std::move(ctx)); });
-  set_handler(std::string(identify::kPushProtocol),
-              [this](StreamContext ctx) { return receive_identify_push(std::move(ctx)); });
-  set_handler(std::string(ping::kProtocol),
-              [](StreamContext ctx) { return serve_ping(std::move(ctx)); });
-}
-
-asio::awaitable<void> Host::serve_identify(StreamContext ctx) {
-  co_await identify::serve(*ctx.stream, our_identify(*ctx.connection));
-}
-
-asio::awaitable<void> Host::receive_identify_push(StreamContext ctx) {
-  // Token bucket per connection: parsing a 64 KiB push costs CPU, and each
-  // feeds the peer store; refusing is a RST before reading anything.
-  Connection& c = *ctx.connection;
-  const auto now = std::chrono::steady_clock::now();
-  const double refill = std::chrono::duration<double>(now - c.push_refill_).count() /
-                        std::chrono::duration<double>(config_.identify_push_interval).count();
-  c.push_tokens_ =
-      std::min(static_cast<double>(config_.identify_push_burst), c.push_tokens_ + refill);
-  c.push_refill_ = now;
-  if (c.push_tokens_ < 1.0) {
-    stats_.refuse(Scope::kConnection, RefusalReason::kIdentifyPush);
-    spdlog::debug("identify push from {} refused: over the rate limit", c.peer_.to_base58());
-    ctx.stream->reset();
-    co_return;
-  }
-  c.push_tokens_ -= 1.0;
-  auto info = co_await identify::receive(*ctx.stream, ctx.connection->remote_peer());
-  handle_identify(ctx.connection, std::move(info));
-}
-
-asio::awaitable<void> Host::serve_ping(StreamContext ctx) {
-  co_await ping::serve(*ctx.stream);
-}
+      transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)) {}
 
 Host::~Host() {
   *alive_ = false;
@@ -97,6 +57,10 @@ Host::~Host() {
 
 void Host::set_handler(std::string protocol, StreamHandler handler) {
   handlers_[std::move(protocol)] = std::move(handler);
+}
+
+void Host::remove_handler(const std::string& protocol) {
+  handlers_.erase(protocol);
 }
 
 std::vector<std::string> Host::protocols() const {
@@ -142,8 +106,6 @@ std::shared_ptr<Connection> Host::register_connection(SecuredConnection secured)
   conn->local_addr_ = std::move(secured.local_addr);
   conn->remote_ip_ = std::move(secured.remote_ip);
   conn->muxed_ = std::move(secured.muxed);
-  conn->push_tokens_ = static_cast<double>(config_.identify_push_burst);
-  conn->push_refill_ = std::chrono::steady_clock::now();
   conn->established_at_ = conn->last_busy_ = std::chrono::steady_clock::now();
   limits_.socket_opened(conn->remote_ip_);  // released by on_connection_closed
 
@@ -173,8 +135,7 @@ std::shared_ptr<Connection> Host::register_connection(SecuredConnection secured)
                 to_string(conn->direction_), conn->remote_addr_.to_string());
   events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_,
                                         conn->remote_addr_, list.size()});
-  asio::co_spawn(executor_, run_identify(conn), asio::detached);
-  asio::co_spawn(executor_, run_connection_timers(conn), asio::detached);
+  start_idle_sweep();
   return conn;
 }
 
@@ -195,12 +156,12 @@ void Host::on_connection_closed(const std::shared_ptr<Connection>& conn,
   sync_stream_refusals(*conn);
   limits_.peer_closed(conn->peer_);
   limits_.socket_closed(conn->remote_ip_);
-  if (conn->muxed_) conn->muxed_->memory().release(std::exchange(conn->identify_reserved_, 0));
   stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
   (conn->direction_ == Direction::kInbound ? stats_.closed_inbound : stats_.closed_outbound)
       .fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("connection {} with {} closed: {}", conn->id_, conn->peer_.to_base58(), why);
   events_.publish(ConnectionClosed{conn->id_, conn->peer_, conn->direction_, why, remaining});
+  if (connections_.empty() && idle_timer_) idle_timer_->cancel();
 }
 
 asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> conn,
@@ -257,115 +218,43 @@ void Host::sync_stream_refusals(Connection& conn) {
   }
 }
 
-identify::Info Host::our_identify(const Connection& conn) const {
-  identify::Info info;
-  info.protocol_version = config_.protocol_version;
-  info.agent_version = config_.agent_version;
-  info.public_key = local_key_;
-  info.listen_addrs = advertised_addrs();
-  info.observed_addr = conn.remote_addr_;
-  info.protocols = protocols();
-  return info;
+void Host::start_idle_sweep() {
+  if (idle_timer_) return;
+  idle_timer_ = std::make_shared<asio::steady_timer>(executor_);
+  asio::co_spawn(executor_, idle_sweep(idle_timer_), asio::detached);
 }
 
-void Host::handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info) {
-  if (info.invalid_addrs > 0) {
-    spdlog::debug("identify from {}: skipped {} undecodable addresses", conn->peer_.to_base58(),
-                  info.invalid_addrs);
-  }
-  // Keep the (already bounded) parsed identify only if the budget has room.
-  if (conn->muxed_) {
-    ConnectionAccount& memory = conn->muxed_->memory();
-    memory.release(std::exchange(conn->identify_reserved_, 0));
-    const std::size_t need = info.kept_bytes();
-    if (memory.reserve(need)) {
-      conn->identify_.reset();
-      spdlog::debug("identify from {} not kept: over the memory budget", conn->peer_.to_base58());
-      return;
-    }
-    conn->identify_reserved_ = need;
-  }
-  conn->identify_ = info;
-  spdlog::debug("identified {}: agent '{}', {} listen addrs, {} protocols", conn->peer_.to_base58(),
-                info.agent_version, info.listen_addrs.size(), info.protocols.size());
-  events_.publish(IdentifyReceived{conn->id_, conn->peer_, std::move(info)});
-}
-
-asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
+asio::awaitable<void> Host::idle_sweep(std::shared_ptr<asio::steady_timer> timer) {
   auto alive = alive_;
-  try {
-    std::vector<std::string> proposals{std::string(identify::kProtocol)};
-    auto s = co_await conn->open_stream(std::move(proposals));
-    net::Deadline deadline(executor_, config_.stream_negotiation_timeout, s.stream);
-    auto info = co_await identify::receive(*s.stream, conn->peer_);
-    if (*alive) handle_identify(conn, std::move(info));
-  } catch (const std::exception& e) {
-    if (*alive && conn->open_)
-      spdlog::debug("identify of {} failed: {}", conn->peer_.to_base58(), e.what());
-  }
-}
-
-// One coroutine (and one timer) per connection for both periodic duties,
-// since per-connection state is what bounds how many peers a node holds:
-// the idle timeout and the periodic ping.
-asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> conn) {
-  auto alive = alive_;
-  asio::steady_timer timer(executor_);
   const auto step = std::max<std::chrono::milliseconds>(
       std::chrono::milliseconds(50),
       std::min<std::chrono::milliseconds>(config_.idle_timeout / 4, std::chrono::seconds(5)));
-  auto next_ping = std::chrono::steady_clock::now() + config_.ping_interval;
-  int ping_failures = 0;
-  bool ping_supported = true;
-  while (*alive && conn->open_) {
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
-        step, std::max<std::chrono::steady_clock::duration>(
-                  next_ping - std::chrono::steady_clock::now(), std::chrono::milliseconds(1))));
+  std::vector<std::shared_ptr<Connection>> idle;
+  for (;;) {
+    timer->expires_after(step);
     std::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!*alive || !conn->open_) co_return;
-    sync_stream_refusals(*conn);
-
-    auto now = std::chrono::steady_clock::now();
-    // Busy: kept alive, or holding streams on which the remote sent
-    // something (data or window credit) within the idle timeout. Streams
-    // alone do not count: a peer that opens streams and then sends nothing
-    // would hold them (and their buffers) forever.
-    const bool remote_active =
-        conn->muxed_ && now - conn->muxed_->last_remote_activity() < config_.idle_timeout;
-    if (conn->keep_alive_ || (conn->stream_count() > 0 && remote_active)) {
-      conn->last_busy_ = now;
-    } else if (now - conn->last_busy_ >= config_.idle_timeout) {
-      conn->close("idle timeout");
-      co_return;
-    }
-    if (!ping_supported || now < next_ping) continue;
-
-    try {
-      std::vector<std::string> proposals{std::string(ping::kProtocol)};
-      auto s = co_await conn->open_stream(std::move(proposals));
-      net::Deadline deadline(executor_, config_.ping_timeout, s.stream);
-      const auto rtt = co_await ping::ping_once(*s.stream);
-      co_await s.stream->close_write();
-      if (!*alive) co_return;
-      stats_.pings_sent.fetch_add(1, std::memory_order_relaxed);
-      conn->last_rtt_ = rtt;
-      ping_failures = 0;
-      events_.publish(PingRtt{conn->peer_, rtt});
-    } catch (const std::exception& e) {
-      if (!*alive || !conn->open_) co_return;
-      stats_.pings_failed.fetch_add(1, std::memory_order_relaxed);
-      // A peer that does not speak ping is fine; one that stops answering is not.
-      const auto* se = dynamic_cast<const std::system_error*>(&e);
-      if (se && se->code() == multistream::Errc::not_supported) {
-        ping_supported = false;
-      } else if (++ping_failures >= 3) {
-        conn->close("ping failed 3 times: " + std::string(e.what()));
-        co_return;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive) co_return;
+    if (connections_.empty()) break;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [id, conn] : connections_) {
+      sync_stream_refusals(*conn);
+      // Busy: kept alive, or holding streams on which the remote sent
+      // something (data or window credit) within the idle timeout. Streams
+      // alone do not count: a peer that opens streams and then sends nothing
+      // would hold them (and their buffers) forever.
+      const bool remote_active =
+          conn->muxed_ && now - conn->muxed_->last_remote_activity() < config_.idle_timeout;
+      if (conn->keep_alive_ || (conn->stream_count() > 0 && remote_active)) {
+        conn->last_busy_ = now;
+      } else if (now - conn->last_busy_ >= config_.idle_timeout) {
+        idle.push_back(conn);
       }
     }
-    next_ping = std::chrono::steady_clock::now() + config_.ping_interval;
+    for (auto& conn : idle) conn->close("idle timeout");
+    idle.clear();
   }
+  idle_timer_.reset();
 }
 
 asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
@@ -412,6 +301,11 @@ std::shared_ptr<Connection> Host::connection_to(const PeerId& peer) const {
     if (c->open_) return c;
   }
   return nullptr;
+}
+
+std::shared_ptr<Connection> Host::connection(std::uint64_t id) const {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<Connection>> Host::connections() const {

@@ -1,10 +1,11 @@
 // Host: the libp2p node's connection layer. A transport (TcpTransport:
 // TCP upgraded with multistream-select -> Noise XX -> multistream-select ->
 // Yamux) hands it authenticated, multiplexed connections (transport.hpp);
-// the host keeps the registry (connection limits, events, idle timeouts),
-// dispatches inbound streams to protocol handlers by multistream-select, and
-// runs the two protocols every connection needs: Identify (both directions,
-// push too) and Ping (answers, and pings each peer periodically).
+// the host keeps the registry (connection limits, events, idle timeouts) and
+// dispatches inbound streams to protocol handlers by multistream-select.
+// Protocols, Identify and Ping included (identify/service.hpp,
+// ping/service.hpp), are services that register handlers with set_handler
+// and follow connections through events().
 //
 // Threading: everything runs on one io_context thread; handlers and event
 // subscribers are called on it and must not block.
@@ -13,6 +14,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -32,7 +34,6 @@
 #include "host/resource_budget.hpp"
 #include "host/stats.hpp"
 #include "host/transport.hpp"
-#include "identify/identify.hpp"
 #include "net/byte_stream.hpp"
 
 
@@ -96,8 +97,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Multiaddr& local_addr() const { return local_addr_; }
   const std::string& remote_ip() const { return remote_ip_; }
   std::chrono::steady_clock::time_point established_at() const { return established_at_; }
-  const std::optional<identify::Info>& identify_info() const { return identify_; }
-  std::optional<std::chrono::microseconds> last_rtt() const { return last_rtt_; }
+  // This connection's share of the ResourceBudget (what a service keeps per
+  // connection is reserved here); nullptr once the muxer is gone.
+  ConnectionAccount* memory() const { return muxed_ ? &muxed_->memory() : nullptr; }
   bool is_open() const { return open_; }
   std::size_t stream_count() const;
   // A connection kept alive is never closed by the idle timeout (a relay
@@ -123,12 +125,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<MuxedConnection> muxed_;
   std::chrono::steady_clock::time_point established_at_;
   std::chrono::steady_clock::time_point last_busy_;
-  std::optional<identify::Info> identify_;
-  std::optional<std::chrono::microseconds> last_rtt_;
-  std::size_t identify_reserved_ = 0;  // kept identify, reserved from muxed_->memory()
   std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
-  double push_tokens_ = 0;              // identify push allowance
-  std::chrono::steady_clock::time_point push_refill_;
   bool open_ = true;
   bool keep_alive_ = false;
   std::string close_reason_;
@@ -145,6 +142,8 @@ class Host {
   Host& operator=(const Host&) = delete;
 
   const PeerId& local_peer() const { return local_peer_; }
+  const PublicKey& local_public_key() const { return local_key_; }
+  const asio::any_io_executor& executor() const { return executor_; }
   const HostConfig& config() const { return config_; }
   EventBus& events() { return events_; }
   HostStats& stats() { return stats_; }
@@ -166,7 +165,10 @@ class Host {
   // Extra addresses to advertise (e.g. external addresses set by the operator).
   void add_external_addr(const Multiaddr& addr);
 
+  // Inbound streams that negotiate `protocol` go to `handler` (replacing any
+  // earlier one). A service that registers handlers removes them when it goes.
   void set_handler(std::string protocol, StreamHandler handler);
+  void remove_handler(const std::string& protocol);
   std::vector<std::string> protocols() const;
 
   // Dials `addr` (/ip4|ip6|dns|dns4|dns6/.../tcp/N[/p2p/ID]). When a /p2p/ is
@@ -183,6 +185,8 @@ class Host {
                                                const std::vector<Multiaddr>& addrs = {});
 
   std::shared_ptr<Connection> connection_to(const PeerId& peer) const;
+  // The open connection with that id (ConnectionEstablished::connection_id), or nullptr.
+  std::shared_ptr<Connection> connection(std::uint64_t id) const;
   std::vector<std::shared_ptr<Connection>> connections() const;
   std::size_t connected_peer_count() const { return by_peer_.size(); }
 
@@ -192,18 +196,15 @@ class Host {
  private:
   // The registry: takes a connection a transport secured (limits were
   // checked by the transport before it built the muxer), publishes it and
-  // starts its streams, identify and timers.
+  // starts its streams.
   std::shared_ptr<Connection> register_connection(SecuredConnection secured);
   void on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason);
   asio::awaitable<void> handle_inbound_stream(std::shared_ptr<Connection> conn,
                                               std::shared_ptr<net::ByteStream> stream);
-  asio::awaitable<void> run_identify(std::shared_ptr<Connection> conn);
-  asio::awaitable<void> run_connection_timers(std::shared_ptr<Connection> conn);
-  identify::Info our_identify(const Connection& conn) const;
-  asio::awaitable<void> serve_identify(StreamContext ctx);
-  asio::awaitable<void> receive_identify_push(StreamContext ctx);
-  static asio::awaitable<void> serve_ping(StreamContext ctx);
-  void handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info);
+  // The idle timeout: one timer for the whole registry, running while it
+  // holds connections.
+  void start_idle_sweep();
+  asio::awaitable<void> idle_sweep(std::shared_ptr<asio::steady_timer> timer);
   // Adds the Yamux session's refused SYNs (over max_streams) to the stats.
   void sync_stream_refusals(Connection& conn);
 
@@ -221,6 +222,7 @@ class Host {
   std::unordered_map<PeerId, std::vector<std::shared_ptr<Connection>>> by_peer_;
   std::uint64_t next_connection_id_ = 1;
   bool shutting_down_ = false;
+  std::shared_ptr<asio::steady_timer> idle_timer_;  // set while the sweep runs
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<TcpTransport> transport_;  // last: built from the members above
 };
