@@ -12,6 +12,7 @@
 
 #include "identify/identify.hpp"
 #include "support/loopback_host.hpp"
+#include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
 namespace mp::identify {
@@ -19,12 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-asio::awaitable<void> until(std::function<bool()> done) {
-  for (int i = 0; i < 1000 && !done(); ++i) {
-    asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-}
+using test::until;
 
 // (A named coroutine: GCC 12 miscompiles coroutine lambdas taking arguments by value.)
 asio::awaitable<void> ignore(host::StreamContext) {
