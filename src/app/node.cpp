@@ -32,7 +32,9 @@
 #include "kad/dht_service.hpp"
 #include "kad/kademlia.hpp"
 #include "kad/server.hpp"
+#include "identify/service.hpp"
 #include "ping/ping.hpp"
+#include "ping/service.hpp"
 #include "relay/relay.hpp"
 #include "storage/data_dir_lock.hpp"
 #include "storage/pg_peer_store.hpp"  // h-pg
@@ -74,6 +76,11 @@ relay::RelayLimits relay_limits(const Config& c) {
 
 // The modules' own defaults are the options table's (options.hpp), so that
 // a module used on its own (tests, tools) behaves as the node does.
+static_assert(host::Limits{}.max_connections == default_of<std::size_t>("MAX_CONNECTIONS"));
+static_assert(host::Limits{}.max_connections_per_ip == default_of<std::size_t>("MAX_CONNECTIONS_PER_IP"));
+static_assert(host::Limits{}.max_connections_per_peer == default_of<std::size_t>("MAX_CONNECTIONS_PER_PEER"));
+static_assert(host::Limits{}.max_streams_per_connection ==
+              default_of<std::size_t>("MAX_STREAMS_PER_CONNECTION"));
 static_assert(relay::RelayLimits{}.max_reservations == default_of<std::size_t>("RELAY_MAX_CIRCUITS"));
 static_assert(relay::RelayLimits{}.max_circuits_per_peer == default_of<std::size_t>("RELAY_MAX_PER_PEER"));
 static_assert(relay::RelayLimits{}.max_circuits_per_ip == default_of<std::size_t>("RELAY_MAX_PER_IP"));
@@ -135,6 +142,8 @@ class Node {
   Node(const Config& config, Ed25519KeyPair identity, std::unique_ptr<storage::PeerStore> store)
       : config_(config),
         host_(io_.get_executor(), host_config(config), identity),
+        identify_(host_),
+        ping_(host_),
         kad_(host_.local_peer(), kad_config(config), Clock::now()),
         store_(std::move(store)),
         metrics_(registry_, MP_VERSION),
@@ -687,6 +696,8 @@ class Node {
   const Config& config_;
   asio::io_context io_{1};
   host::Host host_;
+  identify::Service identify_;  // identify and ping on every connection
+  ping::Service ping_;
   std::unique_ptr<relay::Relay> relay_;  // null when RELAY_ENABLED=false
   std::unique_ptr<autonat::AutonatServer> autonat_;
   std::array<std::uint64_t, 6> last_relay_{};

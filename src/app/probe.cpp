@@ -9,7 +9,9 @@
 #include "host/host.hpp"
 #include "kad/protocol.hpp"
 #include "net/buffered_reader.hpp"
+#include "identify/service.hpp"
 #include "ping/ping.hpp"
+#include "ping/service.hpp"
 
 namespace mp::app {
 namespace {
@@ -17,8 +19,8 @@ namespace {
 // Exit codes name the failing step.
 enum ProbeExit { kOk = 0, kUsage = 2, kDial = 3, kIdentify = 4, kPing = 5, kFindNode = 6 };
 
-asio::awaitable<int> probe(host::Host& host, const Multiaddr& target, const Config& config,
-                           std::ostream& out) {
+asio::awaitable<int> probe(host::Host& host, const identify::Service& identify,
+                           const Multiaddr& target, const Config& config, std::ostream& out) {
   auto ex = co_await asio::this_coro::executor;
   const auto peer = target.peer_id();
   std::shared_ptr<host::Connection> conn;
@@ -33,12 +35,12 @@ asio::awaitable<int> probe(host::Host& host, const Multiaddr& target, const Conf
 
   // Identify runs by itself on every new connection: wait for it.
   asio::steady_timer t(ex);
-  for (int i = 0; i < 100 && !conn->identify_info() && conn->is_open(); ++i) {
+  for (int i = 0; i < 100 && !identify.info(conn->id()) && conn->is_open(); ++i) {
     t.expires_after(std::chrono::milliseconds(50));
     std::error_code ec;
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  const auto& info = conn->identify_info();
+  const identify::Info* info = identify.info(conn->id());
   if (!info) {
     out << "FAIL identify: no identify answer within 5 s\n";
     co_return kIdentify;
@@ -104,8 +106,10 @@ int run_probe(const Config& config, std::ostream& out) {
   hc.handshake_timeout = std::chrono::seconds(10);
   hc.dial_timeout = std::chrono::seconds(10);
   host::Host host(io.get_executor(), hc, Ed25519KeyPair::generate());
+  identify::Service identify(host);  // we ask and answer like any libp2p node
+  ping::Service ping(host);
   int rc = kDial;
-  asio::co_spawn(io, probe(host, *config.probe_target, config, out), [&](std::exception_ptr e, int r) {
+  asio::co_spawn(io, probe(host, identify, *config.probe_target, config, out), [&](std::exception_ptr e, int r) {
     rc = e ? kDial : r;
     io.stop();
   });

@@ -32,7 +32,8 @@ DialBacks::DialBacks(asio::any_io_executor executor, const host::HostConfig& mai
     : executor_(std::move(executor)),
       limits_(limits),
       limiter_(limits.rate),
-      dialer_(std::make_unique<host::Host>(executor_, dialer_config(main), Ed25519KeyPair::generate())) {}
+      dialer_(std::make_unique<host::Host>(executor_, dialer_config(main), Ed25519KeyPair::generate())),
+      dialer_identify_(std::make_unique<identify::Service>(*dialer_)) {}
 
 DialBacks::~DialBacks() = default;
 

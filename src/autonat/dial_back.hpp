@@ -24,6 +24,7 @@
 
 #include "autonat/rate_limiter.hpp"
 #include "host/host.hpp"
+#include "identify/service.hpp"
 
 namespace mp::autonat {
 
@@ -61,6 +62,8 @@ class DialBacks {
   DialBackLimits limits_;
   RateLimiter limiter_;
   std::unique_ptr<host::Host> dialer_;
+  // The asker identifies the dial-back connection like any other.
+  std::unique_ptr<identify::Service> dialer_identify_;
   std::shared_ptr<std::size_t> in_flight_ = std::make_shared<std::size_t>(0);
 };
 

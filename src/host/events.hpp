@@ -13,7 +13,7 @@
 
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
-#include "identify/identify.hpp"
+#include "identify/info.hpp"
 
 namespace mp::host {
 

@@ -1,111 +1,33 @@
 #include "host/host.hpp"
 
-#include <spdlog/spdlog.h>
-
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
+#include <stdexcept>
 
 #include "host/tcp_transport.hpp"
 #include "quic/address.hpp"         // h-quic
 #include "quic/quic_transport.hpp"  // h-quic
-#include "multistream/negotiate.hpp"
-#include "net/deadline.hpp"
-#include "net/deadline_stream.hpp"
-#include "net/prefixed_stream.hpp"
-#include "ping/ping.hpp"
 
 namespace mp::host {
-
-std::size_t Connection::stream_count() const {
-  return muxed_ ? muxed_->stream_count() : 0;
-}
-
-asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols) {
-  if (!open_ || !muxed_) throw std::system_error(asio::error::not_connected);
-  std::shared_ptr<net::ByteStream> stream = co_await muxed_->open_stream();
-  auto self = shared_from_this();
-  multistream::Negotiated negotiated;
-  {
-    net::Deadline deadline(host_->executor_, host_->config_.stream_negotiation_timeout, stream);
-    negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
-  }
-  if (!negotiated.leftover.empty()) {
-    stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
-  }
-  co_return NegotiatedStream{std::move(stream), std::move(negotiated.protocol)};
-}
-
-void Connection::close(const std::string& reason) {
-  if (!open_) return;
-  close_reason_ = reason;
-  if (muxed_) muxed_->close();
-}
 
 Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity)
     : executor_(std::move(executor)),
       config_(std::move(config)),
       local_peer_(PeerId::from_public_key(identity.public_key())),
       local_key_(identity.public_key()),
-      limits_(config_.limits),
       budget_(ResourceBudget::create(BudgetLimits::from_node_total(config_.max_memory_bytes))),
+      dispatch_(executor_, config_, stats_),
+      registry_(executor_, config_, stats_,
+                [this](std::shared_ptr<Connection> conn, std::shared_ptr<net::ByteStream> stream) {
+                  asio::co_spawn(executor_, dispatch_.serve(std::move(conn), std::move(stream)),
+                                 asio::detached);
+                }),
       transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)),
-      quic_(std::make_unique<quic::QuicTransport>(executor_, config_, identity, *this)) {
-  // Identify and ping are part of every connection. (Handlers are plain
-  // lambdas returning a coroutine: GCC 12 miscompiles coroutine lambdas that
-  // take parameters by value.)
-  set_handler(std::string(identify::kProtocol),
-              [this](StreamContext ctx) { return serve_identify(std::move(ctx)); });
-  set_handler(std::string(identify::kPushProtocol),
-              [this](StreamContext ctx) { return receive_identify_push(std::move(ctx)); });
-  set_handler(std::string(ping::kProtocol),
-              [](StreamContext ctx) { return serve_ping(std::move(ctx)); });
-}
-
-asio::awaitable<void> Host::serve_identify(StreamContext ctx) {
-  co_await identify::serve(*ctx.stream, our_identify(*ctx.connection));
-}
-
-asio::awaitable<void> Host::receive_identify_push(StreamContext ctx) {
-  // Token bucket per connection: parsing a 64 KiB push costs CPU, and each
-  // feeds the peer store; refusing is a RST before reading anything.
-  Connection& c = *ctx.connection;
-  const auto now = std::chrono::steady_clock::now();
-  const double refill = std::chrono::duration<double>(now - c.push_refill_).count() /
-                        std::chrono::duration<double>(config_.identify_push_interval).count();
-  c.push_tokens_ =
-      std::min(static_cast<double>(config_.identify_push_burst), c.push_tokens_ + refill);
-  c.push_refill_ = now;
-  if (c.push_tokens_ < 1.0) {
-    stats_.refuse(Scope::kConnection, RefusalReason::kIdentifyPush);
-    spdlog::debug("identify push from {} refused: over the rate limit", c.peer_.to_base58());
-    ctx.stream->reset();
-    co_return;
-  }
-  c.push_tokens_ -= 1.0;
-  auto info = co_await identify::receive(*ctx.stream, ctx.connection->remote_peer());
-  handle_identify(ctx.connection, std::move(info));
-}
-
-asio::awaitable<void> Host::serve_ping(StreamContext ctx) {
-  co_await ping::serve(*ctx.stream);
-}
+      quic_(std::make_unique<quic::QuicTransport>(executor_, config_, identity, *this)) {}
 
 Host::~Host() {
   *alive_ = false;
-}
-
-void Host::set_handler(std::string protocol, StreamHandler handler) {
-  handlers_[std::move(protocol)] = std::move(handler);
-}
-
-std::vector<std::string> Host::protocols() const {
-  std::vector<std::string> out;
-  for (const auto& [p, h] : handlers_) out.push_back(p);
-  return out;
 }
 
 void Host::add_external_addr(const Multiaddr& addr) {
@@ -140,243 +62,6 @@ std::vector<Multiaddr> Host::advertised_addrs() const {
   return out;
 }
 
-std::shared_ptr<Connection> Host::register_connection(SecuredConnection secured) {
-  auto conn = std::make_shared<Connection>();
-  conn->host_ = this;
-  conn->id_ = next_connection_id_++;
-  conn->peer_ = std::move(secured.peer);
-  conn->remote_key_ = std::move(secured.public_key);
-  conn->direction_ = secured.direction;
-  conn->remote_addr_ = std::move(secured.remote_addr);
-  conn->local_addr_ = std::move(secured.local_addr);
-  conn->remote_ip_ = std::move(secured.remote_ip);
-  conn->muxed_ = std::move(secured.muxed);
-  conn->push_tokens_ = static_cast<double>(config_.identify_push_burst);
-  conn->push_refill_ = std::chrono::steady_clock::now();
-  conn->established_at_ = conn->last_busy_ = std::chrono::steady_clock::now();
-  limits_.socket_opened(conn->remote_ip_);  // released by on_connection_closed
-
-  connections_[conn->id_] = conn;
-  auto& list = by_peer_[conn->peer_];
-  list.push_back(conn);
-  limits_.peer_opened(conn->peer_);
-  stats_.connections_current.fetch_add(1, std::memory_order_relaxed);
-  (conn->direction_ == Direction::kInbound ? stats_.opened_inbound : stats_.opened_outbound)
-      .fetch_add(1, std::memory_order_relaxed);
-
-  auto alive = alive_;
-  std::weak_ptr<Connection> weak = conn;
-  conn->muxed_->start(
-      [this, alive, weak](std::shared_ptr<net::ByteStream> stream) {
-        if (!*alive) return;
-        if (auto c = weak.lock()) {
-          asio::co_spawn(executor_, handle_inbound_stream(c, std::move(stream)), asio::detached);
-        }
-      },
-      [this, alive, weak](const std::string& reason) {
-        if (!*alive) return;
-        if (auto c = weak.lock()) on_connection_closed(c, reason);
-      });
-
-  spdlog::debug("connection {} established with {} ({}, {})", conn->id_, conn->peer_.to_base58(),
-                to_string(conn->direction_), conn->remote_addr_.to_string());
-  events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_,
-                                        conn->remote_addr_, list.size()});
-  asio::co_spawn(executor_, run_identify(conn), asio::detached);
-  asio::co_spawn(executor_, run_connection_timers(conn), asio::detached);
-  return conn;
-}
-
-void Host::on_connection_closed(const std::shared_ptr<Connection>& conn,
-                                const std::string& reason) {
-  if (!conn->open_) return;
-  conn->open_ = false;
-  const std::string why = conn->close_reason_.empty() ? reason : conn->close_reason_;
-  connections_.erase(conn->id_);
-  auto it = by_peer_.find(conn->peer_);
-  std::size_t remaining = 0;
-  if (it != by_peer_.end()) {
-    auto& v = it->second;
-    v.erase(std::remove(v.begin(), v.end(), conn), v.end());
-    remaining = v.size();
-    if (v.empty()) by_peer_.erase(it);
-  }
-  sync_stream_refusals(*conn);
-  limits_.peer_closed(conn->peer_);
-  limits_.socket_closed(conn->remote_ip_);
-  if (conn->muxed_) conn->muxed_->memory().release(std::exchange(conn->identify_reserved_, 0));
-  stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
-  (conn->direction_ == Direction::kInbound ? stats_.closed_inbound : stats_.closed_outbound)
-      .fetch_add(1, std::memory_order_relaxed);
-  spdlog::debug("connection {} with {} closed: {}", conn->id_, conn->peer_.to_base58(), why);
-  events_.publish(ConnectionClosed{conn->id_, conn->peer_, conn->direction_, why, remaining});
-}
-
-asio::awaitable<void> Host::handle_inbound_stream(std::shared_ptr<Connection> conn,
-                                                  std::shared_ptr<net::ByteStream> stream) {
-  auto alive = alive_;
-  stats_.streams_inbound.fetch_add(1, std::memory_order_relaxed);
-  conn->last_busy_ = std::chrono::steady_clock::now();
-  std::string protocol;
-  try {
-    multistream::Negotiated negotiated;
-    {
-      net::Deadline deadline(executor_, config_.stream_negotiation_timeout, stream);
-      negotiated = co_await multistream::negotiate_inbound(
-          *stream, [this](std::string_view p) { return handlers_.count(std::string(p)) > 0; });
-    }
-    if (!*alive) co_return;
-    protocol = negotiated.protocol;
-    if (!negotiated.leftover.empty()) {
-      stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);
-    }
-    auto handler = handlers_.at(protocol);  // copy: the map may change while we run
-    // Every handler's answers must be delivered in time: a remote that does
-    // not read (or grants no window) gets the stream reset and its memory back.
-    stream = std::make_shared<net::DeadlineStream>(
-        executor_, stream, config_.answer_timeout, [this, alive] {
-          if (*alive) stats_.refuse(Scope::kStream, RefusalReason::kDeadline);
-        });
-    StreamContext ctx{stream, conn, protocol};
-    co_await handler(std::move(ctx));
-  } catch (const std::exception& e) {
-    if (const auto* se = dynamic_cast<const std::system_error*>(&e);
-        se && *alive && protocol.empty() &&
-        (se->code() == multistream::Errc::not_supported ||
-         se->code() == multistream::Errc::too_many_proposals)) {
-      stats_.count(StreamRefusal::kProtocol);
-    }
-    if (*alive) {
-      spdlog::debug("stream {} from {} ended with an error: {}",
-                    protocol.empty() ? "(negotiation)" : protocol, conn->peer_.to_base58(),
-                    e.what());
-    }
-    stream->reset();
-    co_return;
-  }
-  if (*alive) conn->last_busy_ = std::chrono::steady_clock::now();
-}
-
-void Host::sync_stream_refusals(Connection& conn) {
-  if (!conn.muxed_) return;
-  const std::uint64_t refused = conn.muxed_->streams_refused();
-  if (refused > conn.streams_refused_seen_) {
-    stats_.count(StreamRefusal::kMaxStreams, refused - conn.streams_refused_seen_);
-    conn.streams_refused_seen_ = refused;
-  }
-}
-
-identify::Info Host::our_identify(const Connection& conn) const {
-  identify::Info info;
-  info.protocol_version = config_.protocol_version;
-  info.agent_version = config_.agent_version;
-  info.public_key = local_key_;
-  info.listen_addrs = advertised_addrs();
-  info.observed_addr = conn.remote_addr_;
-  info.protocols = protocols();
-  return info;
-}
-
-void Host::handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info) {
-  if (info.invalid_addrs > 0) {
-    spdlog::debug("identify from {}: skipped {} undecodable addresses", conn->peer_.to_base58(),
-                  info.invalid_addrs);
-  }
-  // Keep the (already bounded) parsed identify only if the budget has room.
-  if (conn->muxed_) {
-    ConnectionAccount& memory = conn->muxed_->memory();
-    memory.release(std::exchange(conn->identify_reserved_, 0));
-    const std::size_t need = info.kept_bytes();
-    if (memory.reserve(need)) {
-      conn->identify_.reset();
-      spdlog::debug("identify from {} not kept: over the memory budget", conn->peer_.to_base58());
-      return;
-    }
-    conn->identify_reserved_ = need;
-  }
-  conn->identify_ = info;
-  spdlog::debug("identified {}: agent '{}', {} listen addrs, {} protocols", conn->peer_.to_base58(),
-                info.agent_version, info.listen_addrs.size(), info.protocols.size());
-  events_.publish(IdentifyReceived{conn->id_, conn->peer_, std::move(info)});
-}
-
-asio::awaitable<void> Host::run_identify(std::shared_ptr<Connection> conn) {
-  auto alive = alive_;
-  try {
-    std::vector<std::string> proposals{std::string(identify::kProtocol)};
-    auto s = co_await conn->open_stream(std::move(proposals));
-    net::Deadline deadline(executor_, config_.stream_negotiation_timeout, s.stream);
-    auto info = co_await identify::receive(*s.stream, conn->peer_);
-    if (*alive) handle_identify(conn, std::move(info));
-  } catch (const std::exception& e) {
-    if (*alive && conn->open_)
-      spdlog::debug("identify of {} failed: {}", conn->peer_.to_base58(), e.what());
-  }
-}
-
-// One coroutine (and one timer) per connection for both periodic duties,
-// since per-connection state is what bounds how many peers a node holds:
-// the idle timeout and the periodic ping.
-asio::awaitable<void> Host::run_connection_timers(std::shared_ptr<Connection> conn) {
-  auto alive = alive_;
-  asio::steady_timer timer(executor_);
-  const auto step = std::max<std::chrono::milliseconds>(
-      std::chrono::milliseconds(50),
-      std::min<std::chrono::milliseconds>(config_.idle_timeout / 4, std::chrono::seconds(5)));
-  auto next_ping = std::chrono::steady_clock::now() + config_.ping_interval;
-  int ping_failures = 0;
-  bool ping_supported = true;
-  while (*alive && conn->open_) {
-    timer.expires_after(std::min<std::chrono::steady_clock::duration>(
-        step, std::max<std::chrono::steady_clock::duration>(
-                  next_ping - std::chrono::steady_clock::now(), std::chrono::milliseconds(1))));
-    std::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!*alive || !conn->open_) co_return;
-    sync_stream_refusals(*conn);
-
-    auto now = std::chrono::steady_clock::now();
-    // Busy: kept alive, or holding streams on which the remote sent
-    // something (data or window credit) within the idle timeout. Streams
-    // alone do not count: a peer that opens streams and then sends nothing
-    // would hold them (and their buffers) forever.
-    const bool remote_active =
-        conn->muxed_ && now - conn->muxed_->last_remote_activity() < config_.idle_timeout;
-    if (conn->keep_alive_ || (conn->stream_count() > 0 && remote_active)) {
-      conn->last_busy_ = now;
-    } else if (now - conn->last_busy_ >= config_.idle_timeout) {
-      conn->close("idle timeout");
-      co_return;
-    }
-    if (!ping_supported || now < next_ping) continue;
-
-    try {
-      std::vector<std::string> proposals{std::string(ping::kProtocol)};
-      auto s = co_await conn->open_stream(std::move(proposals));
-      net::Deadline deadline(executor_, config_.ping_timeout, s.stream);
-      const auto rtt = co_await ping::ping_once(*s.stream);
-      co_await s.stream->close_write();
-      if (!*alive) co_return;
-      stats_.pings_sent.fetch_add(1, std::memory_order_relaxed);
-      conn->last_rtt_ = rtt;
-      ping_failures = 0;
-      events_.publish(PingRtt{conn->peer_, rtt});
-    } catch (const std::exception& e) {
-      if (!*alive || !conn->open_) co_return;
-      stats_.pings_failed.fetch_add(1, std::memory_order_relaxed);
-      // A peer that does not speak ping is fine; one that stops answering is not.
-      const auto* se = dynamic_cast<const std::system_error*>(&e);
-      if (se && se->code() == multistream::Errc::not_supported) {
-        ping_supported = false;
-      } else if (++ping_failures >= 3) {
-        conn->close("ping failed 3 times: " + std::string(e.what()));
-        co_return;
-      }
-    }
-    next_ping = std::chrono::steady_clock::now() + config_.ping_interval;
-  }
-}
-
 asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
                                                         std::optional<PeerId> expected,
                                                         bool force_new) {
@@ -397,7 +82,7 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
     secured = co_await transport_->dial(addr.without_peer_id(), expected);
   }
   if (!*alive_) throw std::system_error(asio::error::operation_aborted);
-  co_return register_connection(std::move(secured));
+  co_return registry_.add(std::move(secured));
 }
 
 asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,
@@ -419,27 +104,10 @@ asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,
   co_return co_await conn->open_stream(std::move(protocols));
 }
 
-std::shared_ptr<Connection> Host::connection_to(const PeerId& peer) const {
-  auto it = by_peer_.find(peer);
-  if (it == by_peer_.end()) return nullptr;
-  for (const auto& c : it->second) {
-    if (c->open_) return c;
-  }
-  return nullptr;
-}
-
-std::vector<std::shared_ptr<Connection>> Host::connections() const {
-  std::vector<std::shared_ptr<Connection>> out;
-  out.reserve(connections_.size());
-  for (const auto& [id, c] : connections_) out.push_back(c);
-  return out;
-}
-
 void Host::shutdown() {
-  shutting_down_ = true;
   transport_->close();
   quic_->close();  // h-quic
-  for (auto& c : connections()) c->close("node shutting down");
+  registry_.close_all("node shutting down");
 }
 
 }  // namespace mp::host

@@ -1,40 +1,39 @@
-// Host: the libp2p node's connection layer. A transport (TcpTransport:
-// TCP upgraded with multistream-select -> Noise XX -> multistream-select ->
-// Yamux) hands it authenticated, multiplexed connections (transport.hpp);
-// the host keeps the registry (connection limits, events, idle timeouts),
-// dispatches inbound streams to protocol handlers by multistream-select, and
-// runs the two protocols every connection needs: Identify (both directions,
-// push too) and Ping (answers, and pings each peer periodically).
+// Host: the libp2p node's connection layer, a thin façade over four parts:
+//  - a transport (TcpTransport: TCP upgraded with multistream-select ->
+//    Noise XX -> multistream-select -> Yamux) that hands over
+//    authenticated, multiplexed connections (transport.hpp);
+//  - the ConnectionRegistry (connection_registry.hpp): limits, per-peer
+//    lists, events, the idle timeout;
+//  - the StreamDispatch (stream_dispatch.hpp): inbound streams to protocol
+//    handlers by multistream-select;
+//  - the ResourceBudget, what peers may make us hold.
+// Protocols, Identify and Ping included (identify/service.hpp,
+// ping/service.hpp), are services that register handlers with set_handler
+// and follow connections through events().
 //
-// Threading: everything runs on one io_context thread; handlers and event
-// subscribers are called on it and must not block.
+// Threading: everything runs on one io_context (the executor given); handlers
+// and event subscribers are called on it and must not block.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
-#include <atomic>
-#include <chrono>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/keys.hpp"
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
+#include "core/result.hpp"
+#include "host/connection.hpp"
+#include "host/connection_registry.hpp"
 #include "host/events.hpp"
-#include "host/handshake_table.hpp"
+#include "host/host_config.hpp"
 #include "host/limits.hpp"
 #include "host/resource_budget.hpp"
 #include "host/stats.hpp"
-#include "host/transport.hpp"
-#include "identify/identify.hpp"
-#include "net/byte_stream.hpp"
-
+#include "host/stream_dispatch.hpp"
 
 namespace mp::quic {
 class QuicTransport;  // QUIC transport (h-quic)
@@ -42,104 +41,9 @@ class QuicTransport;  // QUIC transport (h-quic)
 
 namespace mp::host {
 
-class Connection;
-class Host;
 class TcpTransport;
 
-// A stream whose protocol has been agreed.
-struct NegotiatedStream {
-  std::shared_ptr<net::ByteStream> stream;
-  std::string protocol;
-};
-
-struct StreamContext {
-  std::shared_ptr<net::ByteStream> stream;
-  std::shared_ptr<Connection> connection;
-  std::string protocol;
-};
-using StreamHandler = std::function<asio::awaitable<void>(StreamContext)>;
-
-struct HostConfig {
-  std::vector<Multiaddr> listen_addrs;
-  std::string protocol_version = "/mepassa/1.0.0";
-  std::string agent_version = std::string("mepassa-bootstrap/") + MP_VERSION;
-  Limits limits;
-  std::chrono::milliseconds handshake_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};   // the Rust node's idle_connection_timeout
-  std::chrono::milliseconds ping_interval{15'000};  // rust-libp2p ping default
-  std::chrono::milliseconds ping_timeout{20'000};
-  std::chrono::milliseconds stream_negotiation_timeout{10'000};
-  std::chrono::milliseconds dial_timeout{10'000};
-  // MAX_MEMORY_MB: what peers may make us hold (Yamux buffers and queues,
-  // parsed identify), per node; narrower scopes are derived from it.
-  std::size_t max_memory_bytes = std::size_t{512} << 20;
-  // Inbound sockets still in the handshakes (MAX_HANDSHAKES,
-  // MAX_HANDSHAKES_PER_IP), apart from established connections.
-  std::size_t max_handshakes = 256;
-  std::size_t max_handshakes_per_ip = 32;
-  // The first multistream-select exchange of an inbound socket must be done
-  // by then (a slowloris socket sends a few bytes and stalls).
-  std::chrono::milliseconds handshake_first_exchange_timeout{3'000};
-  // A write of a protocol handler (its answer) that cannot complete by then
-  // resets the stream.
-  std::chrono::milliseconds answer_timeout{10'000};
-  // Identify pushes per connection: a burst, then one per interval.
-  std::size_t identify_push_burst = 3;
-  std::chrono::milliseconds identify_push_interval{10'000};
-};
-
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  std::uint64_t id() const { return id_; }
-  const PeerId& remote_peer() const { return peer_; }
-  const PublicKey& remote_public_key() const { return remote_key_; }
-  Direction direction() const { return direction_; }
-  // The remote's socket address (for inbound connections an ephemeral port:
-  // never store it as a dialable address).
-  const Multiaddr& remote_addr() const { return remote_addr_; }
-  const Multiaddr& local_addr() const { return local_addr_; }
-  const std::string& remote_ip() const { return remote_ip_; }
-  std::chrono::steady_clock::time_point established_at() const { return established_at_; }
-  const std::optional<identify::Info>& identify_info() const { return identify_; }
-  std::optional<std::chrono::microseconds> last_rtt() const { return last_rtt_; }
-  bool is_open() const { return open_; }
-  std::size_t stream_count() const;
-  // A connection kept alive is never closed by the idle timeout (a relay
-  // keeps the connection of a peer holding a reservation open).
-  void set_keep_alive(bool on) { keep_alive_ = on; }
-  bool keep_alive() const { return keep_alive_; }
-
-  // Opens a stream and negotiates one of `protocols` (in order of preference).
-  asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols);
-  // Says GoAway and closes the connection.
-  void close(const std::string& reason);
-
- private:
-  friend class Host;
-  Host* host_ = nullptr;
-  std::uint64_t id_ = 0;
-  PeerId peer_;
-  PublicKey remote_key_;
-  Direction direction_ = Direction::kInbound;
-  Multiaddr remote_addr_;
-  Multiaddr local_addr_;
-  std::string remote_ip_;
-  std::shared_ptr<MuxedConnection> muxed_;
-  std::chrono::steady_clock::time_point established_at_;
-  std::chrono::steady_clock::time_point last_busy_;
-  std::optional<identify::Info> identify_;
-  std::optional<std::chrono::microseconds> last_rtt_;
-  std::size_t identify_reserved_ = 0;  // kept identify, reserved from muxed_->memory()
-  std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
-  double push_tokens_ = 0;              // identify push allowance
-  std::chrono::steady_clock::time_point push_refill_;
-  bool open_ = true;
-  bool keep_alive_ = false;
-  std::string close_reason_;
-};
-
 class Host {
-  friend class Connection;
   friend class TcpTransport;  // asks the limits and the budget, registers what it accepts
   friend class quic::QuicTransport;  // h-quic: the same, for QUIC
 
@@ -150,11 +54,13 @@ class Host {
   Host& operator=(const Host&) = delete;
 
   const PeerId& local_peer() const { return local_peer_; }
+  const PublicKey& local_public_key() const { return local_key_; }
+  const asio::any_io_executor& executor() const { return executor_; }
   const HostConfig& config() const { return config_; }
-  EventBus& events() { return events_; }
+  EventBus& events() { return registry_.events(); }
   HostStats& stats() { return stats_; }
   const HostStats& stats() const { return stats_; }
-  const ConnectionLimits& limits() const { return limits_; }
+  const ConnectionLimits& limits() const { return registry_.limits(); }
   const ResourceBudget& budget() const { return *budget_; }
   std::size_t handshakes_in_progress() const;
 
@@ -171,8 +77,13 @@ class Host {
   // Extra addresses to advertise (e.g. external addresses set by the operator).
   void add_external_addr(const Multiaddr& addr);
 
-  void set_handler(std::string protocol, StreamHandler handler);
-  std::vector<std::string> protocols() const;
+  // Inbound streams that negotiate `protocol` go to `handler` (replacing any
+  // earlier one). A service that registers handlers removes them when it goes.
+  void set_handler(std::string protocol, StreamHandler handler) {
+    dispatch_.set_handler(std::move(protocol), std::move(handler));
+  }
+  void remove_handler(const std::string& protocol) { dispatch_.remove_handler(protocol); }
+  std::vector<std::string> protocols() const { return dispatch_.protocols(); }
 
   // Dials `addr` (/ip4|ip6|dns|dns4|dns6/.../tcp/N[/p2p/ID], or
   // /ip4|ip6/.../udp/N/quic-v1[/p2p/ID]). When a /p2p/ is present or
@@ -188,45 +99,27 @@ class Host {
                                                std::vector<std::string> protocols,
                                                const std::vector<Multiaddr>& addrs = {});
 
-  std::shared_ptr<Connection> connection_to(const PeerId& peer) const;
-  std::vector<std::shared_ptr<Connection>> connections() const;
-  std::size_t connected_peer_count() const { return by_peer_.size(); }
+  std::shared_ptr<Connection> connection_to(const PeerId& peer) const {
+    return registry_.connection_to(peer);
+  }
+  // The open connection with that id (ConnectionEstablished::connection_id), or nullptr.
+  std::shared_ptr<Connection> connection(std::uint64_t id) const { return registry_.connection(id); }
+  std::vector<std::shared_ptr<Connection>> connections() const { return registry_.connections(); }
+  std::size_t connected_peer_count() const { return registry_.connected_peer_count(); }
 
   // Graceful stop: stop accepting, GoAway every connection, close them.
   void shutdown();
 
  private:
-  // The registry: takes a connection a transport secured (limits were
-  // checked by the transport before it built the muxer), publishes it and
-  // starts its streams, identify and timers.
-  std::shared_ptr<Connection> register_connection(SecuredConnection secured);
-  void on_connection_closed(const std::shared_ptr<Connection>& conn, const std::string& reason);
-  asio::awaitable<void> handle_inbound_stream(std::shared_ptr<Connection> conn,
-                                              std::shared_ptr<net::ByteStream> stream);
-  asio::awaitable<void> run_identify(std::shared_ptr<Connection> conn);
-  asio::awaitable<void> run_connection_timers(std::shared_ptr<Connection> conn);
-  identify::Info our_identify(const Connection& conn) const;
-  asio::awaitable<void> serve_identify(StreamContext ctx);
-  asio::awaitable<void> receive_identify_push(StreamContext ctx);
-  static asio::awaitable<void> serve_ping(StreamContext ctx);
-  void handle_identify(const std::shared_ptr<Connection>& conn, identify::Info info);
-  // Adds the Yamux session's refused SYNs (over max_streams) to the stats.
-  void sync_stream_refusals(Connection& conn);
-
   asio::any_io_executor executor_;
   HostConfig config_;
   PeerId local_peer_;
   PublicKey local_key_;
-  ConnectionLimits limits_;
   std::shared_ptr<ResourceBudget> budget_;
-  EventBus events_;
   HostStats stats_;
-  std::map<std::string, StreamHandler> handlers_;
+  StreamDispatch dispatch_;
+  ConnectionRegistry registry_;  // after dispatch_: hands it inbound streams
   std::vector<Multiaddr> external_addrs_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
-  std::unordered_map<PeerId, std::vector<std::shared_ptr<Connection>>> by_peer_;
-  std::uint64_t next_connection_id_ = 1;
-  bool shutting_down_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<TcpTransport> transport_;  // last: built from the members above
   // h-quic: QUIC transport and the listen addresses of both transports.

@@ -17,7 +17,7 @@ namespace mp::host {
 struct Limits {
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_ip = 64;
-  std::size_t max_connections_per_peer = 4;
+  std::size_t max_connections_per_peer = 8;
   std::size_t max_streams_per_connection = 256;
 };
 

@@ -150,7 +150,7 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
   const std::string ip = endpoint_ip(remote);
   // Refused before any handshake: closing the socket is all it costs, and it
   // is counted by the limit that refused it (not as a handshake failure).
-  if (auto refusal = host_.limits_.admit_socket(ip)) {
+  if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
     stats_.count(*refusal);
     spdlog::debug("refused inbound connection from {}: {}", ip,
                   kLimitRefusalNames[static_cast<std::size_t>(*refusal)]);
@@ -176,7 +176,7 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
     auto tcp = std::make_shared<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
     SecuredConnection secured =
         co_await upgrade(std::move(tcp), Direction::kInbound, std::nullopt, admission.id);
-    if (*alive) host_.register_connection(std::move(secured));
+    if (*alive) host_.registry_.add(std::move(secured));
   } catch (const std::exception& e) {
     if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
   }
@@ -219,7 +219,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
   // counts against MAX_CONNECTIONS only once it is established.
   bool socket_counted = false;
   auto release_socket = [&] {
-    if (socket_counted && *alive) host_.limits_.socket_closed(ip);
+    if (socket_counted && *alive) host_.registry_.limits().socket_closed(ip);
     socket_counted = false;
   };
 
@@ -297,13 +297,13 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
 
     if (dir == Direction::kInbound) {
-      if (auto refusal = host_.limits_.admit_socket(ip)) {
+      if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
         stats_.count(*refusal);
         throw net::ProtocolError(Errc::connection_refused,
                                  std::string(kLimitRefusalNames[static_cast<std::size_t>(*refusal)]));
       }
     }
-    if (!host_.limits_.admit_peer(remote_peer)) {
+    if (!host_.registry_.limits().admit_peer(remote_peer)) {
       stats_.count(LimitRefusal::kMaxPerPeer);
       throw net::ProtocolError(Errc::connection_refused,
                                "per-peer connection limit reached for " + remote_peer.to_base58());

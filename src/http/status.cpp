@@ -55,29 +55,33 @@ void ConnectionEvents::push(Entry e) {
   while (entries_.size() > kMaxStatusEvents) entries_.pop_front();
 }
 
-void ConnectionEvents::connected(std::int64_t unix_ms, std::uint64_t connection_id, bool inbound,
-                                 Transport t, std::string_view peer_id, std::string_view address) {
+namespace {
+
+// The fields a connect and a disconnect event share, capped.
+ConnectionEvent make_event(std::int64_t unix_ms, bool connected, bool inbound, Transport t,
+                           std::string_view peer_id, std::string_view address) {
   ConnectionEvent ev;
   ev.unix_ms = unix_ms;
-  ev.connected = true;
+  ev.connected = connected;
   ev.inbound = inbound;
   ev.transport = t;
   ev.peer_id = truncate_utf8(peer_id, kMaxAddressBytes);
   ev.address = truncate_utf8(address, kMaxAddressBytes);
-  push({connection_id, std::move(ev)});
+  return ev;
+}
+
+}  // namespace
+
+void ConnectionEvents::connected(std::int64_t unix_ms, std::uint64_t connection_id, bool inbound,
+                                 Transport t, std::string_view peer_id, std::string_view address) {
+  push({connection_id, make_event(unix_ms, true, inbound, t, peer_id, address)});
 }
 
 void ConnectionEvents::disconnected(std::int64_t unix_ms, std::uint64_t connection_id,
                                     bool inbound, Transport t, std::string_view peer_id,
                                     std::string_view address, std::string_view agent,
                                     std::string_view reason) {
-  ConnectionEvent ev;
-  ev.unix_ms = unix_ms;
-  ev.connected = false;
-  ev.inbound = inbound;
-  ev.transport = t;
-  ev.peer_id = truncate_utf8(peer_id, kMaxAddressBytes);
-  ev.address = truncate_utf8(address, kMaxAddressBytes);
+  ConnectionEvent ev = make_event(unix_ms, false, inbound, t, peer_id, address);
   ev.agent = truncate_utf8(agent, kMaxAgentBytes);
   ev.reason = truncate_utf8(reason, kMaxReasonBytes);
   push({connection_id, std::move(ev)});

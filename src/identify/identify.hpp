@@ -13,6 +13,7 @@
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
 #include "core/result.hpp"
+#include "identify/info.hpp"
 #include "net/byte_stream.hpp"
 
 namespace mp::identify {
@@ -30,22 +31,6 @@ inline constexpr std::size_t kMaxKeptAddrs = 32;
 inline constexpr std::size_t kMaxKeptProtocols = 64;
 inline constexpr std::size_t kMaxProtocolLength = 128;
 inline constexpr std::size_t kMaxVersionLength = 128;  // agent and protocol version, truncated
-
-struct Info {
-  std::string protocol_version;
-  std::string agent_version;
-  std::optional<PublicKey> public_key;
-  std::vector<Multiaddr> listen_addrs;
-  std::optional<Multiaddr> observed_addr;
-  std::vector<std::string> protocols;
-  // Entries we could not decode (kept for the log line, not for use).
-  std::size_t invalid_addrs = 0;
-  // Entries over the kMaxKept* bounds (or protocol names too long).
-  std::size_t dropped = 0;
-
-  // Bytes this Info holds on the heap (approximately), for memory accounting.
-  std::size_t kept_bytes() const;
-};
 
 // Encodes `info` (public_key must be set).
 Bytes encode(const Info& info);

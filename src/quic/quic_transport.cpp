@@ -141,7 +141,7 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   if (hd.version != NGTCP2_PROTO_VER_V1) return datagram_stats_->count(DropReason::kVersion);
   const std::string ip = endpoint_ip(from);
   auto& stats = host_.stats();
-  if (auto refusal = host_.limits_.admit_socket(ip)) {
+  if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
     stats.count(*refusal);
     return datagram_stats_->count(DropReason::kLimit);
   }
@@ -242,8 +242,8 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
   e.handshake = 0;
   const std::string ip = endpoint_ip(e.conn->remote());
   auto& stats = host_.stats();
-  std::optional<host::LimitRefusal> refusal = host_.limits_.admit_socket(ip);
-  if (!refusal && !host_.limits_.admit_peer(e.conn->peer()->peer))
+  std::optional<host::LimitRefusal> refusal = host_.registry_.limits().admit_socket(ip);
+  if (!refusal && !host_.registry_.limits().admit_peer(e.conn->peer()->peer))
     refusal = host::LimitRefusal::kMaxPerPeer;
   if (refusal) {
     stats.count(*refusal);
@@ -254,7 +254,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
   }
   e.registered = true;
   auto conn = e.conn;
-  host_.register_connection(secure(conn, host::Direction::kInbound, e.socket->local));
+  host_.registry_.add(secure(conn, host::Direction::kInbound, e.socket->local));
 }
 
 std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) {
@@ -324,7 +324,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
     else reason = conn->close_reason();
     throw std::runtime_error("dial " + target.to_string() + ": " + reason);
   }
-  if (!host_.limits_.admit_peer(conn->peer()->peer)) {
+  if (!host_.registry_.limits().admit_peer(conn->peer()->peer)) {
     stats.count(host::LimitRefusal::kMaxPerPeer);
     stats.count(host::HandshakeFailure::kLimit);
     conn->close();

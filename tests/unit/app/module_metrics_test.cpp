@@ -15,6 +15,7 @@
 #include <string>
 
 #include "kad/server.hpp"
+#include "support/kad_peer.hpp"
 #include "support/loopback_host.hpp"
 #include "support/run_coro.hpp"
 
@@ -40,20 +41,11 @@ kad::KadConfig loopback_kad() {
   return c;
 }
 
-struct KadPeer {
-  host::Host host;
-  kad::Kademlia kad;
+// Serving peers (support/kad_peer.hpp) whose routing tables hold only what
+// the test puts there: identify is not fed to them.
+struct KadPeer : test::KadPeer {
   explicit KadPeer(asio::io_context& io)
-      : host(io.get_executor(), test::loopback_config(), Ed25519KeyPair::generate()),
-        kad(host.local_peer(), loopback_kad(), kad::Clock::now()) {
-    host.set_handler(std::string(kad::kDefaultProtocol), [this](host::StreamContext ctx) {
-      return serve(this, std::move(ctx));
-    });
-    EXPECT_TRUE(host.listen().ok());
-  }
-  static asio::awaitable<void> serve(KadPeer* p, host::StreamContext ctx) {
-    co_await kad::serve_stream(p->kad, ctx.stream, ctx.connection->remote_peer());
-  }
+      : test::KadPeer(io, loopback_kad(), test::loopback_config(), /*feed_identify=*/false) {}
 };
 
 TEST(ModuleMetrics, KadRefusalsAreRenderedByReason) {

@@ -11,6 +11,7 @@
 #include "autonat/server.hpp"
 #include "net/buffered_reader.hpp"
 #include "ping/ping.hpp"
+#include "ping/service.hpp"
 #include "support/loopback_host.hpp"
 
 namespace mp::autonat {
@@ -70,6 +71,7 @@ TEST(AutonatServer, DialsBackOnNewConnection) {
   asio::io_context io;
   host::Host server(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
   host::Host client(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  ping::Service server_ping(server);
   ASSERT_TRUE(server.listen().ok());
   ASSERT_TRUE(client.listen().ok());
   std::size_t inbound_at_client = 0;

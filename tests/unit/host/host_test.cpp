@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <asio/steady_timer.hpp>
@@ -14,7 +15,10 @@
 #include <asio/redirect_error.hpp>
 
 #include "net/buffered_reader.hpp"
+#include "identify/identify.hpp"
+#include "identify/service.hpp"
 #include "ping/ping.hpp"
+#include "ping/service.hpp"
 #include "support/loopback_host.hpp"
 #include "support/run_coro.hpp"
 
@@ -68,6 +72,8 @@ asio::awaitable<void> dial_identify_ping(Host& a, Host& b, std::vector<Event>& e
 TEST_F(Fixture, DialUpgradesIdentifiesBothWaysAndPings) {
   Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
   Host b(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  identify::Service identify_a(a), identify_b(b);
+  ping::Service ping_a(a), ping_b(b);
   a.events().subscribe([&](const Event& e) { events_a.push_back(e); });
   b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
   ASSERT_TRUE(a.listen().ok());
@@ -253,6 +259,7 @@ TEST_F(Fixture, IdentifyPushesBeyondTheBurstAreRefused) {
   cfg.identify_push_interval = 60s;
   Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  identify::Service identify_b(b);
   std::size_t pushes_seen = 0;
   b.events().subscribe([&](const Event& e) {
     if (const auto* id = std::get_if<IdentifyReceived>(&e); id && id->info.agent_version == "pusher") {
@@ -290,6 +297,7 @@ TEST_F(Fixture, ConnectionWithOnlySilentStreamsIsClosedWhenIdle) {
   cfg.idle_timeout = 400ms;
   Host a(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
   Host b(io.get_executor(), cfg, Ed25519KeyPair::generate());
+  ping::Service ping_b(b);  // the protocol of the silent stream
   b.events().subscribe([&](const Event& e) { events_b.push_back(e); });
   ASSERT_TRUE(b.listen().ok());
   run([&] { return open_silent_stream_until_closed(a, b); });

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/kad_peer.hpp"
 #include "support/loopback_host.hpp"
 #include "support/run_coro.hpp"
 
@@ -39,31 +40,10 @@ KadConfig loopback_kad() {
   return c;
 }
 
-// A node as app/node.cpp wires it: serves kad, feeds identify to the table.
-struct KadPeer {
-  host::Host host;
-  Kademlia kad;
-
-  KadPeer(asio::io_context& io, KadConfig config = loopback_kad())
-      : host(io.get_executor(), loopback_config(), Ed25519KeyPair::generate()),
-        kad(host.local_peer(), std::move(config), Clock::now()) {
-    host.set_handler(std::string(kDefaultProtocol),
-                     [this](host::StreamContext ctx) { return serve(this, std::move(ctx)); });
-    host.events().subscribe([this](const host::Event& e) {
-      if (const auto* id = std::get_if<host::IdentifyReceived>(&e)) {
-        bool supports = false;
-        for (const auto& p : id->info.protocols) supports = supports || p == kDefaultProtocol;
-        (void)kad.on_peer_identified(id->peer, id->info.listen_addrs, supports, Clock::now());
-      }
-    });
-    EXPECT_TRUE(host.listen().ok());
-  }
-
-  Multiaddr addr() const { return host.listen_addrs().at(0).with_peer_id(host.local_peer()); }
-
-  static asio::awaitable<void> serve(KadPeer* p, host::StreamContext ctx) {
-    co_await serve_stream(p->kad, ctx.stream, ctx.connection->remote_peer());
-  }
+// A peer wired as app/node.cpp wires the node (support/kad_peer.hpp).
+struct KadPeer : test::KadPeer {
+  explicit KadPeer(asio::io_context& io, KadConfig config = loopback_kad())
+      : test::KadPeer(io, std::move(config), loopback_config()) {}
 };
 
 void run(asio::io_context& io, std::function<asio::awaitable<void>()> body,

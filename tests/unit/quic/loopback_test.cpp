@@ -9,7 +9,9 @@
 #include <asio/use_awaitable.hpp>
 
 #include "host/host.hpp"
+#include "identify/service.hpp"
 #include "ping/ping.hpp"
+#include "ping/service.hpp"
 #include "quic/address.hpp"
 #include "quic/quic_transport.hpp"
 #include "support/run_coro.hpp"
@@ -49,7 +51,8 @@ asio::awaitable<bool> eventually(std::function<bool()> cond, std::chrono::millis
   co_return cond();
 }
 
-asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b) {
+asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b, const identify::Service& ia,
+                                      const identify::Service& ib) {
     auto conn = co_await a.dial(b.listen_addrs()[0].with_peer_id(b.local_peer()));
     EXPECT_EQ(conn->remote_peer(), b.local_peer());
     EXPECT_TRUE(is_quic(conn->remote_addr()));
@@ -80,7 +83,7 @@ asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b) {
     // identified each other over QUIC streams.
     EXPECT_TRUE(co_await eventually([&] {
       auto in = b.connection_to(a.local_peer());
-      return in && in->identify_info() && conn->identify_info();
+      return in && ib.info(in->id()) && ia.info(conn->id());
     }));
     auto in = b.connection_to(a.local_peer());
     EXPECT_TRUE(in && in->direction() == host::Direction::kInbound);
@@ -88,7 +91,7 @@ asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b) {
       EXPECT_TRUE(is_quic(in->remote_addr()));
     }
     // Identify carries the QUIC listen address.
-    const auto& listed = conn->identify_info()->listen_addrs;
+    const auto& listed = ia.info(conn->id())->listen_addrs;
     EXPECT_NE(std::find(listed.begin(), listed.end(), b.listen_addrs()[0]), listed.end());
     a.shutdown();
     b.shutdown();
@@ -98,12 +101,14 @@ TEST(QuicLoopback, DialOpensStreamsEchoesAndBothSidesKnowThePeer) {
   asio::io_context io;
   host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
   host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
+  identify::Service ia(a), ib(b);
+  ping::Service pb(b);
   b.set_handler(std::string(kEcho), [](host::StreamContext ctx) { return echo(std::move(ctx)); });
   ASSERT_TRUE(a.listen().ok());
   ASSERT_TRUE(b.listen().ok());
   ASSERT_EQ(b.listen_addrs().size(), 1u);
   ASSERT_TRUE(is_quic(b.listen_addrs()[0]));
-  test::run_in(io, dial_echo_ping(a, b), 20s);
+  test::run_in(io, dial_echo_ping(a, b, ia, ib), 20s);
 }
 
 asio::awaitable<void> dial_wrong_peer(host::Host& a, host::Host& b, bool& failed) {

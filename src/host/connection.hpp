@@ -1,0 +1,88 @@
+// Connection: one authenticated, multiplexed connection to a peer, as the
+// host's ConnectionRegistry holds it: who and where the remote is, its
+// streams, whether it is kept alive. Built by the registry from what a
+// transport secured (transport.hpp).
+//
+// Threading: a connection lives on one executor (executor()); every member
+// is called from it.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/keys.hpp"
+#include "core/multiaddr.hpp"
+#include "core/peer_id.hpp"
+#include "host/events.hpp"
+#include "host/resource_budget.hpp"
+#include "host/transport.hpp"
+#include "net/byte_stream.hpp"
+
+namespace mp::host {
+
+// A stream whose protocol has been agreed.
+struct NegotiatedStream {
+  std::shared_ptr<net::ByteStream> stream;
+  std::string protocol;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // `negotiation_timeout` bounds the multistream-select of open_stream.
+  Connection(std::uint64_t id, SecuredConnection secured, asio::any_io_executor executor,
+             std::chrono::milliseconds negotiation_timeout);
+
+  std::uint64_t id() const { return id_; }
+  const PeerId& remote_peer() const { return peer_; }
+  const PublicKey& remote_public_key() const { return remote_key_; }
+  Direction direction() const { return direction_; }
+  // The remote's socket address (for inbound connections an ephemeral port:
+  // never store it as a dialable address).
+  const Multiaddr& remote_addr() const { return remote_addr_; }
+  const Multiaddr& local_addr() const { return local_addr_; }
+  const std::string& remote_ip() const { return remote_ip_; }
+  const asio::any_io_executor& executor() const { return executor_; }
+  std::chrono::steady_clock::time_point established_at() const { return established_at_; }
+  // This connection's share of the ResourceBudget (what a service keeps per
+  // connection is reserved here); nullptr once the muxer is gone.
+  ConnectionAccount* memory() const { return muxed_ ? &muxed_->memory() : nullptr; }
+  bool is_open() const { return open_; }
+  std::size_t stream_count() const;
+  // A connection kept alive is never closed by the idle timeout (a relay
+  // keeps the connection of a peer holding a reservation open).
+  void set_keep_alive(bool on) { keep_alive_ = on; }
+  bool keep_alive() const { return keep_alive_; }
+
+  // Opens a stream and negotiates one of `protocols` (in order of preference).
+  asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols);
+  // Says GoAway and closes the connection.
+  void close(const std::string& reason);
+
+ private:
+  friend class ConnectionRegistry;  // opens, sweeps and closes it
+  friend class StreamDispatch;      // marks it busy
+
+  std::uint64_t id_ = 0;
+  PeerId peer_;
+  PublicKey remote_key_;
+  Direction direction_ = Direction::kInbound;
+  Multiaddr remote_addr_;
+  Multiaddr local_addr_;
+  std::string remote_ip_;
+  std::shared_ptr<MuxedConnection> muxed_;
+  asio::any_io_executor executor_;
+  std::chrono::milliseconds negotiation_timeout_;
+  std::chrono::steady_clock::time_point established_at_;
+  std::chrono::steady_clock::time_point last_busy_;
+  std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
+  bool open_ = true;
+  bool keep_alive_ = false;
+  std::string close_reason_;
+};
+
+}  // namespace mp::host

@@ -1,0 +1,59 @@
+// StreamDispatch: the handler table, and what happens to each stream a
+// remote opens. The stream is negotiated with multistream-select against the
+// table (within HostConfig::stream_negotiation_timeout; no protocol in common
+// is counted on streams_refused{protocol}), wrapped in a DeadlineStream (an
+// answer not written within answer_timeout resets the stream, counted as
+// refusals{stream,deadline}) and handed to the protocol's handler.
+//
+// Threading: one owner executor; set_handler and serve are called from it.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/connection.hpp"
+#include "host/host_config.hpp"
+#include "host/stats.hpp"
+#include "net/byte_stream.hpp"
+
+namespace mp::host {
+
+struct StreamContext {
+  std::shared_ptr<net::ByteStream> stream;
+  std::shared_ptr<Connection> connection;
+  std::string protocol;
+};
+using StreamHandler = std::function<asio::awaitable<void>(StreamContext)>;
+
+class StreamDispatch {
+ public:
+  StreamDispatch(asio::any_io_executor executor, const HostConfig& config, HostStats& stats);
+  ~StreamDispatch();
+  StreamDispatch(const StreamDispatch&) = delete;
+  StreamDispatch& operator=(const StreamDispatch&) = delete;
+
+  // Streams that negotiate `protocol` go to `handler` (replacing any earlier one).
+  void set_handler(std::string protocol, StreamHandler handler);
+  void remove_handler(const std::string& protocol);
+  // The protocols with a handler, sorted.
+  std::vector<std::string> protocols() const;
+
+  // Negotiates `stream`, which the remote of `conn` opened, and runs its
+  // handler to the end; resets the stream on any error.
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn,
+                              std::shared_ptr<net::ByteStream> stream);
+
+ private:
+  asio::any_io_executor executor_;
+  const HostConfig& config_;
+  HostStats& stats_;
+  std::map<std::string, StreamHandler> handlers_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace mp::host
