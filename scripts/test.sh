@@ -11,27 +11,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 jobs=$(nproc)
+# Each stage line says when it began, so a slow CI run shows where the time went.
+stage() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 
-echo "== build (gcc, -Werror)"
+stage "build (gcc, -Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR=ON -DMP_BUILD_BENCH=ON \
   -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build -j"$jobs"
 
-echo "== unit tests"
+stage "unit tests"
 log_dir=$(mktemp -d)
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 300) | tee "$log_dir/unit.log"
 
-echo "== unit tests under ASan+UBSan"
+stage "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMP_WERROR=ON -DMP_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j"$jobs" --timeout 600) | tee "$log_dir/asan.log"
 
-echo "== interop tests against js-libp2p"
+stage "interop tests against js-libp2p"
 (cd tests/interop && MP_BINARY="$PWD/../../build/mepassa-bootstrap" \
    MP_BAD_PEER="$PWD/../../build/tests/tools/mp-bad-peer" npm test) | tee "$log_dir/interop.log"
 
-echo "== .deb package: build, install with dpkg -i, run the installed binary"
+stage ".deb package: build, install with dpkg -i, run the installed binary"
 (cd build && cpack -G DEB >/dev/null)
 deb=$(ls build/mepassa-bootstrap_*.deb | head -n 1)
 if [ "$(id -u)" -eq 0 ] && [ "${MP_SKIP_DEB_INSTALL:-0}" != 1 ]; then
@@ -44,7 +46,7 @@ else
 fi
 
 if [ "${MP_SKIP_CLANG:-0}" != 1 ]; then
-  echo "== compile check with clang"
+  stage "compile check with clang"
   # A compile check: no optimisation or debug info keeps it quick.
   cmake -S . -B build-clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DMP_WERROR=ON \
     -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -g0" >/dev/null
@@ -55,7 +57,7 @@ fuzz=0
 if [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
   # 10 s per target keeps the stage (clang ASan build + 17 targets) near 6 minutes on 2 cores.
   fuzz_seconds=${MP_FUZZ_SECONDS:-10}
-  echo "== fuzzing (each target $fuzz_seconds s)"
+  stage "fuzzing (each target $fuzz_seconds s)"
   MP_FUZZ_SECONDS=$fuzz_seconds MP_FUZZ_JOBS=$jobs scripts/fuzz.sh | tee "$log_dir/fuzz.log"
   fuzz=$(sed -n 's/^fuzz: \([0-9]*\) targets passed$/\1/p' "$log_dir/fuzz.log")
 fi
@@ -64,4 +66,4 @@ unit=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/
 asan=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log_dir/asan.log")
 interop=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log_dir/interop.log")
 echo "== all tests passed (unit $unit, unit under sanitizers $asan, interop $interop, fuzz targets $fuzz)"
-echo "total: $((unit + asan + interop + fuzz)) passed, 0 failed"
+echo "total: $((unit + asan + interop + fuzz)) passed, 0 failed, in $((SECONDS / 60))m$((SECONDS % 60))s"
