@@ -1,6 +1,7 @@
 #include "autonat/dial_back.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
@@ -44,6 +45,7 @@ DialBacks::Admission DialBacks::admit(const PeerId& peer) {
 }
 
 asio::awaitable<bool> DialBacks::run(const Attempt& attempt) {
+  if (shut_down_) throw std::runtime_error("dial-backs are shut down");
   auto st = std::make_shared<Wait>(executor_);
   ++*in_flight_;
   asio::co_spawn(executor_, attempt(*dialer_), [st, in_flight = in_flight_](std::exception_ptr) {

@@ -51,11 +51,16 @@ class DialBacks {
   Admission admit(const PeerId& peer);
   // Runs `attempt` under the cap; true if it finished within the timeout.
   // `attempt` is called before the first suspension, so a reference is enough.
+  // Throws std::runtime_error after shutdown(): a dial-back that cannot be
+  // made must not be answered as an unreachable address.
   asio::awaitable<bool> run(const Attempt& attempt);
   // The Peer ID clients see dial-backs come from.
   const PeerId& dialer_peer() const { return dialer_->local_peer(); }
-  // Closes the dialer's connections (node shutdown).
-  void shutdown() { dialer_->shutdown(); }
+  // Closes the dialer's connections (node shutdown); no dial-back runs after.
+  void shutdown() {
+    shut_down_ = true;
+    dialer_->shutdown();
+  }
 
  private:
   asio::any_io_executor executor_;
@@ -65,6 +70,7 @@ class DialBacks {
   // The asker identifies the dial-back connection like any other.
   std::unique_ptr<identify::Service> dialer_identify_;
   std::shared_ptr<std::size_t> in_flight_ = std::make_shared<std::size_t>(0);
+  bool shut_down_ = false;
 };
 
 }  // namespace mp::autonat

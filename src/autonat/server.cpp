@@ -117,7 +117,13 @@ asio::awaitable<pb::Message> AutonatServer::dial_back(PeerId peer, std::vector<M
   // A named attempt: GCC 12 destroys temporaries of a co_await expression
   // twice, which would drop `st` early.
   const DialBacks::Attempt attempt = [st](host::Host& dialer) { return try_addresses(st, dialer); };
-  const bool finished = co_await dial_backs_.run(attempt);
+  bool finished = false;
+  try {
+    finished = co_await dial_backs_.run(attempt);
+  } catch (const std::exception& e) {
+    // Not started (shutting down): refused, not "unreachable".
+    co_return dial_response(pb::Message::E_DIAL_REFUSED, std::string("dial-back not started: ") + e.what());
+  }
   if (!finished) co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back timed out");
   if (st->reached) co_return dial_response(pb::Message::OK, "", &*st->reached);
   co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back failed: " + st->last_error);

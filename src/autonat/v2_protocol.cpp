@@ -1,6 +1,7 @@
 #include "autonat/v2_protocol.hpp"
 
 #include "autonat/protocol.hpp"
+#include "quic/address.hpp"
 
 namespace mp::autonat::v2 {
 namespace {
@@ -10,6 +11,24 @@ std::optional<M> parse(BytesView bytes) {
   M m;
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
   return m;
+}
+
+// The address we would dial for a requested one, and its IP: plain TCP, or
+// QUIC v1 when we speak it; /p2p/ dropped. nullopt for anything else.
+std::optional<std::pair<Multiaddr, std::string>> dialable(const Multiaddr& a, bool quic) {
+  if (auto tcp = plain_tcp(a)) {
+    auto ip = tcp->tcp_endpoint()->first;
+    return std::make_pair(std::move(*tcp), std::move(ip));
+  }
+  if (!quic || a.is_circuit()) return std::nullopt;
+  // /ip4|ip6/X/udp/N/quic-v1[/p2p/ID] only: not /webtransport and the like.
+  const auto& comps = a.components();
+  if (!(comps.size() == 3 || (comps.size() == 4 && comps[3].proto == Proto::kP2p))) return std::nullopt;
+  auto ep = quic::quic_endpoint(a);
+  if (!ep || ep->second == 0) return std::nullopt;
+  Multiaddr plain = quic::quic_multiaddr(ep->first, ep->second);
+  if (plain.empty()) return std::nullopt;
+  return std::make_pair(std::move(plain), std::move(ep->first));
 }
 
 }  // namespace
@@ -76,13 +95,14 @@ Selection select_address(const pb::DialRequest& request, const RequestContext& c
   for (int i = 0; i < request.addrs_size(); ++i) {
     auto a = Multiaddr::from_bytes(as_bytes(request.addrs(i)));
     if (!a) continue;
-    auto tcp = plain_tcp(*a);
-    if (!tcp) continue;
-    const bool ip6 = tcp->components().front().proto == Proto::kIp6;
+    auto d = dialable(*a, ctx.can_dial_quic);
+    if (!d) continue;
+    auto& [addr, ip] = *d;
+    const bool ip6 = addr.components().front().proto == Proto::kIp6;
     if (ip6 ? !ctx.can_dial_ip6 : !ctx.can_dial_ip4) continue;
-    if (!ctx.allow_private && tcp->is_private_or_local()) continue;
-    const bool other_ip = tcp->tcp_endpoint()->first != ctx.observed_ip;
-    return Selected{static_cast<std::uint32_t>(i), std::move(*tcp), other_ip};
+    if (!ctx.allow_private && addr.is_private_or_local()) continue;
+    const bool other_ip = ip != ctx.observed_ip;
+    return Selected{static_cast<std::uint32_t>(i), std::move(addr), other_ip};
   }
   return Rejected{pb::DialResponse::E_DIAL_REFUSED, "no address we are willing to dial"};
 }

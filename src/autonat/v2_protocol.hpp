@@ -3,8 +3,8 @@
 // counting the dial data a client owes before we dial an IP other than the
 // one we observe it on (the amplification defence).
 //
-// What we dial: the first address of the request that is plain TCP (our
-// transport), of an IP family we can reach, and public unless
+// What we dial: the first address of the request that is plain TCP, or QUIC
+// v1 when we listen on QUIC, of an IP family we can reach, and public unless
 // ALLOW_PRIVATE_ADDRS. Never any other address of the list.
 #pragma once
 
@@ -39,12 +39,13 @@ struct RequestContext {
   bool allow_private = false;  // ALLOW_PRIVATE_ADDRS
   bool can_dial_ip4 = true;    // we have IPv4 / IPv6 connectivity (the spec:
   bool can_dial_ip6 = true;    // refuse the family we cannot reach)
+  bool can_dial_quic = false;  // we listen on QUIC: /udp/N/quic-v1 is dialed too
 };
 
 // The address we will dial, and whether the client must send dial data first.
 struct Selected {
   std::uint32_t index = 0;  // into DialRequest.addrs
-  Multiaddr addr;           // plain /ip4|ip6/X/tcp/N
+  Multiaddr addr;           // plain /ip4|ip6/X/tcp/N or /ip4|ip6/X/udp/N/quic-v1
   bool needs_dial_data = false;
 };
 struct Rejected {

@@ -5,6 +5,7 @@
 
 #include "net/buffered_reader.hpp"
 #include "net/deadline.hpp"
+#include "quic/address.hpp"
 
 namespace mp::autonat::v2 {
 namespace {
@@ -50,9 +51,16 @@ asio::awaitable<void> dial_and_send_nonce(std::shared_ptr<DialBackResult> st, ho
   conn->close("autonat v2 dial-back done");
 }
 
-bool listens_on(const host::Host& host, Proto family) {
+bool listens_on(const host::Host& host, Proto proto) {
   for (const auto& a : host.listen_addrs()) {
-    if (!a.components().empty() && a.components().front().proto == family) return true;
+    if (!a.components().empty() && a.components().front().proto == proto) return true;
+  }
+  return false;
+}
+
+bool listens_on_quic(const host::Host& host) {
+  for (const auto& a : host.listen_addrs()) {
+    if (quic::is_quic(a)) return true;
   }
   return false;
 }
@@ -137,8 +145,12 @@ asio::awaitable<std::optional<pb::Message>> AutonatV2Server::answer(host::Stream
                                                                    net::BufferedReader& reader,
                                                                    const pb::DialRequest& request) {
   const auto& conn = *ctx.connection;
-  RequestContext rctx{conn.remote_ip(), conn.remote_addr().is_circuit(), allow_private_,
-                      listens_on(host_, Proto::kIp4), listens_on(host_, Proto::kIp6)};
+  RequestContext rctx{conn.remote_ip(),
+                      conn.remote_addr().is_circuit(),
+                      allow_private_,
+                      listens_on(host_, Proto::kIp4),
+                      listens_on(host_, Proto::kIp6),
+                      listens_on_quic(host_)};
   auto selection = select_address(request, rctx);
   if (auto* rejected = std::get_if<Rejected>(&selection)) {
     spdlog::debug("autonat v2: {}", rejected->text);

@@ -42,6 +42,39 @@ TEST(AutonatV2Select, AnotherIpNeedsDialData) {
   EXPECT_EQ(std::get<Selected>(s).index, 0u);
 }
 
+TEST(AutonatV2Select, QuicAddressesWhenWeListenOnQuic) {
+  auto c = ctx();
+  c.can_dial_quic = true;
+  // /webtransport over QUIC and QUIC with port 0 are not QUIC v1 addresses we dial.
+  auto s = select_address(request({"/ip4/1.2.3.4/udp/0/quic-v1", "/ip4/1.2.3.4/udp/4001/quic-v1/webtransport",
+                                   "/ip4/1.2.3.4/udp/4001/quic-v1/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC",
+                                   "/ip4/1.2.3.4/tcp/4001"}),
+                          c);
+  ASSERT_TRUE(std::holds_alternative<Selected>(s));
+  const auto& sel = std::get<Selected>(s);
+  EXPECT_EQ(sel.index, 2u);
+  EXPECT_EQ(sel.addr.to_string(), "/ip4/1.2.3.4/udp/4001/quic-v1");  // /p2p/ dropped
+  EXPECT_FALSE(sel.needs_dial_data);
+
+  auto other = select_address(request({"/ip6/2a00:1450::1/udp/4001/quic-v1"}), [] {
+    auto c6 = ctx("2a00:1450::2");
+    c6.can_dial_quic = true;
+    return c6;
+  }());
+  ASSERT_TRUE(std::holds_alternative<Selected>(other));
+  EXPECT_TRUE(std::get<Selected>(other).needs_dial_data);
+
+  auto priv = select_address(request({"/ip4/127.0.0.1/udp/4001/quic-v1"}), c);
+  ASSERT_TRUE(std::holds_alternative<Rejected>(priv));
+  EXPECT_EQ(std::get<Rejected>(priv).status, pb::DialResponse::E_DIAL_REFUSED);
+}
+
+TEST(AutonatV2Select, QuicRefusedWhenWeDoNotListenOnQuic) {
+  auto s = select_address(request({"/ip4/1.2.3.4/udp/4001/quic-v1"}), ctx());
+  ASSERT_TRUE(std::holds_alternative<Rejected>(s));
+  EXPECT_EQ(std::get<Rejected>(s).status, pb::DialResponse::E_DIAL_REFUSED);
+}
+
 TEST(AutonatV2Select, PrivateAddressesOnlyWhenAllowed) {
   auto req = request({"/ip4/10.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/4001"});
   auto refused = select_address(req, ctx("127.0.0.1"));
