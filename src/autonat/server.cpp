@@ -40,6 +40,17 @@ asio::awaitable<void> try_addresses(std::shared_ptr<DialBackResult> st, host::Ho
 
 }  // namespace
 
+std::string metrics_text(const AutonatCounters& c) {
+  return fmt::format(
+      "# HELP mepassa_autonat_responses_total AutoNAT dial requests answered, by status.\n"
+      "# TYPE mepassa_autonat_responses_total counter\n"
+      "mepassa_autonat_responses_total{{status=\"ok\"}} {}\n"
+      "mepassa_autonat_responses_total{{status=\"dial_error\"}} {}\n"
+      "mepassa_autonat_responses_total{{status=\"dial_refused\"}} {}\n"
+      "mepassa_autonat_responses_total{{status=\"bad_request\"}} {}\n",
+      c.ok.load(), c.dial_error.load(), c.dial_refused.load(), c.bad_request.load());
+}
+
 AutonatServer::AutonatServer(asio::any_io_executor executor, host::Host& host, AutonatConfig config)
     : executor_(std::move(executor)),
       host_(host),

@@ -37,6 +37,10 @@ struct AutonatCounters {
   std::atomic<std::uint64_t> bad_request{0};
 };
 
+// Prometheus text for /metrics: AutoNAT v1 answers by status
+// (mepassa_autonat_responses_total{status}). Atomics only: any thread.
+std::string metrics_text(const AutonatCounters& c);
+
 class AutonatServer {
  public:
   AutonatServer(asio::any_io_executor executor, host::Host& host, AutonatConfig config);

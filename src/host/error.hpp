@@ -5,16 +5,14 @@
 
 #include <system_error>
 
+#include "net/error_category.hpp"
+
 namespace mp::host {
 
 enum class Errc {
   connection_refused = 1,  // a ConnectionLimits limit (total, per IP, per peer)
 };
 
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
-
 }  // namespace mp::host
 
-template <>
-struct std::is_error_code_enum<mp::host::Errc> : std::true_type {};
+MP_DECLARE_ERROR_ENUM(mp::host, Errc)

@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include "net/error_category.hpp"
+
 namespace mp::multistream {
 
 enum class Errc {
@@ -16,10 +18,6 @@ enum class Errc {
   nothing_to_propose,  // dialer called with an empty list
 };
 
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
-
 }  // namespace mp::multistream
 
-template <>
-struct std::is_error_code_enum<mp::multistream::Errc> : std::true_type {};
+MP_DECLARE_ERROR_ENUM(mp::multistream, Errc)

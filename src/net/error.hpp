@@ -5,6 +5,8 @@
 
 #include <system_error>
 
+#include "net/error_category.hpp"
+
 namespace mp::net {
 
 enum class Errc {
@@ -13,10 +15,6 @@ enum class Errc {
   malformed_varint,        // a varint too long or not minimally encoded
 };
 
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
-
 }  // namespace mp::net
 
-template <>
-struct std::is_error_code_enum<mp::net::Errc> : std::true_type {};
+MP_DECLARE_ERROR_ENUM(mp::net, Errc)

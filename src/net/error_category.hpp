@@ -1,12 +1,17 @@
-// NamedCategory: the std::error_category of one layer (net, multistream,
-// Noise, Yamux, host), from its name and the messages of its codes. Each
-// layer's Errc counts from 1, in the order of its message table:
+// The error codes of one layer (net, multistream, Noise, Yamux, host, TLS) as
+// std::error_code values. A layer states only its enum and its messages:
 //
-//   const std::error_category& error_category() {
-//     static constexpr const char* kMessages[] = {"first code", "second code"};
-//     static const net::NamedCategory category("noise", kMessages);
-//     return category;
+//   // error.hpp
+//   namespace mp::noise {
+//   enum class Errc { handshake_failed = 1, ... };  // counts from 1
 //   }
+//   MP_DECLARE_ERROR_ENUM(mp::noise, Errc)
+//
+//   // error.cpp
+//   MP_DEFINE_ERROR_CATEGORY(mp::noise, "noise", "noise handshake failed", ...)
+//
+// The messages are in Errc order (the first is the message of value 1); a
+// value outside them reads "unknown <name> error".
 #pragma once
 
 #include <span>
@@ -31,3 +36,24 @@ class NamedCategory final : public std::error_category {
 };
 
 }  // namespace mp::net
+
+// Declares `ns::error_category()` and `ns::make_error_code(ns::Errc)`, and
+// makes ns::Errc convert to std::error_code. At global scope, after the enum.
+#define MP_DECLARE_ERROR_ENUM(ns, Errc)                                                 \
+  namespace ns {                                                                        \
+  const std::error_category& error_category();                                          \
+  inline std::error_code make_error_code(Errc e) {                                      \
+    return {static_cast<int>(e), error_category()};                                     \
+  }                                                                                     \
+  }                                                                                     \
+  template <>                                                                           \
+  struct std::is_error_code_enum<ns::Errc> : std::true_type {};
+
+// Defines `ns::error_category()`: the category named `name` whose messages
+// are the remaining arguments, in Errc order. At global scope, in one .cpp.
+#define MP_DEFINE_ERROR_CATEGORY(ns, name, ...)                        \
+  const std::error_category& ns::error_category() {                    \
+    static constexpr const char* kMessages[] = {__VA_ARGS__};          \
+    static const ::mp::net::NamedCategory category(name, kMessages);   \
+    return category;                                                   \
+  }

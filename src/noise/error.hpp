@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include "net/error_category.hpp"
+
 namespace mp::noise {
 
 enum class Errc {
@@ -17,10 +19,6 @@ enum class Errc {
   channel_failed,           // a read after an earlier failure
 };
 
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
-
 }  // namespace mp::noise
 
-template <>
-struct std::is_error_code_enum<mp::noise::Errc> : std::true_type {};
+MP_DECLARE_ERROR_ENUM(mp::noise, Errc)

@@ -1,3 +1,6 @@
+// QuicConnection: setup (TLS, settings, the ngtcp2 connection), datagrams in
+// and packets out, timers, termination, and the host-facing stream calls.
+// The ngtcp2 callbacks are in quic_callbacks.cpp.
 #include "quic/quic_connection.hpp"
 
 #include <gnutls/crypto.h>
@@ -9,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "quic/cid_router.hpp"
+#include "quic/quic_callbacks.hpp"
 #include "quic/quic_stream.hpp"
 
 namespace mp::quic {
@@ -28,10 +32,6 @@ ngtcp2_cid random_cid() {
   return cid;
 }
 
-std::string cid_string(const ngtcp2_cid& cid) {
-  return std::string(reinterpret_cast<const char*>(cid.data), cid.datalen);
-}
-
 ngtcp2_addr as_addr(asio::ip::udp::endpoint& ep) {
   return ngtcp2_addr{reinterpret_cast<ngtcp2_sockaddr*>(ep.data()),
                      static_cast<ngtcp2_socklen>(ep.size())};
@@ -46,141 +46,7 @@ asio::ip::udp::endpoint path_remote(const ngtcp2_path& path,
   return ep;
 }
 
-// Stateless reset tokens: HMAC of the connection ID under a key made once
-// per process (a restart invalidates old tokens, which is harmless).
-const std::array<std::uint8_t, 32>& reset_secret() {
-  static const auto secret = [] {
-    std::array<std::uint8_t, 32> s{};
-    gnutls_rnd(GNUTLS_RND_KEY, s.data(), s.size());
-    return s;
-  }();
-  return secret;
-}
-
 }  // namespace
-
-// ngtcp2 callbacks: user_data is the QuicConnection.
-struct QuicConnection::Callbacks {
-  static QuicConnection& self(void* user_data) { return *static_cast<QuicConnection*>(user_data); }
-
-  static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) {
-    return static_cast<QuicConnection*>(ref->user_data)->conn_;
-  }
-  static void rand(std::uint8_t* dest, std::size_t len, const ngtcp2_rand_ctx*) {
-    gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
-  }
-  static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
-                                   std::size_t cidlen, void* user_data) {
-    cid->datalen = cidlen;
-    gnutls_rnd(GNUTLS_RND_NONCE, cid->data, cidlen);
-    const auto& secret = reset_secret();
-    if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), cid) != 0)
-      return NGTCP2_ERR_CALLBACK_FAILURE;
-    auto& c = self(user_data);
-    if (c.events_.cid_added) c.events_.cid_added(cid_string(*cid));
-    return 0;
-  }
-  static int remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data) {
-    auto& c = self(user_data);
-    if (c.events_.cid_removed) c.events_.cid_removed(cid_string(*cid));
-    return 0;
-  }
-  // ngtcp2's own, noting that a packet of the peer decrypted.
-  static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level, std::uint64_t offset,
-                              const std::uint8_t* data, std::size_t len, void* user_data) {
-    self(user_data).crypto_received_ = true;
-    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, len, user_data);
-  }
-  static int handshake_completed(ngtcp2_conn*, void* user_data) {
-    self(user_data).handshake_completed_ = true;
-    return 0;
-  }
-  static int stream_open(ngtcp2_conn* conn, std::int64_t id, void* user_data) {
-    auto& c = self(user_data);
-    if (!ngtcp2_is_bidi_stream(id)) return 0;  // libp2p uses none; no credit given anyway
-    auto s = std::make_shared<QuicStream>(c.ex_, c.weak_from_this(), id);
-    ngtcp2_conn_set_stream_user_data(conn, id, s.get());
-    c.streams_[id] = s;
-    c.pending_inbound_.push_back(std::move(s));
-    return 0;
-  }
-  static int recv_stream_data(ngtcp2_conn* conn, std::uint32_t flags, std::int64_t id,
-                              std::uint64_t, const std::uint8_t* data, std::size_t len,
-                              void* user_data, void* stream_user_data) {
-    auto& c = self(user_data);
-    if (!stream_user_data) {
-      // A stream we no longer read: give its credit back at once.
-      ngtcp2_conn_extend_max_stream_offset(conn, id, len);
-      ngtcp2_conn_extend_max_offset(conn, len);
-      return 0;
-    }
-    if (len > 0 && !ngtcp2_conn_is_local_stream(conn, id))
-      c.last_remote_activity_ = std::chrono::steady_clock::now();
-    static_cast<QuicStream*>(stream_user_data)
-        ->on_data(BytesView(data, len), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
-    return 0;
-  }
-  static int acked_stream_data_offset(ngtcp2_conn*, std::int64_t, std::uint64_t,
-                                      std::uint64_t len, void*, void* stream_user_data) {
-    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_acked(len);
-    return 0;
-  }
-  static int stream_close(ngtcp2_conn* conn, std::uint32_t, std::int64_t id, std::uint64_t,
-                          void* user_data, void* stream_user_data) {
-    auto& c = self(user_data);
-    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_closed();
-    c.streams_.erase(id);
-    // The remote's stream credit comes back as its streams end.
-    if (ngtcp2_is_bidi_stream(id) && !ngtcp2_conn_is_local_stream(conn, id))
-      ngtcp2_conn_extend_max_streams_bidi(conn, 1);
-    c.handshake_notifier_.notify();  // open_stream may wait for credit
-    return 0;
-  }
-  static int stream_reset(ngtcp2_conn*, std::int64_t, std::uint64_t, std::uint64_t, void*,
-                          void* stream_user_data) {
-    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_peer_reset();
-    return 0;
-  }
-  static int stream_stop_sending(ngtcp2_conn*, std::int64_t, std::uint64_t, void*,
-                                 void* stream_user_data) {
-    if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_stop_sending();
-    return 0;
-  }
-  static int extend_max_local_streams_bidi(ngtcp2_conn*, std::uint64_t, void* user_data) {
-    self(user_data).handshake_notifier_.notify();
-    return 0;
-  }
-
-  static void fill(ngtcp2_callbacks& cb, bool is_server) {
-    cb = {};
-    if (is_server) {
-      cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
-    } else {
-      cb.client_initial = ngtcp2_crypto_client_initial_cb;
-      cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
-    }
-    cb.recv_crypto_data = recv_crypto_data;
-    cb.encrypt = ngtcp2_crypto_encrypt_cb;
-    cb.decrypt = ngtcp2_crypto_decrypt_cb;
-    cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
-    cb.update_key = ngtcp2_crypto_update_key_cb;
-    cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
-    cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
-    cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
-    cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
-    cb.rand = rand;
-    cb.get_new_connection_id = get_new_connection_id;
-    cb.remove_connection_id = remove_connection_id;
-    cb.handshake_completed = handshake_completed;
-    cb.stream_open = stream_open;
-    cb.recv_stream_data = recv_stream_data;
-    cb.acked_stream_data_offset = acked_stream_data_offset;
-    cb.stream_close = stream_close;
-    cb.stream_reset = stream_reset;
-    cb.stream_stop_sending = stream_stop_sending;
-    cb.extend_max_local_streams_bidi = extend_max_local_streams_bidi;
-  }
-};
 
 QuicConnection::QuicConnection(asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
                                const asio::ip::udp::endpoint& remote,

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "net/error_category.hpp"
+
 namespace mp::tls {
 
 enum class Errc {
@@ -24,13 +26,10 @@ enum class Errc {
   setup_failed,                 // our own certificate or session could not be set up
 };
 
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
 // The enumerator's name ("missing_extension"), for metric labels;
 // "unknown" outside the enum.
 std::string_view errc_name(Errc e);
 
 }  // namespace mp::tls
 
-template <>
-struct std::is_error_code_enum<mp::tls::Errc> : std::true_type {};
+MP_DECLARE_ERROR_ENUM(mp::tls, Errc)

@@ -3,6 +3,8 @@
 
 #include <system_error>
 
+#include "net/error_category.hpp"
+
 namespace mp::yamux {
 
 enum class Errc {
@@ -14,10 +16,6 @@ enum class Errc {
   stream_ids_exhausted,  // all 2^31 ids of our parity used
 };
 
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
-
 }  // namespace mp::yamux
 
-template <>
-struct std::is_error_code_enum<mp::yamux::Errc> : std::true_type {};
+MP_DECLARE_ERROR_ENUM(mp::yamux, Errc)
