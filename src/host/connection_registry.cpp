@@ -16,7 +16,8 @@ ConnectionRegistry::ConnectionRegistry(asio::any_io_executor executor, const Hos
       config_(config),
       stats_(stats),
       on_inbound_(std::move(on_inbound)),
-      limits_(config.limits) {}
+      limits_(config.limits),
+      handshakes_(config.max_handshakes, config.max_handshakes_per_ip) {}
 
 ConnectionRegistry::~ConnectionRegistry() {
   *alive_ = false;

@@ -38,8 +38,7 @@ QuicTransport::QuicTransport(asio::any_io_executor executor, const host::HostCon
                              const Ed25519KeyPair& identity, host::Host& host)
     : executor_(std::move(executor)),
       config_(config),
-      host_(host),
-      handshakes_(config.max_handshakes, config.max_handshakes_per_ip) {
+      host_(host) {
   // One certificate per process: its key is ephemeral, the host key signs it.
   auto cert = tls::make_certificate(identity);
   if (!cert) throw std::runtime_error("QUIC certificate: " + cert.message());
@@ -145,23 +144,13 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
     stats.count(*refusal);
     return datagram_stats_->count(DropReason::kLimit);
   }
-  const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
-  if (!admission.admitted()) {
-    stats.refuse(*admission.refused_by, host::RefusalReason::kHandshakes);
-    return datagram_stats_->count(DropReason::kHandshakes);
-  }
-  if (admission.evicted) {
-    stats.refuse(host::Scope::kNode, host::RefusalReason::kHandshakeEvicted);
-    if (auto h = handshake_handles_.find(*admission.evicted); h != handshake_handles_.end()) {
-      if (auto e = connections_.find(h->second); e != connections_.end())
-        e->second.conn->abort("evicted");
-    }
-  }
+  const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
+  if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
   const std::uint64_t handle = next_handle_++;
   auto conn = QuicConnection::accept(executor_, hd, sock->local, from, *credentials_, settings_,
                                      sender_for(sock), events_for(handle));
   if (!conn) {
-    handshakes_.remove(admission.id);
+    host_.registry_.handshakes().remove(admission.id);
     spdlog::debug("quic: cannot accept from {}: {}", ip, conn.message());
     return;
   }
@@ -177,6 +166,13 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
     datagram_stats_->count(DropReason::kNotInitial);
     c->abort("undecryptable initial");
     forget(handle);
+  }
+}
+
+void QuicTransport::evict_handshake(std::uint64_t id) {
+  if (auto h = handshake_handles_.find(id); h != handshake_handles_.end()) {
+    if (auto e = connections_.find(h->second); e != connections_.end())
+      e->second.conn->abort("evicted");
   }
 }
 
@@ -237,7 +233,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
   auto it = connections_.find(handle);
   if (it == connections_.end() || !it->second.inbound || it->second.registered) return;
   Entry& e = it->second;
-  handshakes_.remove(e.handshake);
+  host_.registry_.handshakes().remove(e.handshake);
   handshake_handles_.erase(e.handshake);
   e.handshake = 0;
   const std::string ip = endpoint_ip(e.conn->remote());
@@ -264,7 +260,7 @@ std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) 
   connections_.erase(it);
   router_.remove_all(handle);
   if (e.handshake != 0) {
-    handshakes_.remove(e.handshake);
+    host_.registry_.handshakes().remove(e.handshake);
     handshake_handles_.erase(e.handshake);
   }
   return e;
