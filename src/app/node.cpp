@@ -367,10 +367,7 @@ class Node {
 
   void on_event(const host::Event& e) {
     if (const auto* est = std::get_if<host::ConnectionEstablished>(&e)) {
-      const auto dir = est->direction == host::Direction::kInbound ? http::Direction::kInbound
-                                                                   : http::Direction::kOutbound;
-      metrics_.opened(dir).inc();
-      metrics_.connections(dir).add();
+      // wiring: quic (connection counts by transport are the host's: app/host_metrics)
       on_status_connected(*est);
       dial_failures_.erase(est->peer);
       // The remote address of an outbound connection is one we could dial;
@@ -380,10 +377,6 @@ class Node {
         store_->record_dial_success(est->peer, est->remote_addr);
       }
     } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
-      const auto dir = closed->direction == host::Direction::kInbound ? http::Direction::kInbound
-                                                                      : http::Direction::kOutbound;
-      metrics_.closed(dir).inc();
-      metrics_.connections(dir).sub();
       on_status_closed(*closed);
       if (closed->remaining_to_peer == 0) last_stored_.erase(closed->peer);
     } else if (const auto* id = std::get_if<host::IdentifyReceived>(&e)) {

@@ -330,7 +330,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
       const bool timed_out = deadline.fired();
       const HandshakeFailure failure =
           timed_out ? HandshakeFailure::kTimeout : classify_handshake_failure(e.code(), stage);
-      stats_.count(failure);
+      stats_.count(failure, Transport::kTcp);
       // Peer misbehaviour: counted by reason, logged at debug only.
       spdlog::debug("{} connection from {} closed during {} handshake ({}): {}", to_string(dir),
                     ip, kHandshakeFailureNames[static_cast<std::size_t>(stage)],
@@ -343,7 +343,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     // against the stage it happened in.
     release_socket();
     if (*alive) {
-      stats_.count(stage);
+      stats_.count(stage, Transport::kTcp);
       spdlog::debug("{} connection from {} closed during {} handshake: {}", to_string(dir), ip,
                     kHandshakeFailureNames[static_cast<std::size_t>(stage)], e.what());
     }

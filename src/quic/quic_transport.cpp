@@ -225,6 +225,7 @@ host::SecuredConnection QuicTransport::secure(const std::shared_ptr<QuicConnecti
   out.remote_addr = quic_multiaddr(c->remote());
   out.local_addr = quic_multiaddr(local);
   out.remote_ip = ip;
+  out.transport = host::Transport::kQuic;
   out.muxed = c;
   return out;
 }
@@ -243,7 +244,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
     refusal = host::LimitRefusal::kMaxPerPeer;
   if (refusal) {
     stats.count(*refusal);
-    stats.count(host::HandshakeFailure::kLimit);
+    stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     e.registered = true;  // counted here, not again when it ends
     e.conn->close();
     return;
@@ -271,7 +272,7 @@ void QuicTransport::on_terminated(std::uint64_t handle, const std::string& reaso
   if (!entry) return;
   const Entry& e = *entry;
   if (e.inbound && !e.registered) {
-    host_.stats().count(classify(reason));
+    host_.stats().count(classify(reason), host::Transport::kQuic);
     spdlog::debug("quic connection from {} failed during the handshake: {}",
                   endpoint_ip(e.conn->remote()), reason);
   }
@@ -314,7 +315,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   if (!conn->established()) {
     std::string reason = "closed during the handshake";
     const auto failure = conn->terminated() ? classify(conn->close_reason()) : host::HandshakeFailure::kTls;
-    stats.count(failure);
+    stats.count(failure, host::Transport::kQuic);
     if (failure == host::HandshakeFailure::kPeerIdMismatch) reason = "peer id mismatch";
     else if (failure == host::HandshakeFailure::kTimeout) reason = "handshake timed out";
     else reason = conn->close_reason();
@@ -322,7 +323,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   }
   if (!host_.registry_.limits().admit_peer(conn->peer()->peer)) {
     stats.count(host::LimitRefusal::kMaxPerPeer);
-    stats.count(host::HandshakeFailure::kLimit);
+    stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     conn->close();
     throw std::runtime_error("per-peer connection limit reached for " +
                              conn->peer()->peer.to_base58());
