@@ -12,7 +12,9 @@
 
 #include "host/host.hpp"
 #include "quic/address.hpp"
+#include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "tls/certificate.hpp"
 #include "support/run_coro.hpp"
 
 namespace mp::quic {
@@ -175,6 +177,65 @@ TEST(HandshakeCap, QuicNewcomerEvictsAStalledTcpHandshakeAtTheNodeCap) {
   ASSERT_TRUE(a.listen().ok());
   ASSERT_TRUE(b.listen().ok());
   test::run_in(io, quic_evicts_a_stalled_tcp_handshake(a, b), 30s);
+}
+
+
+// Valid client Initials, each of a new connection (its own connection IDs),
+// as our QUIC client writes them; sent raw, nothing answers the server.
+std::vector<Bytes> client_initials(asio::io_context& io, const asio::ip::udp::endpoint& from,
+                                   const asio::ip::udp::endpoint& to, std::size_t n) {
+  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
+  auto creds = tls::Credentials::create(cert.value());
+  std::vector<Bytes> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bytes first;
+    auto c = QuicConnection::connect(
+        io.get_executor(), from, to, creds.value(), ConnectionSettings{}, std::nullopt,
+        [&first](const asio::ip::udp::endpoint&, BytesView d) {
+          if (first.empty()) first.assign(d.begin(), d.end());
+        },
+        ConnectionEvents{});
+    c.value()->flush();
+    out.push_back(std::move(first));
+    c.value()->abort("test");
+  }
+  return out;
+}
+
+asio::awaitable<void> flood_then_honest(host::Host& a, host::Host& b, asio::ip::udp::socket& sock,
+                                        const std::vector<Bytes>& initials,
+                                        asio::ip::udp::endpoint to) {
+  for (const auto& d : initials) sock.send_to(asio::buffer(d), to);
+  const auto& dropped = b.quic().datagram_stats();
+  // kCap of them hold the IP's quota; every other one is dropped and counted.
+  EXPECT_TRUE(co_await eventually([&] {
+    return dropped.get(DropReason::kHandshakes) == initials.size() - kCap;
+  }));
+  EXPECT_EQ(b.handshakes_in_progress(), kCap);
+  EXPECT_EQ(refusals(b, host::Scope::kIp, host::RefusalReason::kHandshakes),
+            initials.size() - kCap);
+  // An honest client from another IP still connects.
+  DialResult dial;
+  start_dial(a, address_of(b, true), dial);
+  EXPECT_TRUE(co_await eventually([&] { return dial.done; }, 15s));
+  EXPECT_TRUE(dial.conn) << dial.error;
+  a.shutdown();
+  b.shutdown();
+}
+
+TEST(HandshakeCap, InitialFloodFromOneIpIsDroppedWhileAnHonestClientConnects) {
+  asio::io_context io;
+  host::Host a(io.get_executor(), client_config("127.0.0.2"), Ed25519KeyPair::generate());
+  host::Host b(io.get_executor(), server_config(), Ed25519KeyPair::generate());
+  ASSERT_TRUE(a.listen().ok());
+  ASSERT_TRUE(b.listen().ok());
+  const auto ep = *quic_endpoint(address_of(b, true).without_peer_id());
+  asio::ip::udp::socket sock(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
+  const auto initials = client_initials(io, sock.local_endpoint(), to, 40);
+  ASSERT_EQ(initials.size(), 40u);
+  for (const auto& d : initials) ASSERT_GE(d.size(), 1200u);  // padded client Initials
+  test::run_in(io, flood_then_honest(a, b, sock, initials, to), 30s);
 }
 
 }  // namespace
