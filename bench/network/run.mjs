@@ -142,8 +142,12 @@ async function startOurs () {
     async routingTable () { return (await (await get('/health')).json()).routing_table_size },
     async connections () {
       const text = await (await get('/metrics')).text()
-      const m = text.match(/^mepassa_connections_current(?:\{[^}]*\})? (\d+)/m)
-      return m ? Number(m[1]) : NaN
+      // Inbound connections, summed over the transport label (tcp, quic).
+      let n = NaN
+      for (const m of text.matchAll(/^mepassa_connections_current\{direction="inbound"[^}]*\} (\d+)/gm)) {
+        n = (Number.isNaN(n) ? 0 : n) + Number(m[1])
+      }
+      return n
     },
     async stop () {
       proc.kill('SIGTERM')

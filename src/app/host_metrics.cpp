@@ -28,11 +28,43 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                    "the peer (also MAX_CONNECTIONS_PER_PEER).",
                    "reason", host::kLimitRefusalNames,
                    [&](std::size_t i) { return st.connections_refused[i].load(relaxed); });
-  labelled_counter(out, "mepassa_handshake_failures_total",
-                   "Connections that failed before being established, by reason (limit: the "
-                   "handshakes completed but a connection limit refused the connection).",
-                   "reason", host::kHandshakeFailureNames,
-                   [&](std::size_t i) { return st.handshake_failures[i].load(relaxed); });
+  // Connections by direction and transport (tcp, quic).
+  constexpr std::array<std::string_view, 2> directions = {"inbound", "outbound"};
+  auto by_transport = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (std::size_t d = 0; d < directions.size(); ++d) {
+      for (std::size_t t = 0; t < host::kTransportNames.size(); ++t) {
+        out += fmt::format("{}{{direction=\"{}\",transport=\"{}\"}} {}\n", name, directions[d],
+                           host::kTransportNames[t], value(t, d));
+      }
+    }
+  };
+  by_transport("mepassa_connections_current", "gauge",
+               "Established connections (after the security and muxer handshakes).",
+               [&](std::size_t t, std::size_t d) {
+                 const std::uint64_t opened = st.opened[t][d].load(relaxed);
+                 const std::uint64_t closed = st.closed[t][d].load(relaxed);
+                 return opened > closed ? opened - closed : 0;
+               });
+  by_transport("mepassa_connections_opened_total", "counter",
+               "Connections that completed the handshakes.",
+               [&](std::size_t t, std::size_t d) { return st.opened[t][d].load(relaxed); });
+  by_transport("mepassa_connections_closed_total", "counter",
+               "Established connections that were closed.",
+               [&](std::size_t t, std::size_t d) { return st.closed[t][d].load(relaxed); });
+  out +=
+      "# HELP mepassa_handshake_failures_total Connections that failed before being established, "
+      "by reason and transport (limit: the handshakes completed but a connection limit refused "
+      "the connection).\n"
+      "# TYPE mepassa_handshake_failures_total counter\n";
+  for (std::size_t r = 0; r < host::kHandshakeFailureNames.size(); ++r) {
+    for (std::size_t t = 0; t < host::kTransportNames.size(); ++t) {
+      out += fmt::format("mepassa_handshake_failures_total{{reason=\"{}\",transport=\"{}\"}} {}\n",
+                         host::kHandshakeFailureNames[r], host::kTransportNames[t],
+                         st.handshake_failures_by_transport[t][r].load(relaxed));
+    }
+  }
   labelled_counter(out, "mepassa_streams_refused_total",
                    "Inbound streams refused: over the per-connection Yamux stream limit "
                    "(max_streams) or with no protocol in common (protocol).",

@@ -2,8 +2,10 @@
 // ResourceBudget (relaxed atomics) at scrape time on the HTTP thread.
 //
 //   mepassa_connections_refused_total{reason}  max_connections | max_per_ip | max_per_peer
-//   mepassa_handshake_failures_total{reason}   timeout | multistream | noise |
-//                                              peer_id_mismatch | yamux | limit | io
+//   mepassa_connections_current{direction,transport}, mepassa_connections_opened_total and
+//   mepassa_connections_closed_total{direction,transport}   inbound | outbound, tcp | quic
+//   mepassa_handshake_failures_total{reason,transport}  timeout | multistream | noise |
+//                                              peer_id_mismatch | yamux | limit | io | tls
 //   mepassa_streams_refused_total{reason}      max_streams | protocol
 //   mepassa_resource_refusals_total{scope,reason}, mepassa_resource_memory_bytes{scope}
 //

@@ -131,18 +131,11 @@ Status Node::close() {
 
 void Node::on_event(const host::Event& e) {
   if (const auto* est = std::get_if<host::ConnectionEstablished>(&e)) {
-    const auto dir = est->direction == host::Direction::kInbound ? http::Direction::kInbound
-                                                                 : http::Direction::kOutbound;
-    metrics_.opened(dir).inc();
-    metrics_.connections(dir).add();
+    // Connection counts by transport are the host's (app/host_metrics).
     on_status_connected(*est);
     dial_failures_.reached(est->peer);
     store_dial_success(*est);
   } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
-    const auto dir = closed->direction == host::Direction::kInbound ? http::Direction::kInbound
-                                                                    : http::Direction::kOutbound;
-    metrics_.closed(dir).inc();
-    metrics_.connections(dir).sub();
     on_status_closed(*closed);
     if (closed->remaining_to_peer == 0) last_stored_.erase(closed->peer);
   } else if (const auto* id = std::get_if<host::IdentifyReceived>(&e)) {

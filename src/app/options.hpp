@@ -112,7 +112,7 @@ inline constexpr Option kOptions[] = {
      "memory peers may make the node hold (stream buffers, queued answers, identify); "
      "1/8 of it per IP, 1/16 per peer, 1/32 per connection"},
     {"MAX_HANDSHAKES", "", "--max-handshakes", "N", OptionKind::kCount, 256, 1, "", "",
-     "inbound connections still in the handshakes (apart from MAX_CONNECTIONS)"},
+     "inbound connections still in the handshakes, TCP and QUIC together (apart from MAX_CONNECTIONS)"},
     {"MAX_HANDSHAKES_PER_IP", "", "--max-handshakes-per-ip", "N", OptionKind::kCount, 32, 1, "", "",
      "handshakes in progress per remote IP address"},
     {"PING_INTERVAL_SECS", "", "--ping-interval-secs", "SECS", OptionKind::kSeconds, 15, 1, "", "",

@@ -15,6 +15,7 @@ Connection::Connection(std::uint64_t id, SecuredConnection secured, asio::any_io
       peer_(std::move(secured.peer)),
       remote_key_(std::move(secured.public_key)),
       direction_(secured.direction),
+      transport_(secured.transport),
       remote_addr_(std::move(secured.remote_addr)),
       local_addr_(std::move(secured.local_addr)),
       remote_ip_(std::move(secured.remote_ip)),

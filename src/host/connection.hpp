@@ -41,6 +41,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const PeerId& remote_peer() const { return peer_; }
   const PublicKey& remote_public_key() const { return remote_key_; }
   Direction direction() const { return direction_; }
+  Transport transport() const { return transport_; }
   // The remote's socket address (for inbound connections an ephemeral port:
   // never store it as a dialable address).
   const Multiaddr& remote_addr() const { return remote_addr_; }
@@ -71,6 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   PeerId peer_;
   PublicKey remote_key_;
   Direction direction_ = Direction::kInbound;
+  Transport transport_ = Transport::kTcp;
   Multiaddr remote_addr_;
   Multiaddr local_addr_;
   std::string remote_ip_;

@@ -16,7 +16,8 @@ ConnectionRegistry::ConnectionRegistry(asio::any_io_executor executor, const Hos
       config_(config),
       stats_(stats),
       on_inbound_(std::move(on_inbound)),
-      limits_(config.limits) {}
+      limits_(config.limits),
+      handshakes_(config.max_handshakes, config.max_handshakes_per_ip) {}
 
 ConnectionRegistry::~ConnectionRegistry() {
   *alive_ = false;
@@ -31,8 +32,7 @@ std::shared_ptr<Connection> ConnectionRegistry::add(SecuredConnection secured) {
   list.push_back(conn);
   limits_.peer_opened(conn->peer_);
   stats_.connections_current.fetch_add(1, std::memory_order_relaxed);
-  (conn->direction_ == Direction::kInbound ? stats_.opened_inbound : stats_.opened_outbound)
-      .fetch_add(1, std::memory_order_relaxed);
+  stats_.count_opened(conn->transport_, conn->direction_ == Direction::kInbound);
 
   auto alive = alive_;
   std::weak_ptr<Connection> weak = conn;
@@ -72,8 +72,7 @@ void ConnectionRegistry::on_closed(const std::shared_ptr<Connection>& conn,
   limits_.peer_closed(conn->peer_);
   limits_.socket_closed(conn->remote_ip_);
   stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
-  (conn->direction_ == Direction::kInbound ? stats_.closed_inbound : stats_.closed_outbound)
-      .fetch_add(1, std::memory_order_relaxed);
+  stats_.count_closed(conn->transport_, conn->direction_ == Direction::kInbound);
   spdlog::debug("connection {} with {} closed: {}", conn->id_, conn->peer_.to_base58(), why);
   events_.publish(ConnectionClosed{conn->id_, conn->peer_, conn->direction_, why, remaining});
   if (connections_.empty() && idle_timer_) idle_timer_->cancel();

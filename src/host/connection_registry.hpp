@@ -1,6 +1,7 @@
 // ConnectionRegistry: the connections a host holds. It owns the admission
 // bookkeeping (ConnectionLimits: total, per IP, per peer; the transport asks
-// it before and after the handshakes), the per-peer lists, the connection
+// it before and after the handshakes; the HandshakeTable, handshakes in
+// progress on every transport), the per-peer lists, the connection
 // events (ConnectionEstablished, ConnectionClosed on events()), the idle
 // timeout (one sweep timer while it holds connections) and the count of
 // streams Yamux refused over the per-connection limit.
@@ -24,6 +25,7 @@
 #include "core/peer_id.hpp"
 #include "host/connection.hpp"
 #include "host/events.hpp"
+#include "host/handshake_table.hpp"
 #include "host/host_config.hpp"
 #include "host/limits.hpp"
 #include "host/stats.hpp"
@@ -50,6 +52,9 @@ class ConnectionRegistry {
 
   ConnectionLimits& limits() { return limits_; }
   const ConnectionLimits& limits() const { return limits_; }
+  // Inbound handshakes in progress, TCP and QUIC together (Host::admit_handshake).
+  HandshakeTable& handshakes() { return handshakes_; }
+  const HandshakeTable& handshakes() const { return handshakes_; }
   EventBus& events() { return events_; }
 
   // The open connection with that id, or nullptr.
@@ -73,6 +78,7 @@ class ConnectionRegistry {
   HostStats& stats_;
   InboundStream on_inbound_;
   ConnectionLimits limits_;
+  HandshakeTable handshakes_;
   EventBus events_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::unordered_map<PeerId, std::vector<std::shared_ptr<Connection>>> by_peer_;

@@ -2,7 +2,8 @@
 
 namespace mp::host {
 
-HandshakeAdmission HandshakeTable::admit(const std::string& ip, Clock::time_point now) {
+HandshakeAdmission HandshakeTable::admit(const std::string& ip, Clock::time_point now,
+                                         Transport transport) {
   HandshakeAdmission a;
   if (count_for(ip) >= max_per_ip_) {
     a.refused_by = Scope::kIp;
@@ -32,10 +33,11 @@ HandshakeAdmission HandshakeTable::admit(const std::string& ip, Clock::time_poin
       return a;
     }
     a.evicted = victim->first;
+    a.evicted_transport = victim->second.transport;
     remove(victim->first);
   }
   a.id = next_id_++;
-  entries_.emplace(a.id, Entry{ip, now, HandshakeStage::kAccepted});
+  entries_.emplace(a.id, Entry{ip, now, HandshakeStage::kAccepted, transport});
   ++per_ip_[ip];
   return a;
 }

@@ -12,6 +12,11 @@
 // than the newcomer's (so attackers reopening sockets fast cannot keep every
 // entry young and shut out an IP with none). A full per-IP quota refuses the
 // newcomer: that IP only competes with itself.
+//
+// The host holds one table for all its transports (TCP and QUIC), so
+// MAX_HANDSHAKES and MAX_HANDSHAKES_PER_IP bound the node, not each
+// transport; an entry remembers its transport, so a newcomer on one may
+// evict a stalled handshake on the other (Host::admit_handshake).
 #pragma once
 
 #include <chrono>
@@ -21,6 +26,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "host/limits.hpp"
 #include "host/resource_budget.hpp"
 
 namespace mp::host {
@@ -32,6 +38,7 @@ struct HandshakeAdmission {
   std::uint64_t id = 0;                  // 0 when refused
   std::optional<Scope> refused_by;       // kIp or kNode
   std::optional<std::uint64_t> evicted;  // a handshake to close now
+  Transport evicted_transport = Transport::kTcp;  // whose it is
   bool admitted() const { return id != 0; }
 };
 
@@ -43,7 +50,8 @@ class HandshakeTable {
                  std::chrono::milliseconds min_age = std::chrono::milliseconds(1000))
       : max_total_(max_total), max_per_ip_(max_per_ip), min_age_(min_age) {}
 
-  HandshakeAdmission admit(const std::string& ip, Clock::time_point now);
+  HandshakeAdmission admit(const std::string& ip, Clock::time_point now,
+                           Transport transport = Transport::kTcp);
   void advance(std::uint64_t id, HandshakeStage stage);
   // Finished, failed or evicted; unknown ids are ignored.
   void remove(std::uint64_t id);
@@ -56,6 +64,7 @@ class HandshakeTable {
     std::string ip;
     Clock::time_point started;
     HandshakeStage stage = HandshakeStage::kAccepted;
+    Transport transport = Transport::kTcp;
   };
   std::size_t max_total_;
   std::size_t max_per_ip_;

@@ -51,7 +51,26 @@ const std::vector<Multiaddr>& Host::listen_addrs() const {
 }
 
 std::size_t Host::handshakes_in_progress() const {
-  return transport_->handshakes_in_progress() + quic_->handshakes_in_progress();
+  return registry_.handshakes().size();
+}
+
+HandshakeAdmission Host::admit_handshake(const std::string& ip, Transport transport) {
+  auto a = registry_.handshakes().admit(ip, std::chrono::steady_clock::now(), transport);
+  if (!a.admitted()) {
+    stats_.refuse(*a.refused_by, RefusalReason::kHandshakes);
+    return a;
+  }
+  if (a.evicted) {
+    // The table made room by dropping the stalled handshake with the least
+    // progress; its transport closes it (its coroutine or connection cleans up).
+    stats_.refuse(Scope::kNode, RefusalReason::kHandshakeEvicted);
+    if (a.evicted_transport == Transport::kQuic) {
+      quic_->evict_handshake(*a.evicted);
+    } else {
+      transport_->evict_handshake(*a.evicted);
+    }
+  }
+  return a;
 }
 
 std::vector<Multiaddr> Host::advertised_addrs() const {

@@ -111,6 +111,12 @@ class Host {
   void shutdown();
 
  private:
+  // Admits an inbound handshake from `ip` on `transport` under the one
+  // HandshakeTable (MAX_HANDSHAKES, MAX_HANDSHAKES_PER_IP cover TCP and QUIC
+  // together); counts a refusal, and ends the handshake the table evicted
+  // for it, on whichever transport holds that one.
+  HandshakeAdmission admit_handshake(const std::string& ip, Transport transport);
+
   asio::any_io_executor executor_;
   HostConfig config_;
   PeerId local_peer_;

@@ -14,6 +14,12 @@
 
 namespace mp::host {
 
+// Which transport a connection or handshake came over (the `transport`
+// label of the connection metrics; the owner of a HandshakeTable entry).
+enum class Transport : std::size_t { kTcp, kQuic, kCount };
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(Transport::kCount)>
+    kTransportNames = {"tcp", "quic"};
+
 struct Limits {
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_ip = 64;

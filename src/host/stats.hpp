@@ -50,12 +50,15 @@ enum class StreamRefusal : std::size_t { kMaxStreams, kProtocol, kCount };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(StreamRefusal::kCount)>
     kStreamRefusalNames = {"max_streams", "protocol"};
 
+// Counters by transport (tcp, quic) and direction (inbound, outbound): the
+// labels of mepassa_connections_{opened,closed}_total and _current.
+using ByTransportAndDirection =
+    std::array<std::array<std::atomic<std::uint64_t>, 2>, static_cast<std::size_t>(Transport::kCount)>;
+
 struct HostStats {
   std::atomic<std::uint64_t> connections_current{0};
-  std::atomic<std::uint64_t> opened_inbound{0};
-  std::atomic<std::uint64_t> opened_outbound{0};
-  std::atomic<std::uint64_t> closed_inbound{0};
-  std::atomic<std::uint64_t> closed_outbound{0};
+  ByTransportAndDirection opened{};
+  ByTransportAndDirection closed{};
   // Inbound connections refused by a ConnectionLimits limit, by which one:
   // at accept (total, per IP: the socket is closed at once) or after the
   // handshakes (total, per IP, per peer).
@@ -71,7 +74,10 @@ struct HostStats {
   std::atomic<std::uint64_t> pings_sent{0};
   std::atomic<std::uint64_t> pings_failed{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(HandshakeFailure::kCount)>
-      handshake_failures{};
+      handshake_failures{};  // all transports
+  std::array<std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(HandshakeFailure::kCount)>,
+             static_cast<std::size_t>(Transport::kCount)>
+      handshake_failures_by_transport{};
 
   std::array<
       std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(RefusalReason::kCount)>,
@@ -82,8 +88,16 @@ struct HostStats {
     refusals[static_cast<std::size_t>(s)][static_cast<std::size_t>(r)].fetch_add(
         1, std::memory_order_relaxed);
   }
-  void count(HandshakeFailure f) {
+  void count(HandshakeFailure f, Transport t) {
     handshake_failures[static_cast<std::size_t>(f)].fetch_add(1, std::memory_order_relaxed);
+    handshake_failures_by_transport[static_cast<std::size_t>(t)][static_cast<std::size_t>(f)]
+        .fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_opened(Transport t, bool inbound) {
+    opened[static_cast<std::size_t>(t)][inbound ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_closed(Transport t, bool inbound) {
+    closed[static_cast<std::size_t>(t)][inbound ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
   }
   void count(LimitRefusal r) {
     connections_refused[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);

@@ -72,8 +72,7 @@ TcpTransport::TcpTransport(asio::any_io_executor executor, const HostConfig& con
       config_(config),
       host_(host),
       stats_(host.stats()),
-      noise_identity_(std::make_unique<noise::LocalIdentity>(identity)),
-      handshakes_(config.max_handshakes, config.max_handshakes_per_ip) {}
+      noise_identity_(std::make_unique<noise::LocalIdentity>(identity)) {}
 
 TcpTransport::~TcpTransport() {
   *alive_ = false;
@@ -156,21 +155,11 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
                   kLimitRefusalNames[static_cast<std::size_t>(*refusal)]);
     co_return;
   }
-  const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
+  const auto admission = host_.admit_handshake(ip, Transport::kTcp);
   if (!admission.admitted()) {
-    stats_.refuse(*admission.refused_by, RefusalReason::kHandshakes);
     spdlog::debug("refused inbound connection from {}: too many handshakes in progress ({})", ip,
                   kScopeNames[static_cast<std::size_t>(*admission.refused_by)]);
     co_return;
-  }
-  if (admission.evicted) {
-    // The table made room by dropping the stalled handshake with the least
-    // progress; its coroutine sees the reset and cleans up.
-    stats_.refuse(Scope::kNode, RefusalReason::kHandshakeEvicted);
-    if (auto it = handshake_sockets_.find(*admission.evicted); it != handshake_sockets_.end()) {
-      it->second->reset();
-      handshake_sockets_.erase(it);
-    }
   }
   try {
     auto tcp = std::make_shared<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
@@ -179,6 +168,14 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
     if (*alive) host_.registry_.add(std::move(secured));
   } catch (const std::exception& e) {
     if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
+  }
+}
+
+void TcpTransport::evict_handshake(std::uint64_t id) {
+  // Its coroutine sees the reset and cleans up.
+  if (auto it = handshake_sockets_.find(id); it != handshake_sockets_.end()) {
+    it->second->reset();
+    handshake_sockets_.erase(it);
   }
 }
 
@@ -241,7 +238,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     std::uint64_t id;
     ~HandshakeEntry() {
       if (id == 0 || !*alive) return;
-      host->handshakes_.remove(id);
+      host->host_.registry_.handshakes().remove(id);
       host->handshake_sockets_.erase(id);
     }
   } entry{this, alive, handshake};
@@ -262,7 +259,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
       sec = co_await multistream::negotiate_outbound(*plain, proposals);
     }
     deadline.restart(handshake_deadline);
-    handshakes_.advance(handshake, HandshakeStage::kSecurity);
+    host_.registry_.handshakes().advance(handshake, HandshakeStage::kSecurity);
     if (!sec.leftover.empty()) {
       plain = std::make_unique<net::PrefixedStream>(
           std::move(sec.leftover), std::shared_ptr<net::ByteStream>(std::move(plain)));
@@ -276,7 +273,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     }
     // 3. Muxer.
     stage = HandshakeFailure::kMultistream;
-    handshakes_.advance(handshake, HandshakeStage::kMuxer);
+    host_.registry_.handshakes().advance(handshake, HandshakeStage::kMuxer);
     multistream::Negotiated mux;
     if (dir == Direction::kInbound) {
       mux = co_await multistream::negotiate_inbound(
@@ -333,7 +330,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
       const bool timed_out = deadline.fired();
       const HandshakeFailure failure =
           timed_out ? HandshakeFailure::kTimeout : classify_handshake_failure(e.code(), stage);
-      stats_.count(failure);
+      stats_.count(failure, Transport::kTcp);
       // Peer misbehaviour: counted by reason, logged at debug only.
       spdlog::debug("{} connection from {} closed during {} handshake ({}): {}", to_string(dir),
                     ip, kHandshakeFailureNames[static_cast<std::size_t>(stage)],
@@ -346,7 +343,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     // against the stage it happened in.
     release_socket();
     if (*alive) {
-      stats_.count(stage);
+      stats_.count(stage, Transport::kTcp);
       spdlog::debug("{} connection from {} closed during {} handshake: {}", to_string(dir), ip,
                     kHandshakeFailureNames[static_cast<std::size_t>(stage)], e.what());
     }

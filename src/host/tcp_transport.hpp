@@ -1,6 +1,6 @@
 // TcpTransport: libp2p over TCP. Listens (expanding 0.0.0.0 and :: to the
-// interface addresses), accepts under the HandshakeTable (handshakes in
-// progress, total and per IP), dials (/ip4, /ip6, /dns*), and upgrades each
+// interface addresses), accepts under the host's HandshakeTable (handshakes
+// in progress, total and per IP, shared with QUIC), dials (/ip4, /ip6, /dns*), and upgrades each
 // socket: multistream-select -> Noise XX -> multistream-select -> Yamux,
 // under one net::Deadline. What it hands the host is a SecuredConnection
 // whose streams are Yamux streams (yamux_connection.hpp); the host's
@@ -52,7 +52,8 @@ class TcpTransport {
   // Dials /ip4|ip6|dns|dns4|dns6/.../tcp/N (no /p2p/) and upgrades; when
   // `expected` is set the Noise handshake must prove that peer. Throws.
   asio::awaitable<SecuredConnection> dial(Multiaddr target, std::optional<PeerId> expected);
-  std::size_t handshakes_in_progress() const { return handshakes_.size(); }
+  // Closes the socket of an inbound handshake the host's HandshakeTable evicted.
+  void evict_handshake(std::uint64_t id);
   // Stops accepting; handshakes in progress fail.
   void close();
 
@@ -69,7 +70,6 @@ class TcpTransport {
   Host& host_;
   HostStats& stats_;
   std::unique_ptr<noise::LocalIdentity> noise_identity_;
-  HandshakeTable handshakes_;
   // Sockets of handshakes in progress, to close one the table evicts.
   std::unordered_map<std::uint64_t, net::ByteStream*> handshake_sockets_;
   std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;

@@ -16,6 +16,7 @@
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
 #include "host/events.hpp"
+#include "host/limits.hpp"
 #include "host/resource_budget.hpp"
 #include "net/byte_stream.hpp"
 
@@ -55,6 +56,7 @@ struct SecuredConnection {
   Multiaddr remote_addr;  // as seen on the socket (an ephemeral port when inbound)
   Multiaddr local_addr;
   std::string remote_ip;
+  Transport transport = Transport::kTcp;  // the `transport` label of its metrics
   std::shared_ptr<MuxedConnection> muxed;
 };
 

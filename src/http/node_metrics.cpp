@@ -18,22 +18,12 @@ std::vector<double> storage_batch_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
-std::vector<std::string> directions() { return {"inbound", "outbound"}; }
 std::vector<std::string> relay_results() { return {"accepted", "denied", "failed"}; }
 
 }  // namespace
 
 NodeMetrics::NodeMetrics(MetricRegistry& r, const std::string& version)
-    : connections_current(r.gauge("mepassa_connections_current",
-                                  "Established connections (after the security and muxer handshakes).",
-                                  "direction", directions())),
-      connections_opened(r.counter("mepassa_connections_opened_total",
-                                   "Connections that completed the handshakes.", "direction",
-                                   directions())),
-      connections_closed(r.counter("mepassa_connections_closed_total",
-                                   "Established connections that were closed.", "direction",
-                                   directions())),
-      bytes_received(r.counter("mepassa_bytes_received_total",
+    : bytes_received(r.counter("mepassa_bytes_received_total",
                                "Bytes read from TCP connections.")),
       bytes_sent(r.counter("mepassa_bytes_sent_total", "Bytes written to TCP connections.")),
       kad_requests(r.counter("mepassa_kad_requests_total", "Inbound Kademlia requests by type.",

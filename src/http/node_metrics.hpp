@@ -35,11 +35,8 @@ struct NodeMetrics {
   // `version` becomes the label of mepassa_build_info.
   NodeMetrics(MetricRegistry& registry, const std::string& version);
 
-  // Connections (direction = inbound|outbound).
-  LabelledGauge& connections_current;
-  LabelledCounter& connections_opened;
-  LabelledCounter& connections_closed;
-  // Refusals and handshake failures are the host's own counters
+  // Connections (current, opened, closed by direction and transport),
+  // refusals and handshake failures are the host's own counters
   // (app/host_metrics.hpp).
   Counter& bytes_received;
   Counter& bytes_sent;
@@ -67,9 +64,6 @@ struct NodeMetrics {
   Gauge& health_degraded;
 
   Counter& kad_request(KadRequest t) { return kad_requests.at(static_cast<std::size_t>(t)); }
-  Gauge& connections(Direction d) { return connections_current.at(static_cast<std::size_t>(d)); }
-  Counter& opened(Direction d) { return connections_opened.at(static_cast<std::size_t>(d)); }
-  Counter& closed(Direction d) { return connections_closed.at(static_cast<std::size_t>(d)); }
   Counter& relay_reservation(RelayResult r) {
     return relay_reservation_requests.at(static_cast<std::size_t>(r));
   }

@@ -86,8 +86,10 @@ Status QuicConnection::init_tls(const tls::Credentials& creds, bool is_server) {
 void QuicConnection::init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const {
   ngtcp2_settings_default(&s);
   s.initial_ts = now_ns();
-  s.max_window = kMaxConnectionWindow;
-  s.max_stream_window = kMaxStreamWindow;
+  // No window auto-tuning: every credit beyond the initial windows is one a
+  // QuicStream reserved from the memory budget first (quic_stream.hpp).
+  s.max_window = kConnectionWindow;
+  s.max_stream_window = kStreamWindow;
   s.handshake_timeout =
       static_cast<ngtcp2_duration>(settings_.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
   ngtcp2_transport_params_default(&p);

@@ -7,8 +7,9 @@
 //
 // Bounds: streams the remote may open at once = initial_max_streams_bidi
 // (the host's MAX_STREAMS_PER_CONNECTION; QUIC flow control enforces it);
-// bytes it may make us buffer = the connection window (kConnectionWindow,
-// grown by ngtcp2 up to kMaxConnectionWindow), whatever the stream count.
+// bytes it may make us buffer = the connection window (kConnectionWindow)
+// unreserved, whatever the stream count, plus the credit streams reserved
+// from the host's ResourceBudget before granting it (quic_stream.hpp).
 #pragma once
 
 #include <gnutls/gnutls.h>
@@ -34,9 +35,7 @@ namespace mp::quic {
 class QuicStream;
 
 inline constexpr std::uint64_t kStreamWindow = 64 * 1024;
-inline constexpr std::uint64_t kMaxStreamWindow = 256 * 1024;
 inline constexpr std::uint64_t kConnectionWindow = 256 * 1024;
-inline constexpr std::uint64_t kMaxConnectionWindow = 1024 * 1024;
 
 struct ConnectionSettings {
   std::size_t max_streams = 256;

@@ -38,8 +38,7 @@ QuicTransport::QuicTransport(asio::any_io_executor executor, const host::HostCon
                              const Ed25519KeyPair& identity, host::Host& host)
     : executor_(std::move(executor)),
       config_(config),
-      host_(host),
-      handshakes_(config.max_handshakes, config.max_handshakes_per_ip) {
+      host_(host) {
   // One certificate per process: its key is ephemeral, the host key signs it.
   auto cert = tls::make_certificate(identity);
   if (!cert) throw std::runtime_error("QUIC certificate: " + cert.message());
@@ -145,23 +144,13 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
     stats.count(*refusal);
     return datagram_stats_->count(DropReason::kLimit);
   }
-  const auto admission = handshakes_.admit(ip, std::chrono::steady_clock::now());
-  if (!admission.admitted()) {
-    stats.refuse(*admission.refused_by, host::RefusalReason::kHandshakes);
-    return datagram_stats_->count(DropReason::kHandshakes);
-  }
-  if (admission.evicted) {
-    stats.refuse(host::Scope::kNode, host::RefusalReason::kHandshakeEvicted);
-    if (auto h = handshake_handles_.find(*admission.evicted); h != handshake_handles_.end()) {
-      if (auto e = connections_.find(h->second); e != connections_.end())
-        e->second.conn->abort("evicted");
-    }
-  }
+  const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
+  if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
   const std::uint64_t handle = next_handle_++;
   auto conn = QuicConnection::accept(executor_, hd, sock->local, from, *credentials_, settings_,
                                      sender_for(sock), events_for(handle));
   if (!conn) {
-    handshakes_.remove(admission.id);
+    host_.registry_.handshakes().remove(admission.id);
     spdlog::debug("quic: cannot accept from {}: {}", ip, conn.message());
     return;
   }
@@ -177,6 +166,13 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
     datagram_stats_->count(DropReason::kNotInitial);
     c->abort("undecryptable initial");
     forget(handle);
+  }
+}
+
+void QuicTransport::evict_handshake(std::uint64_t id) {
+  if (auto h = handshake_handles_.find(id); h != handshake_handles_.end()) {
+    if (auto e = connections_.find(h->second); e != connections_.end())
+      e->second.conn->abort("evicted");
   }
 }
 
@@ -229,6 +225,7 @@ host::SecuredConnection QuicTransport::secure(const std::shared_ptr<QuicConnecti
   out.remote_addr = quic_multiaddr(c->remote());
   out.local_addr = quic_multiaddr(local);
   out.remote_ip = ip;
+  out.transport = host::Transport::kQuic;
   out.muxed = c;
   return out;
 }
@@ -237,7 +234,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
   auto it = connections_.find(handle);
   if (it == connections_.end() || !it->second.inbound || it->second.registered) return;
   Entry& e = it->second;
-  handshakes_.remove(e.handshake);
+  host_.registry_.handshakes().remove(e.handshake);
   handshake_handles_.erase(e.handshake);
   e.handshake = 0;
   const std::string ip = endpoint_ip(e.conn->remote());
@@ -247,7 +244,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
     refusal = host::LimitRefusal::kMaxPerPeer;
   if (refusal) {
     stats.count(*refusal);
-    stats.count(host::HandshakeFailure::kLimit);
+    stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     e.registered = true;  // counted here, not again when it ends
     e.conn->close();
     return;
@@ -264,7 +261,7 @@ std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) 
   connections_.erase(it);
   router_.remove_all(handle);
   if (e.handshake != 0) {
-    handshakes_.remove(e.handshake);
+    host_.registry_.handshakes().remove(e.handshake);
     handshake_handles_.erase(e.handshake);
   }
   return e;
@@ -275,7 +272,7 @@ void QuicTransport::on_terminated(std::uint64_t handle, const std::string& reaso
   if (!entry) return;
   const Entry& e = *entry;
   if (e.inbound && !e.registered) {
-    host_.stats().count(classify(reason));
+    host_.stats().count(classify(reason), host::Transport::kQuic);
     spdlog::debug("quic connection from {} failed during the handshake: {}",
                   endpoint_ip(e.conn->remote()), reason);
   }
@@ -318,7 +315,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   if (!conn->established()) {
     std::string reason = "closed during the handshake";
     const auto failure = conn->terminated() ? classify(conn->close_reason()) : host::HandshakeFailure::kTls;
-    stats.count(failure);
+    stats.count(failure, host::Transport::kQuic);
     if (failure == host::HandshakeFailure::kPeerIdMismatch) reason = "peer id mismatch";
     else if (failure == host::HandshakeFailure::kTimeout) reason = "handshake timed out";
     else reason = conn->close_reason();
@@ -326,7 +323,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   }
   if (!host_.registry_.limits().admit_peer(conn->peer()->peer)) {
     stats.count(host::LimitRefusal::kMaxPerPeer);
-    stats.count(host::HandshakeFailure::kLimit);
+    stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     conn->close();
     throw std::runtime_error("per-peer connection limit reached for " +
                              conn->peer()->peer.to_base58());

@@ -3,8 +3,8 @@
 // io_context; each datagram is routed by Destination Connection ID
 // (CidRouter) to its QuicConnection, or, when it is a valid Initial, opens
 // one, if the limits allow: MAX_CONNECTIONS / per IP, and handshakes in
-// progress (the host's HandshakeTable caps, total and per IP, with its
-// eviction of stalled handshakes). TLS 1.3 proves the peer's identity; once
+// progress (the host's one HandshakeTable, shared with TCP: total and per
+// IP, with its eviction of stalled handshakes on either transport). TLS 1.3 proves the peer's identity; once
 // it has, the connection goes to the host as a SecuredConnection whose
 // streams are QUIC streams. Dropped datagrams are counted by DropReason.
 #pragma once
@@ -59,7 +59,8 @@ class QuicTransport {
   // Dials /ip4|ip6/.../udp/N/quic-v1 (no /p2p/); when `expected` is set the
   // TLS certificate must prove that peer. Throws.
   asio::awaitable<host::SecuredConnection> dial(Multiaddr target, std::optional<PeerId> expected);
-  std::size_t handshakes_in_progress() const { return handshakes_.size(); }
+  // Ends an inbound handshake the host's HandshakeTable evicted.
+  void evict_handshake(std::uint64_t id);
   const DatagramStats& datagram_stats() const { return *datagram_stats_; }
   // Stops receiving; connections in progress end.
   void close();
@@ -97,7 +98,6 @@ class QuicTransport {
   host::Host& host_;
   std::optional<tls::Credentials> credentials_;
   ConnectionSettings settings_;
-  host::HandshakeTable handshakes_;
   std::unordered_map<std::uint64_t, std::uint64_t> handshake_handles_;  // table id -> handle
   CidRouter router_;
   std::unordered_map<std::uint64_t, Entry> connections_;

@@ -35,7 +35,7 @@ async function metric (node, re) {
 }
 
 const FIND_NODES = /^mepassa_kad_requests_total\{type="find_node"\} (\d+)/m
-const OPENED = /^mepassa_connections_opened_total\{direction="inbound"\} (\d+)/m
+const OPENED = /^mepassa_connections_opened_total\{direction="inbound",transport="tcp"\} (\d+)/m
 
 function target (node) {
   return node.addrs.find(a => a.startsWith('/ip4/127.0.0.1/tcp/')).replace(/\/p2p\/.*/, '')

@@ -245,16 +245,12 @@ TEST(MetricRegistry, ConcurrentIncrementsAreNotLost) {
 TEST(NodeMetrics, RegistersTheDocumentedFamilies) {
   MetricRegistry r;
   NodeMetrics m(r, "1.2.3");
-  m.opened(Direction::kInbound).inc();
-  m.connections(Direction::kOutbound).add(2);
   m.kad_request(KadRequest::kFindNode).inc(5);
   m.kad_request_duration.observe(0.0007);
   m.relay_reservation(RelayResult::kDenied).inc();
   const std::string text = r.render();
   expect_well_formed(text);
   for (const char* line : {
-           "mepassa_connections_opened_total{direction=\"inbound\"} 1\n",
-           "mepassa_connections_current{direction=\"outbound\"} 2\n",
            "mepassa_kad_requests_total{type=\"find_node\"} 5\n",
            "mepassa_kad_request_duration_seconds_bucket{le=\"0.001\"} 1\n",
            "# TYPE mepassa_kad_outbound_request_duration_seconds histogram\n",
