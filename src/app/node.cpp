@@ -5,6 +5,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -20,6 +21,7 @@
 #include "app/misbehaviour_summary.hpp"
 #include "app/module_metrics.hpp"
 #include "autonat/server.hpp"
+#include "app/fleet_service.hpp"  // wiring: fleet
 #include "app/warm_start.hpp"
 #include "host/host.hpp"
 #include "http/health.hpp"
@@ -236,6 +238,7 @@ class Node {
                  config_.http_dashboard ? ", status page /" : "");
 
     dht_->start();
+    start_fleet();  // wiring: fleet
     asio::co_spawn(io_, tick_loop(), asio::detached);
     asio::co_spawn(io_, maintenance_loop(), asio::detached);
     watch_misbehaviour();
@@ -246,6 +249,7 @@ class Node {
 
     // Shutdown: flush every queued write before exit.
     http_->stop();
+    if (fleet_) fleet_->stop();  // wiring: fleet
     if (store_) {
       if (auto st = store_->close(); !st) {
         spdlog::error("Peer store did not flush cleanly: {}", st.message());
@@ -328,16 +332,40 @@ class Node {
     }
   }
 
+  // wiring: fleet (fleet/fleet_service.hpp; PostgreSQL only)
+  void start_fleet() {
+    if (config_.database_url.empty()) return;
+    fleet::PgFleetConfig f;
+    f.url = config_.database_url;
+    f.self = host_.local_peer().to_base58();
+    for (const auto& a : host_.advertised_addrs()) f.addrs.push_back(a.to_string() + "/p2p/" + f.self);
+    f.version = MP_VERSION;
+    f.heartbeat = config_.fleet_heartbeat;
+    f.pull = config_.fleet_pull;
+    fleet_ = std::make_unique<FleetService>(io_.get_executor(), host_, kad_, std::move(f));
+    registry_.add_collector([fl = fleet_.get()](std::string& out) { out += fl->metrics_text(); });
+    fleet_->start();
+  }
+
   void load_stored_peers() {
     if (!store_) return;
+    // wiring: fleet (PostgreSQL down at start: the peers arrive once it is back)
+    store_->set_deferred_load_handler([this](std::vector<storage::StoredPeer> peers) {
+      asio::post(io_, [this, peers = std::move(peers)]() mutable { seed_routing_table(std::move(peers)); });
+    });
     auto peers = store_->load_peers();
     if (!peers) {
       spdlog::error("Could not load stored peers: {}", peers.message());
       return;
     }
+    seed_routing_table(std::move(*peers));
+  }
+
+  void seed_routing_table(std::vector<storage::StoredPeer> peers) {
+    if (stopping_ || warm_start_) return;
     const auto now = Clock::now();
     std::vector<storage::StoredPeer> seeded;
-    for (auto& p : *peers) {
+    for (auto& p : peers) {
       if (p.id == host_.local_peer()) continue;
       // Stored peers were admitted before; they answer FIND_NODE at once.
       auto r = kad_.on_peer_identified(p.id, p.addrs, true, now);
@@ -555,6 +583,7 @@ class Node {
         last_batches_ = counters.batches_committed;
       }
     }
+    if (fleet_) s.fleet = fleet_->health();  // wiring: fleet
     metrics_.routing_table_size.set(static_cast<std::int64_t>(s.routing_table_size));
     metrics_.health_degraded.set(s.storage.ok ? 0 : 1);
     auto& hs = host_.stats();
@@ -725,6 +754,7 @@ class Node {
   http::StatusState status_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WarmStart> warm_start_;  // set by load_stored_peers
+  std::unique_ptr<FleetService> fleet_;  // wiring: fleet (DATABASE_URL only)
   MisbehaviourSummary summary_;
   bool stopping_ = false;
   std::uint64_t last_write_failures_ = 0, last_queue_refusals_ = 0, last_failures_metric_ = 0,
