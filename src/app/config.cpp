@@ -177,6 +177,8 @@ constexpr std::pair<std::string_view, Target> kTargets[] = {
     {"KAD_MAX_PROVIDERS_PER_IP", &Config::kad_max_providers_per_ip},
     {"PEER_MAX_AGE_SECS", &Config::peer_max_age},
     {"STORAGE_MAINTENANCE_INTERVAL_SECS", &Config::storage_maintenance_interval},
+    {"FLEET_HEARTBEAT_SECS", &Config::fleet_heartbeat},
+    {"FLEET_PULL_SECS", &Config::fleet_pull},
     {"MAX_CONNECTIONS", &Config::max_connections},
     {"MAX_CONNECTIONS_PER_PEER", &Config::max_connections_per_peer},
     {"MAX_CONNECTIONS_PER_IP", &Config::max_connections_per_ip},

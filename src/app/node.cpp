@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 
+#include "app/fleet_service.hpp"
 #include "app/node_config.hpp"
 #include "app/warm_start.hpp"
 #include "autonat/server.hpp"
@@ -88,6 +89,7 @@ Status Node::start() {
                config_.http_dashboard ? ", status page /" : "");
 
   dht_->start();
+  start_fleet();
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, maintenance_loop(), asio::detached);
   watch_misbehaviour();
@@ -121,12 +123,29 @@ void Node::stop() {
 
 Status Node::close() {
   if (http_) http_->stop();
+  if (fleet_) fleet_->stop();
   if (store_) {
     auto st = store_->close();
     if (!st) return make_error("Peer store did not flush cleanly: " + st.message());
     spdlog::info("Peer store flushed and closed");
   }
   return Status::Ok();
+}
+
+// Fleet mode (PostgreSQL only): our heartbeat in bootstrap_nodes, dials to
+// the other members, and the peers they learned pulled into the routing table.
+void Node::start_fleet() {
+  if (config_.database_url.empty()) return;
+  fleet::PgFleetConfig f;
+  f.url = config_.database_url;
+  f.self = host_.local_peer().to_base58();
+  for (const auto& a : host_.advertised_addrs()) f.addrs.push_back(a.to_string() + "/p2p/" + f.self);
+  f.version = MP_VERSION;
+  f.heartbeat = config_.fleet_heartbeat;
+  f.pull = config_.fleet_pull;
+  fleet_ = std::make_unique<FleetService>(io_.get_executor(), host_, kad_, std::move(f));
+  registry_.add_collector([fl = fleet_.get()](std::string& out) { out += fl->metrics_text(); });
+  fleet_->start();
 }
 
 void Node::on_event(const host::Event& e) {

@@ -66,6 +66,7 @@ class PeerStore;
 namespace mp::app {
 
 class WarmStart;
+class FleetService;
 
 class Node {
  public:
@@ -123,6 +124,8 @@ class Node {
   void publish_status(const http::HealthSnapshot& health);
   // node_storage.cpp
   void load_stored_peers();
+  void seed_routing_table(std::vector<storage::StoredPeer> peers);
+  void start_fleet();  // node.cpp; DATABASE_URL only
   void store_identified(const host::IdentifyReceived& id, bool supports_kad);
   void store_dial_success(const host::ConnectionEstablished& est);
   void on_unreachable(const PeerId& peer);
@@ -162,6 +165,7 @@ class Node {
   http::StatusState status_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WarmStart> warm_start_;  // set by load_stored_peers
+  std::unique_ptr<FleetService> fleet_;    // DATABASE_URL only
   MisbehaviourSummary summary_;
   bool stopping_ = false;
   // The metrics bridge (publish_health): the totals last copied from the

@@ -10,6 +10,7 @@
 
 #include "app/host_metrics.hpp"
 #include "app/logging.hpp"
+#include "app/fleet_service.hpp"
 #include "app/module_metrics.hpp"
 #include "app/node.hpp"
 #include "autonat/server.hpp"
@@ -149,6 +150,7 @@ void Node::publish_health() {
       last_batches_ = counters.batches_committed;
     }
   }
+  if (fleet_) s.fleet = fleet_->health();
   metrics_.routing_table_size.set(static_cast<std::int64_t>(s.routing_table_size));
   metrics_.health_degraded.set(s.storage.ok ? 0 : 1);
   auto& hs = host_.stats();

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -53,14 +54,24 @@ Result<std::unique_ptr<storage::PeerStore>> open_peer_store(const Config& config
 
 void Node::load_stored_peers() {
   if (!store_) return;
+  // PostgreSQL down at start: the store hands the peers over once it is back
+  // (on its writer thread; they are seeded on ours).
+  store_->set_deferred_load_handler([this](std::vector<storage::StoredPeer> peers) {
+    asio::post(io_, [this, peers = std::move(peers)]() mutable { seed_routing_table(std::move(peers)); });
+  });
   auto peers = store_->load_peers();
   if (!peers) {
     spdlog::error("Could not load stored peers: {}", peers.message());
     return;
   }
+  seed_routing_table(std::move(*peers));
+}
+
+void Node::seed_routing_table(std::vector<storage::StoredPeer> peers) {
+  if (stopping_ || warm_start_) return;
   const auto now = kad::Clock::now();
   std::vector<storage::StoredPeer> seeded;
-  for (auto& p : *peers) {
+  for (auto& p : peers) {
     if (p.id == host_.local_peer()) continue;
     // Stored peers were admitted before; they answer FIND_NODE at once.
     auto r = kad_.on_peer_identified(p.id, p.addrs, true, now);

@@ -61,6 +61,12 @@ inline constexpr Option kOptions[] = {
      "postgres://user:password@host:port/db: keep the peer store in PostgreSQL 15+ instead of DATA_DIR/dht.db "
      "(the password is never logged)"},
     // --- end h-pg ---
+    // --- h-fleet: fleet mode on PostgreSQL (issue 16) ---
+    {"FLEET_HEARTBEAT_SECS", "", "--fleet-heartbeat-secs", "SECS", OptionKind::kSeconds, 5, 1, "", "",
+     "with DATABASE_URL: how often this node writes its row in bootstrap_nodes (silent for 3 intervals: gone)"},
+    {"FLEET_PULL_SECS", "", "--fleet-pull-secs", "SECS", OptionKind::kSeconds, 2, 1, "", "",
+     "with DATABASE_URL: how often this node pulls the peers the others stored (NOTIFY wakes it sooner)"},
+    // --- end h-fleet ---
     {"RUST_LOG", "LOG_LEVEL", "--log-level", "LEVEL", OptionKind::kText, 0, 0, "info", "",
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", "", "--log-format", "text|json", OptionKind::kText, 0, 0, "text", "",

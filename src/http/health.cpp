@@ -22,6 +22,14 @@ HealthResponse render_health(const HealthSnapshot& s, std::uint64_t uptime_secon
   j["storage"] = {{"total_peers", s.storage.total_peers},
                   {"total_addresses", s.storage.total_addresses},
                   {"stale_peers", s.storage.stale_peers}};
+  if (s.fleet.enabled) {
+    j["fleet"] = {{"connected", s.fleet.connected},
+                  {"members_alive", s.fleet.members_alive},
+                  {"last_pull_ms", s.fleet.last_pull_ms},
+                  {"pulled_peers", s.fleet.pulled_peers},
+                  {"notifications", s.fleet.notifications},
+                  {"failures", s.fleet.failures}};
+  }
   j["routing_table_size"] = s.routing_table_size;
   j["peer_id"] = s.peer_id;
   j["listen_addrs"] = s.listen_addrs;

@@ -27,10 +27,22 @@ struct StorageHealth {
   std::string failure;
 };
 
+// Fleet mode (DATABASE_URL; fleet/fleet_service.hpp): absent when disabled.
+struct FleetHealth {
+  bool enabled = false;
+  bool connected = false;           // the fleet's database connection is up
+  std::uint64_t members_alive = 0;  // this node included
+  std::int64_t last_pull_ms = 0;    // Unix ms of the last pull, 0 before the first
+  std::uint64_t pulled_peers = 0;
+  std::uint64_t notifications = 0;
+  std::uint64_t failures = 0;
+};
+
 struct HealthSnapshot {
   std::uint64_t peer_count = 0;  // connected peers
   std::uint64_t routing_table_size = 0;
   StorageHealth storage;
+  FleetHealth fleet;
   std::string peer_id;
   std::vector<std::string> listen_addrs;
 };

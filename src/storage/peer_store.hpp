@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/multiaddr.hpp"
@@ -112,6 +113,14 @@ class PeerStore {
   // --- blocking ---
   // Every valid stored peer, best first. Invalid rows are skipped with a warning.
   virtual Result<std::vector<StoredPeer>> load_peers() = 0;
+  // The stored peers a failed load_peers() could not return (PostgreSQL
+  // down at start): once the database is back, `handler` is called once,
+  // on the store's writer thread, with them (best first). Set it before
+  // calling load_peers(). Engines whose load cannot fail later (SQLite)
+  // never call it.
+  virtual void set_deferred_load_handler(std::function<void(std::vector<StoredPeer>)> handler) {
+    (void)handler;
+  }
   virtual Result<StorageStats> get_stats() = 0;
   // Deletes rows whose last_seen is older than `max_age_secs`; returns how many.
   virtual Result<std::uint64_t> cleanup_stale(std::int64_t max_age_secs) = 0;

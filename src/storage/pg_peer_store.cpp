@@ -227,6 +227,25 @@ void PgPeerStore::start_up_collect() {
 void PgPeerStore::reconnect() {
   connect_writer();
   spdlog::info("Reconnected to the peer store database {}", redacted_);
+  run_deferred_load();
+}
+
+void PgPeerStore::set_deferred_load_handler(std::function<void(std::vector<StoredPeer>)> handler) {
+  std::lock_guard lk(read_mu_);
+  deferred_handler_ = std::move(handler);
+}
+
+void PgPeerStore::run_deferred_load() {
+  std::function<void(std::vector<StoredPeer>)> handler;
+  {
+    std::lock_guard lk(read_mu_);
+    if (!load_deferred_ || !deferred_handler_ || closed_) return;
+    handler = deferred_handler_;
+  }
+  auto peers = load_peers();  // success clears load_deferred_: once only
+  if (!peers) return;         // tried again after the next reconnect or batch
+  spdlog::info("Stored peers loaded after the database came back");
+  handler(std::move(*peers));
 }
 
 template <typename Fn>
@@ -287,7 +306,7 @@ std::uint64_t PgPeerStore::write_batch(const std::vector<RowUpdate>& rows, std::
       ++n_rep;
     }
   }
-  return on_writer([&](pqxx::connection& c) {
+  const std::uint64_t evicted_rows = on_writer([&](pqxx::connection& c) {
     pqxx::work tx(c);
     std::uint64_t inserted = 0, removed = 0, evicted = 0;
     std::unordered_set<std::string> grown;
@@ -330,11 +349,17 @@ std::uint64_t PgPeerStore::write_batch(const std::vector<RowUpdate>& rows, std::
         estimate -= std::min(estimate, n);
       }
     }
+    // Fleet members LISTEN on this channel (fleet/pg_fleet.hpp): delivered
+    // at COMMIT, once per transaction, so they pull the new rows at once.
+    if (n_up > 0) tx.exec("NOTIFY mepassa_peers");
     if (config_.before_commit) config_.before_commit(c.backendpid());
     tx.commit();
     rows_estimate_ = estimate;  // only once committed: a failed batch changed nothing
     return evicted;
   });
+  // The reader may have failed at start while the writer stayed connected.
+  run_deferred_load();
+  return evicted_rows;
 }
 
 std::uint64_t PgPeerStore::collect_rows(std::int64_t cutoff, std::int64_t t_now) {
@@ -440,8 +465,10 @@ Result<std::vector<StoredPeer>> PgPeerStore::load_peers() {
       }
     } catch (const std::exception& e) {
       reader_.reset();
+      load_deferred_ = true;
       return make_error(std::string("cannot load stored peers from ") + redacted_ + ": " + e.what());
     }
+    load_deferred_ = false;
   }
   std::vector<StoredPeer> peers = builder.finish();
   counters_.invalid_rows_skipped.fetch_add(builder.invalid(), std::memory_order_relaxed);

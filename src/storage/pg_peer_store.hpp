@@ -7,7 +7,8 @@
 // (INSERT ... SELECT FROM unnest($1::text[], ...) ON CONFLICT DO UPDATE),
 // rows sorted by key so that nodes sharing the table lock rows in the same
 // order. Removals and reputation changes, when the batch has any, are one
-// statement each of the same shape; then the caps.
+// statement each of the same shape; then the caps. A batch with upserts
+// ends with NOTIFY mepassa_peers (the fleet's wake-up, fleet/pg_fleet.hpp).
 //
 // Faults: PostgreSQL down at start: open() still succeeds, the store is
 // empty (load_peers fails, the node starts with an empty table), the writer
@@ -16,7 +17,8 @@
 // updates keep queueing up to queue_capacity (beyond: refused and counted),
 // and are written once it is back. A connection lost mid-batch (or at
 // commit) fails the transaction; the batch goes back to the queue and is
-// retried whole on a new connection. The URL's password is never logged
+// retried whole on a new connection. The stored peers a failed start could
+// not load are handed over once it is back (set_deferred_load_handler). The URL's password is never logged
 // (redact_database_url).
 #pragma once
 
@@ -64,6 +66,7 @@ class PgPeerStore final : public BatchingPeerStore {
   PgPeerStore& operator=(const PgPeerStore&) = delete;
 
   Result<std::vector<StoredPeer>> load_peers() override;
+  void set_deferred_load_handler(std::function<void(std::vector<StoredPeer>)> handler) override;
   Result<StorageStats> get_stats() override;
   Status close() override;
 
@@ -83,6 +86,9 @@ class PgPeerStore final : public BatchingPeerStore {
   template <typename Fn>
   auto on_writer(Fn&& fn);
   pqxx::connection& reader();
+  // Writer thread: after a reconnect or a committed batch, the load a
+  // failed load_peers() owes the node (set_deferred_load_handler).
+  void run_deferred_load();
 
   PgPeerStoreConfig config_;
   std::string conn_string_;  // url + connect_timeout
@@ -90,9 +96,11 @@ class PgPeerStore final : public BatchingPeerStore {
   std::unique_ptr<pqxx::connection> writer_;  // writer thread only
   std::uint64_t rows_estimate_ = 0;           // writer thread only
 
-  std::mutex read_mu_;  // guards reader_ and closed_
+  std::mutex read_mu_;  // guards reader_, closed_ and the deferred load
   std::unique_ptr<pqxx::connection> reader_;
   bool closed_ = false;
+  bool load_deferred_ = false;  // a load_peers() failed; none succeeded since
+  std::function<void(std::vector<StoredPeer>)> deferred_handler_;
 };
 
 }  // namespace mp::storage

@@ -70,6 +70,15 @@ std::int64_t pg_migrate(pqxx::connection& conn) {
         tx.exec("ALTER SEQUENCE dht_peers_change_seq OWNED BY dht_peers.change_seq");
         tx.exec("CREATE INDEX IF NOT EXISTS idx_change_seq ON dht_peers(change_seq)");
         break;
+      case 4:
+        // Fleet membership (fleet/pg_fleet.hpp): one row per bootstrap node.
+        tx.exec(R"(CREATE TABLE IF NOT EXISTS bootstrap_nodes (
+            peer_id TEXT PRIMARY KEY,
+            addrs TEXT NOT NULL DEFAULT '',
+            version TEXT NOT NULL DEFAULT '',
+            heartbeat_ms BIGINT NOT NULL,
+            started_ms BIGINT NOT NULL))");
+        break;
       default:
         break;
     }

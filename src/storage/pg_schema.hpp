@@ -10,7 +10,10 @@
 //      change_seq BIGINT from the sequence dht_peers_change_seq, set anew by
 //      every upsert and reputation change (not by the local reputation
 //      ageing of maintenance), indexed: "rows changed since N" for the
-//      fleet pulls to come.
+//      fleet pulls (fleet/pg_fleet.hpp).
+//   4: bootstrap_nodes (peer_id TEXT PRIMARY KEY, addrs TEXT, version TEXT,
+//      heartbeat_ms BIGINT, started_ms BIGINT): fleet membership, times in
+//      the database's clock.
 // Each step runs in its own transaction under an advisory lock, so nodes of
 // a fleet starting together migrate once. A newer version is refused.
 #pragma once
@@ -21,7 +24,7 @@
 
 namespace mp::storage {
 
-inline constexpr std::int64_t kPgSchemaVersion = 3;
+inline constexpr std::int64_t kPgSchemaVersion = 4;
 
 // Brings the database to kPgSchemaVersion; returns the version found.
 // Throws pqxx errors, and std::runtime_error for a newer schema.

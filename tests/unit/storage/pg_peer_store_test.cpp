@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <sstream>
 #include <thread>
@@ -119,8 +121,8 @@ TEST(PgPeerStore, AVersionOneDatabaseIsMigratedKeepingItsRows) {
   FakeClock clock;
   test::LogCapture log;
   auto store = open(config(url, &clock));
-  EXPECT_NE(log.text().find("migrated from version 1 to 3"), std::string::npos) << log.text();
-  EXPECT_EQ(q(url, "SELECT version FROM dht_schema"), 3);
+  EXPECT_NE(log.text().find("migrated from version 1 to 4"), std::string::npos) << log.text();
+  EXPECT_EQ(q(url, "SELECT version FROM dht_schema"), 4);
   EXPECT_EQ(q(url, "SELECT COUNT(*) FROM dht_peers WHERE reputation = 1.0 AND seen_by = ''"), 3);
   EXPECT_EQ(q(url, "SELECT COUNT(DISTINCT change_seq) FROM dht_peers"), 3);
   auto peers = store->load_peers();
@@ -162,6 +164,53 @@ TEST(PgPeerStore, DownAtStartServesEmptyRetriesInTheBackgroundAndNeverLogsThePas
   EXPECT_EQ(text.find(PgServer::kPassword), std::string::npos) << text;
   EXPECT_NE(text.find("postgres:***@"), std::string::npos) << text;
   EXPECT_NE(text.find("Reconnected"), std::string::npos) << text;
+}
+
+TEST(PgPeerStore, DownAtStartHandsTheStoredPeersOverOnceItIsBack) {
+  RestartOnExit restart;
+  const std::string url = PgServer::shared().create_database();
+  {
+    auto before = open(config(url));  // rows from an earlier run
+    for (std::uint32_t i = 0; i < 20; ++i) ASSERT_TRUE(before->add_peer(test_peer(i), test_addr(i)));
+    ASSERT_TRUE(before->close());
+  }
+  PgServer::shared().stop();
+  auto store = open(config(url));
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  std::vector<StoredPeer> handed;
+  store->set_deferred_load_handler([&](std::vector<StoredPeer> peers) {
+    std::lock_guard lk(mu);
+    ++calls;
+    handed = std::move(peers);
+    cv.notify_all();
+  });
+  EXPECT_FALSE(store->load_peers());  // the node starts with an empty table
+  PgServer::shared().start();
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(20), [&] { return calls > 0; }));
+    EXPECT_EQ(handed.size(), 20u);
+  }
+  // Once: later batches (and a flush) do not hand them over again.
+  ASSERT_TRUE(store->add_peer(test_peer(99), test_addr(99)));
+  ASSERT_TRUE(store->flush());
+  ASSERT_TRUE(store->close());
+  std::lock_guard lk(mu);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(PgPeerStore, AStartThatLoadedNeverCallsTheDeferredHandler) {
+  const std::string url = PgServer::shared().create_database();
+  auto store = open(config(url));
+  std::atomic<int> calls{0};
+  store->set_deferred_load_handler([&](std::vector<StoredPeer>) { ++calls; });
+  ASSERT_TRUE(store->load_peers());
+  ASSERT_TRUE(store->add_peer(test_peer(1), test_addr(1)));
+  ASSERT_TRUE(store->flush());
+  ASSERT_TRUE(store->close());
+  EXPECT_EQ(calls.load(), 0);
 }
 
 TEST(PgPeerStore, DownWhileRunningQueuesUpToTheBoundCountsRefusalsAndLosesNothingElse) {
@@ -263,7 +312,7 @@ TEST(PgPeerStore, PeersCommandsWorkOnPostgres) {
   ASSERT_EQ(run_peers_command({"stats"}, "/nonexistent", out, err, url), 0) << err.str();
   EXPECT_NE(out.str().find("total peers:     2\n"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("total addresses: 3\n"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("schema version 3"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("schema version 4"), std::string::npos) << out.str();
   EXPECT_EQ(out.str().find(PgServer::kPassword), std::string::npos);
   out.str("");
   ASSERT_EQ(run_peers_command({"list", "--limit", "2"}, "/nonexistent", out, err, url), 0) << err.str();

@@ -1,0 +1,116 @@
+#include "app/fleet_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "host/host.hpp"
+#include "kad/kademlia.hpp"
+
+namespace mp::app {
+
+FleetService::FleetService(asio::any_io_executor ex, host::Host& host, kad::Kademlia& kad,
+                           fleet::PgFleetConfig config)
+    : ex_(std::move(ex)), host_(host), kad_(kad), self_(config.self) {
+  // The callbacks run on the fleet thread: hand the data to ours.
+  config.on_pulled = [this](std::vector<storage::StoredPeer> peers) {
+    asio::post(ex_, [this, peers = std::move(peers)]() mutable { admit(std::move(peers)); });
+  };
+  config.on_members = [this](std::vector<fleet::Member> members) {
+    asio::post(ex_, [this, members = std::move(members)]() mutable { dial_members(std::move(members)); });
+  };
+  fleet_ = std::make_unique<fleet::PgFleet>(std::move(config));
+}
+
+FleetService::~FleetService() { stop(); }
+
+void FleetService::start() {
+  fleet_->start();
+  spdlog::info("Fleet mode: sharing peers with the other bootstrap nodes on this database");
+}
+
+void FleetService::stop() {
+  stopped_ = true;
+  fleet_->stop();
+}
+
+void FleetService::admit(std::vector<storage::StoredPeer> peers) {
+  if (stopped_) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& p : peers) {
+    if (p.id == host_.local_peer()) continue;
+    // As at start (Node::seed_routing_table): stored peers are Kademlia servers.
+    (void)kad_.on_peer_identified(p.id, std::move(p.addrs), true, now);
+  }
+}
+
+void FleetService::dial_members(std::vector<fleet::Member> members) {
+  if (stopped_) return;
+  for (auto& m : members) {
+    if (m.peer_id == self_ || dialling_.contains(m.peer_id)) continue;
+    auto peer = PeerId::parse(m.peer_id);
+    if (!peer || host_.connection_to(*peer)) continue;
+    std::vector<Multiaddr> addrs;
+    for (const auto& a : m.addrs) {
+      if (auto ma = Multiaddr::parse(a)) addrs.push_back(std::move(*ma));
+    }
+    if (addrs.empty()) continue;
+    dialling_.insert(m.peer_id);
+    asio::co_spawn(
+        ex_,
+        [this, id = m.peer_id, p = *peer, addrs = std::move(addrs)]() -> asio::awaitable<void> {
+          for (const auto& a : addrs) {
+            try {
+              co_await host_.dial(a, p);
+              spdlog::info("fleet: connected to member {}", id);
+              break;
+            } catch (const std::exception& e) {
+              spdlog::debug("fleet: dial of member {} at {} failed: {}", id, a.to_string(), e.what());
+            }
+          }
+          dialling_.erase(id);
+        },
+        asio::detached);
+  }
+}
+
+http::FleetHealth FleetService::health() const {
+  const auto& c = fleet_->counters();
+  http::FleetHealth h;
+  h.enabled = true;
+  h.connected = c.connected.load();
+  h.members_alive = c.members_alive.load();
+  h.last_pull_ms = c.last_pull_ms.load();
+  h.pulled_peers = c.pulled_peers.load();
+  h.notifications = c.notifications.load();
+  h.failures = c.failures.load();
+  return h;
+}
+
+std::string FleetService::metrics_text() const {
+  const auto& c = fleet_->counters();
+  return fmt::format(
+      "# HELP mepassa_fleet_members_alive Bootstrap nodes of the fleet with a recent heartbeat, this one included.\n"
+      "# TYPE mepassa_fleet_members_alive gauge\n"
+      "mepassa_fleet_members_alive {}\n"
+      "# HELP mepassa_fleet_pulled_peers_total Peers pulled from what the other fleet members stored.\n"
+      "# TYPE mepassa_fleet_pulled_peers_total counter\n"
+      "mepassa_fleet_pulled_peers_total {}\n"
+      "# HELP mepassa_fleet_pulls_total Pull rounds of the peers the other members stored.\n"
+      "# TYPE mepassa_fleet_pulls_total counter\n"
+      "mepassa_fleet_pulls_total {}\n"
+      "# HELP mepassa_fleet_notifications_total NOTIFY mepassa_peers wake-ups received.\n"
+      "# TYPE mepassa_fleet_notifications_total counter\n"
+      "mepassa_fleet_notifications_total {}\n"
+      "# HELP mepassa_fleet_failures_total Fleet database operations that failed (then retried).\n"
+      "# TYPE mepassa_fleet_failures_total counter\n"
+      "mepassa_fleet_failures_total {}\n",
+      c.members_alive.load(), c.pulled_peers.load(), c.pulls.load(), c.notifications.load(),
+      c.failures.load());
+}
+
+}  // namespace mp::app

@@ -1,0 +1,65 @@
+#include "fleet/membership.hpp"
+
+#include <algorithm>
+
+namespace mp::fleet {
+
+bool is_alive(const Member& m, std::int64_t now_ms, std::chrono::milliseconds heartbeat) {
+  return now_ms - m.heartbeat_ms <= kMissedHeartbeatsGone * heartbeat.count();
+}
+
+std::vector<Member> alive_members(std::vector<Member> rows, std::int64_t now_ms,
+                                  std::chrono::milliseconds heartbeat) {
+  std::erase_if(rows, [&](const Member& m) { return !is_alive(m, now_ms, heartbeat); });
+  std::sort(rows.begin(), rows.end(),
+            [](const Member& a, const Member& b) { return a.peer_id < b.peer_id; });
+  return rows;
+}
+
+std::string join_addrs(const std::vector<std::string>& addrs) {
+  std::string out;
+  for (const auto& a : addrs) {
+    if (a.empty() || a.find(' ') != std::string::npos) continue;
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+std::vector<std::string> split_addrs(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty() && out.size() < kMaxMemberAddrs) {
+    const std::size_t sp = text.find(' ');
+    std::string_view a = text.substr(0, sp);
+    if (!a.empty()) out.emplace_back(a);
+    if (sp == std::string_view::npos) break;
+    text.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+void PullCursor::start_at(std::int64_t seq) {
+  last_seq_ = seq;
+  started_ = true;
+}
+
+bool PullCursor::advance(std::size_t rows, std::int64_t last_seq) {
+  if (rows > 0 && last_seq > last_seq_) last_seq_ = last_seq;
+  return rows >= batch_;
+}
+
+std::size_t shard_owner(const KeyBytes& peer, const std::vector<KeyBytes>& members) {
+  std::size_t best = members.size();
+  KeyBytes best_d{};
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    KeyBytes d;
+    for (std::size_t b = 0; b < d.size(); ++b) d[b] = static_cast<std::uint8_t>(peer[b] ^ members[i][b]);
+    if (best == members.size() || d < best_d) {
+      best = i;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+}  // namespace mp::fleet
