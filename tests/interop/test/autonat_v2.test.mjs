@@ -8,11 +8,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { autoNATv2 } from '@libp2p/autonat-v2'
-import { peerSet } from '@libp2p/peer-collections'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startBootstrap, createJsNode, waitFor, httpGet, closedPort } from '../lib/harness.mjs'
+import { verifyAddress } from '../lib/autonat.mjs'
 
 // Not in the package's exports map: imported by path.
 const { Message, DialResponse, DialStatus, DialBack, DialBackResponse } =
@@ -35,28 +35,6 @@ async function v2Client (listen = ['/ip4/127.0.0.1/tcp/0']) {
   await waitFor(async () => (await js.peerStore.get(conn.remotePeer)).protocols.includes(DIAL_REQUEST),
     { what: 'identify of our node' })
   return { js, conn, client: js.services.autoNAT.client }
-}
-
-// Runs js's client logic for one address and returns its result record.
-async function verify ({ client, conn }, addr) {
-  const results = {
-    multiaddr: multiaddr(addr),
-    success: 0,
-    failure: 0,
-    networkSegments: [],
-    verifyingPeers: peerSet(),
-    type: 'transport'
-  }
-  client.dialResults.set(addr, results)
-  const nonce = BigInt(Math.floor(Math.random() * Number.MAX_SAFE_INTEGER))
-  client.nonces.add(nonce)
-  try {
-    await client.askPeerToVerify(conn, client.getNetworkSegment(conn.remoteAddr), nonce,
-      { signal: AbortSignal.timeout(30000) })
-  } finally {
-    client.nonces.delete(nonce)
-  }
-  return results
 }
 
 // One hand-made DialRequest on a raw stream; returns the messages we got.
@@ -84,7 +62,7 @@ after(async () => { await node?.stop() })
 test('AutoNAT v2: js learns its listen address is reachable (its own client, through our node alone)', async () => {
   const c = await v2Client()
   try {
-    const results = await verify(c, listenAddr(c.js))
+    const results = await verifyAddress(c, listenAddr(c.js))
     assert.equal(results.success, 1)
     assert.equal(results.result, true, 'js confirmed the address')
     assert.ok(await metric('mepassa_autonat_v2_dial_backs_total', '{status="ok"}') >= 1)
@@ -100,7 +78,7 @@ test('AutoNAT v2: a closed port is not reachable (E_DIAL_ERROR counted against i
   const c = await v2Client()
   try {
     const port = await closedPort()
-    const results = await verify(c, `/ip4/127.0.0.1/tcp/${port}`)
+    const results = await verifyAddress(c, `/ip4/127.0.0.1/tcp/${port}`)
     assert.equal(results.failure, 1)
     assert.equal(results.success, 0)
     assert.notEqual(results.result, true)
@@ -118,7 +96,7 @@ test('AutoNAT v2: another IP than the observed one costs dial data first (amplif
   const c = await v2Client(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.2/tcp/0'])
   try {
     const before = await metric('mepassa_autonat_v2_dial_data_bytes_total')
-    const results = await verify(c, listenAddr(c.js, '127.0.0.2'))
+    const results = await verifyAddress(c, listenAddr(c.js, '127.0.0.2'))
     assert.equal(results.result, true, 'js confirmed the other address')
     const paid = (await metric('mepassa_autonat_v2_dial_data_bytes_total')) - before
     assert.ok(paid >= 30000 && paid <= 100000 + 4096, `dial data ${paid}`)

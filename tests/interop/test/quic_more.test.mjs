@@ -18,11 +18,11 @@ import { tcp } from '@libp2p/tcp'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { autoNATv2 } from '@libp2p/autonat-v2'
-import { peerSet } from '@libp2p/peer-collections'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+import { verifyAddress } from '../lib/autonat.mjs'
 
 const QUIC_LISTEN = '/ip4/127.0.0.1/udp/0/quic-v1'
 const DIAL_REQUEST = '/libp2p/autonat/2/dial-request'
@@ -171,24 +171,8 @@ test('AutoNAT v2 over QUIC: js learns its QUIC listen address is reachable (its 
     const addr = quicListenAddr(js)
     // What getUnverifiedMultiaddrs would pick on a public host (js never asks
     // about loopback addresses); the request, nonce check and verdict are js's.
-    const results = {
-      multiaddr: multiaddr(addr),
-      success: 0,
-      failure: 0,
-      networkSegments: [],
-      verifyingPeers: peerSet(),
-      type: 'transport'
-    }
-    client.dialResults.set(addr, results)
-    const nonce = BigInt(Math.floor(Math.random() * Number.MAX_SAFE_INTEGER))
-    client.nonces.add(nonce)
     const before = await metric(node, 'mepassa_autonat_v2_dial_backs_total', '{status="ok"}')
-    try {
-      await client.askPeerToVerify(conn, client.getNetworkSegment(conn.remoteAddr), nonce,
-        { signal: AbortSignal.timeout(20000) })
-    } finally {
-      client.nonces.delete(nonce)
-    }
+    const results = await verifyAddress({ client, conn }, addr, { timeout: 20000 })
     assert.equal(results.success, 1, 'the dial-back reached js over QUIC')
     assert.equal(results.result, true, 'js confirmed its QUIC address')
     assert.equal(await metric(node, 'mepassa_autonat_v2_dial_backs_total', '{status="ok"}'), before + 1)

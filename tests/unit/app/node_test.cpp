@@ -16,30 +16,12 @@
 #include "support/kad_peer.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mp::app {
 namespace {
 
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mp-node-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 Config loopback_node(const std::filesystem::path& data_dir) {
   Config c;
@@ -83,7 +65,7 @@ asio::awaitable<void> ask_then_stop(Node& node, test::KadPeer& peer, Exchange& o
 }
 
 TEST(Node, AnswersFindNodeCountsItAndStoresTheIdentifiedPeer) {
-  TempDir dir;
+  test::TempDir dir("mp-node-");
   const Config config = loopback_node(dir.path());
   const auto identity = Ed25519KeyPair::generate();
   const PeerId node_id = PeerId::from_public_key(identity.public_key());

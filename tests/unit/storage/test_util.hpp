@@ -18,27 +18,15 @@
 
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mp::storage::test {
 
-class TempDir {
+// A temp DATA_DIR; db() is where the SQLite engine keeps its file.
+class TempDir : public mp::test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mp-storage-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path db() const { return path_ / "dht.db"; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : mp::test::TempDir("mp-storage-") {}
+  std::filesystem::path db() const { return path() / "dht.db"; }
 };
 
 struct ShellResult {
