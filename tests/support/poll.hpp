@@ -18,4 +18,15 @@ inline asio::awaitable<void> until(std::function<bool()> done, int tries = 1000)
   }
 }
 
+// The same with a time limit, saying whether the condition came to hold.
+inline asio::awaitable<bool> eventually(std::function<bool()> cond,
+                                        std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(10)) {
+    if (cond()) co_return true;
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(10));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  co_return cond();
+}
+
 }  // namespace mp::test

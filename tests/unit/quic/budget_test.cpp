@@ -13,6 +13,7 @@
 #include "quic/address.hpp"
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
 namespace mp::quic {
@@ -31,14 +32,7 @@ host::HostConfig config(std::size_t memory) {
   return c;
 }
 
-asio::awaitable<bool> eventually(std::function<bool()> cond, std::chrono::milliseconds limit = 10s) {
-  for (auto waited = 0ms; waited < limit; waited += 10ms) {
-    if (cond()) co_return true;
-    asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_return cond();
-}
+using test::eventually;
 
 struct Sink {
   bool go = false;

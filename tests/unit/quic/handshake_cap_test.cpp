@@ -15,6 +15,7 @@
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
 #include "tls/certificate.hpp"
+#include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
 namespace mp::quic {
@@ -58,14 +59,7 @@ asio::ip::tcp::endpoint tcp_endpoint_of(const host::Host& h) {
   return {asio::ip::make_address(ep.first), ep.second};
 }
 
-asio::awaitable<bool> eventually(std::function<bool()> cond, std::chrono::milliseconds limit = 10s) {
-  for (auto waited = 0ms; waited < limit; waited += 10ms) {
-    if (cond()) co_return true;
-    asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_return cond();
-}
+using test::eventually;
 
 std::uint64_t refusals(const host::Host& h, host::Scope s, host::RefusalReason r) {
   return h.stats().refusals[static_cast<std::size_t>(s)][static_cast<std::size_t>(r)].load();

@@ -14,6 +14,7 @@
 #include "ping/service.hpp"
 #include "quic/address.hpp"
 #include "quic/quic_transport.hpp"
+#include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
 namespace mp::quic {
@@ -41,15 +42,7 @@ asio::awaitable<void> echo(host::StreamContext ctx) {
   co_await ctx.stream->close_write();
 }
 
-// Polls `cond` every 10 ms, at most `limit`.
-asio::awaitable<bool> eventually(std::function<bool()> cond, std::chrono::milliseconds limit = 5s) {
-  for (auto waited = 0ms; waited < limit; waited += 10ms) {
-    if (cond()) co_return true;
-    asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_return cond();
-}
+using test::eventually;
 
 asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b, const identify::Service& ia,
                                       const identify::Service& ib) {
