@@ -6,6 +6,7 @@
 #   MP_FUZZ_SECONDS   seconds per target (default 20)
 #   MP_FUZZ_TARGETS   space-separated subset (default: all)
 #   MP_FUZZ_JOBS      build jobs (default: nproc)
+#   MP_FUZZ_BUILD_ONLY=1  build the targets, run none
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${MP_FUZZ_SECONDS:-20}
@@ -29,6 +30,10 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYP
 build_targets=()
 for t in $targets; do build_targets+=("${t}_fuzz"); done
 cmake --build build-fuzz -j"$jobs" --target "${build_targets[@]}"
+if [ "${MP_FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+  echo "fuzz: built ${#build_targets[@]} targets"
+  exit 0
+fi
 
 work=$(mktemp -d /tmp/mp-fuzz.XXXXXX)
 failed=()
