@@ -61,6 +61,7 @@ class Relay;
 }
 namespace mp::storage {
 class PeerStore;
+struct StoredPeer;
 }
 
 namespace mp::app {
