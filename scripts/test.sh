@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test:
 #  1. release build with warnings as errors (GCC), unit tests under CTest;
-#  2. ASan+UBSan build of the unit tests, run under CTest;
-#  3. interop tests against js-libp2p (tests/interop, node's test runner),
-#     driving the real binary over loopback;
-#  4. compile check with clang (skip with MP_SKIP_CLANG=1);
+#  2. interop tests against js-libp2p (tests/interop, node's test runner),
+#     driving the real binary over loopback, while the ASan+UBSan build, the
+#     clang compile check (skip with MP_SKIP_CLANG=1) and the fuzz targets
+#     build at nice 19 beside them;
+#  3. the .deb, installed with dpkg -i;
+#  4. the unit tests again under ASan+UBSan;
 #  5. libFuzzer targets, each for a few seconds (scripts/fuzz.sh; skip with
 #     MP_SKIP_FUZZ=1, MP_FUZZ_SECONDS sets the time per target).
 set -euo pipefail
@@ -15,25 +17,25 @@ jobs=$(nproc)
 stage() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 
 stage "build (gcc, -Werror)"
+# -g1: line tables (stack traces, perf) without full debug info, which
+# costs a quarter of the compile time.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR=ON -DMP_BUILD_BENCH=ON \
-  -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build -j"$jobs"
 
 stage "unit tests"
 log_dir=$(mktemp -d)
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 300) | tee "$log_dir/unit.log"
 
-stage "unit tests under ASan+UBSan"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMP_WERROR=ON -DMP_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -j"$jobs" --timeout 600) | tee "$log_dir/asan.log"
-
-# The clang builds (the compile check, the fuzz targets) run at the lowest
-# priority while the interop tests run: those mostly wait on sockets and
-# timers, and a nice-19 build takes only the CPU they leave idle.
-clang_builds() {
+# The other builds (ASan+UBSan, the clang compile check, the fuzz targets)
+# run at the lowest priority while the interop tests run: those mostly wait
+# on sockets and timers, and a nice-19 build takes only the CPU they leave
+# idle. Their tests run once the interop tests are done.
+background_builds() {
   renice -n 19 -p "$BASHPID" >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" \
+    -DMP_WERROR=ON -DMP_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
   if [ "${MP_SKIP_CLANG:-0}" != 1 ]; then
     # A compile check: no optimisation or debug info keeps it quick.
     cmake -S . -B build-clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DMP_WERROR=ON \
@@ -44,9 +46,9 @@ clang_builds() {
     MP_FUZZ_BUILD_ONLY=1 MP_FUZZ_JOBS=$jobs scripts/fuzz.sh
   fi
 }
-clang_builds >"$log_dir/clang.log" 2>&1 &
-clang_pid=$!
-trap 'kill "$clang_pid" 2>/dev/null || true' EXIT
+background_builds >"$log_dir/builds.log" 2>&1 &
+builds_pid=$!
+trap 'kill "$builds_pid" 2>/dev/null || true' EXIT
 
 stage "interop tests against js-libp2p"
 (cd tests/interop && MP_BINARY="$PWD/../../build/mepassa-bootstrap" \
@@ -64,13 +66,17 @@ else
   echo "built $deb (not installed: needs root)"
 fi
 
-stage "clang builds: compile check and fuzz targets (begun with the interop tests)"
-if ! wait "$clang_pid"; then
-  tail -n 60 "$log_dir/clang.log"
-  echo "clang builds failed (log above)"
+stage "ASan+UBSan, clang and fuzz builds (begun with the interop tests)"
+if ! wait "$builds_pid"; then
+  tail -n 60 "$log_dir/builds.log"
+  echo "builds failed (log above)"
   exit 1
 fi
-grep -E '^fuzz: built' "$log_dir/clang.log" || true
+grep -E '^fuzz: built' "$log_dir/builds.log" || true
+
+stage "unit tests under ASan+UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j"$jobs" --timeout 600) | tee "$log_dir/asan.log"
 
 fuzz=0
 if [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
