@@ -1,5 +1,5 @@
 // HostConfig: what a host and the services on it are built with. The node
-// fills it from the options table (app/node.cpp); tests from defaults.
+// fills it from the options table (app/node_config.cpp); tests from defaults.
 #pragma once
 
 #include <chrono>
