@@ -2,9 +2,10 @@
 # Builds everything and runs every test:
 #  1. release build with warnings as errors (GCC), unit tests under CTest;
 #  2. interop tests against js-libp2p (tests/interop, node's test runner),
-#     driving the real binary over loopback, while the ASan+UBSan build, the
-#     clang compile check (skip with MP_SKIP_CLANG=1) and the fuzz targets
-#     build at nice 19 beside them;
+#     driving the real binary over loopback, while the ASan+UBSan build and
+#     the clang build (the fuzz targets and, as the clang compile check, the
+#     node and mp-bad-peer; skip the check with MP_SKIP_CLANG=1) build at
+#     nice 19 beside them;
 #  3. the .deb, installed with dpkg -i;
 #  4. the unit tests again under ASan+UBSan;
 #  5. libFuzzer targets, each for a few seconds (scripts/fuzz.sh; skip with
@@ -36,15 +37,18 @@ background_builds() {
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" \
     -DMP_WERROR=ON -DMP_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$jobs"
-  if [ "${MP_SKIP_CLANG:-0}" != 1 ]; then
-    # A compile check of the product (every library, the node, the bad
-    # peer); GCC and ASan build the tests. No optimisation or debug info.
+  # The clang check of the product (every library, the node, the bad peer)
+  # is built in the fuzz build (clang, -Werror, sanitizers): one clang build
+  # instead of two. GCC and ASan build the tests.
+  clang_targets=""
+  [ "${MP_SKIP_CLANG:-0}" != 1 ] && clang_targets="mepassa-bootstrap mp-bad-peer"
+  if [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
+    MP_FUZZ_BUILD_ONLY=1 MP_FUZZ_JOBS=$jobs MP_FUZZ_EXTRA_TARGETS="$clang_targets" scripts/fuzz.sh
+  elif [ -n "$clang_targets" ]; then
     cmake -S . -B build-clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DMP_WERROR=ON \
       -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -g0" >/dev/null
-    cmake --build build-clang -j"$jobs" --target mepassa-bootstrap mp-bad-peer
-  fi
-  if [ "${MP_SKIP_FUZZ:-0}" != 1 ]; then
-    MP_FUZZ_BUILD_ONLY=1 MP_FUZZ_JOBS=$jobs scripts/fuzz.sh
+    # shellcheck disable=SC2086
+    cmake --build build-clang -j"$jobs" --target $clang_targets
   fi
 }
 background_builds >"$log_dir/builds.log" 2>&1 &
