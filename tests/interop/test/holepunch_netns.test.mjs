@@ -110,7 +110,11 @@ test('DCUtR through our relay punches a direct TCP connection between two peers 
       // The relay carried the circuit (DCUtR's messages crossed it), then
       // the peers closed it once they had the direct connection.
       await relay.waitForLog(new RegExp(`relay: circuit ${ready.A.peerId} -> ${ready.B.peerId} ended`))
-      const text = metrics(topo, relay)
+      // (/metrics is refreshed once a second.)
+      const text = await waitFor(() => {
+        const m = metrics(topo, relay)
+        return metric(m, 'mepassa_relay_circuits_current') === 0 && metric(m, 'mepassa_relay_circuit_bytes_total') > 0 && m
+      }, { timeout: 5000, what: 'the circuit in /metrics' })
       assert.ok(metric(text, 'mepassa_relay_circuit_requests_total', '{result="accepted"}') >= 1, 'circuit counted')
       assert.equal(metric(text, 'mepassa_relay_reservation_requests_total', '{result="accepted"}'), 2)
       assert.ok(metric(text, 'mepassa_relay_circuit_bytes_total') > 0, 'bytes relayed')
