@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libngtcp2-dev
   libclang-rt-14-dev
-  nodejs npm curl procps iproute2 dpkg-dev file
+  nodejs npm curl procps iproute2 nftables dpkg-dev file  # ip + nft: test/holepunch_netns builds NATs
   prometheus
 )
 # The status-page test drives headless Chromium; running the node does not

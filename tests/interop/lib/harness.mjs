@@ -35,8 +35,9 @@ export async function waitFor (fn, { timeout = 10000, interval = 50, what = 'con
 }
 
 // Starts our node. Resolves once it has logged its peer id, its listen
-// addresses and its HTTP port.
-export async function startBootstrap ({ env = {}, args = [], dataDir, keepDataDir = false, cwd } = {}) {
+// addresses and its HTTP port. With netns, it runs inside that network
+// namespace (`ip netns exec`, which execs: signals reach our node).
+export async function startBootstrap ({ env = {}, args = [], dataDir, keepDataDir = false, cwd, netns } = {}) {
   const dir = dataDir ?? tempDir()
   const fullEnv = {
     PATH: process.env.PATH,
@@ -48,7 +49,8 @@ export async function startBootstrap ({ env = {}, args = [], dataDir, keepDataDi
     RUST_LOG: 'debug',
     ...env
   }
-  const proc = spawn(BINARY, args, { env: fullEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const [cmd, cmdArgs] = netns ? ['ip', ['netns', 'exec', netns, BINARY, ...args]] : [BINARY, args]
+  const proc = spawn(cmd, cmdArgs, { env: fullEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const onData = (d) => {
     output += d.toString()
