@@ -22,12 +22,21 @@ void labelled_counter(std::string& out, std::string_view name, std::string_view 
 void render_host_metrics(const host::Host& h, std::string& out) {
   const host::HostStats& st = h.stats();
   constexpr auto relaxed = std::memory_order_relaxed;
-  labelled_counter(out, "mepassa_connections_refused_total",
-                   "Inbound connections refused by a connection limit, by limit: at accept "
-                   "(MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP) or once the handshakes proved "
-                   "the peer (also MAX_CONNECTIONS_PER_PEER).",
-                   "reason", host::kLimitRefusalNames,
-                   [&](std::size_t i) { return st.connections_refused[i].load(relaxed); });
+  // By limit and transport, like the other connection families. A QUIC
+  // refusal at accept is counted per Initial datagram refused (the client
+  // may resend it before it gives up).
+  out +=
+      "# HELP mepassa_connections_refused_total Inbound connections refused by a connection limit, "
+      "by limit and transport: at accept (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP) or once the "
+      "handshakes proved the peer (also MAX_CONNECTIONS_PER_PEER).\n"
+      "# TYPE mepassa_connections_refused_total counter\n";
+  for (std::size_t r = 0; r < host::kLimitRefusalNames.size(); ++r) {
+    for (std::size_t t = 0; t < host::kTransportNames.size(); ++t) {
+      out += fmt::format("mepassa_connections_refused_total{{reason=\"{}\",transport=\"{}\"}} {}\n",
+                         host::kLimitRefusalNames[r], host::kTransportNames[t],
+                         st.connections_refused_by_transport[t][r].load(relaxed));
+    }
+  }
   // Connections by direction and transport (tcp, quic).
   constexpr std::array<std::string_view, 2> directions = {"inbound", "outbound"};
   auto by_transport = [&](std::string_view name, std::string_view type, std::string_view help,

@@ -1,7 +1,8 @@
 // The host's counters on /metrics: one collector that reads HostStats and the
 // ResourceBudget (relaxed atomics) at scrape time on the HTTP thread.
 //
-//   mepassa_connections_refused_total{reason}  max_connections | max_per_ip | max_per_peer
+//   mepassa_connections_refused_total{reason,transport}  max_connections | max_per_ip |
+//                                              max_per_peer, tcp | quic
 //   mepassa_connections_current{direction,transport}, mepassa_connections_opened_total and
 //   mepassa_connections_closed_total{direction,transport}   inbound | outbound, tcp | quic
 //   mepassa_handshake_failures_total{reason,transport}  timeout | multistream | noise |

@@ -8,6 +8,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "quic/address.hpp"
+
 namespace mp::autonat {
 namespace {
 
@@ -28,6 +30,13 @@ struct Wait {
 };
 
 }  // namespace
+
+bool listens_on_quic(const host::Host& host) {
+  for (const auto& a : host.listen_addrs()) {
+    if (quic::is_quic(a)) return true;
+  }
+  return false;
+}
 
 DialBacks::DialBacks(asio::any_io_executor executor, const host::HostConfig& main, DialBackLimits limits)
     : executor_(std::move(executor)),

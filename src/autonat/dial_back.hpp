@@ -34,6 +34,10 @@ struct DialBackLimits {
   std::size_t max_concurrent = 16;            // dial-backs in flight
 };
 
+// Whether `host` listens on QUIC: then QUIC addresses are dialled back too
+// (the dialer host dials QUIC from an ephemeral UDP port).
+bool listens_on_quic(const host::Host& host);
+
 class DialBacks {
  public:
   enum class Admission { kOk, kRateLimited, kBusy };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "quic/address.hpp"
+
 namespace mp::autonat {
 
 std::optional<pb::Message> decode(BytesView bytes) {
@@ -51,6 +53,22 @@ std::optional<Multiaddr> plain_tcp(const Multiaddr& a) {
   return plain;
 }
 
+std::optional<std::pair<Multiaddr, std::string>> dialable(const Multiaddr& a, bool quic) {
+  if (auto tcp = plain_tcp(a)) {
+    auto ip = tcp->tcp_endpoint()->first;
+    return std::make_pair(std::move(*tcp), std::move(ip));
+  }
+  if (!quic || a.is_circuit()) return std::nullopt;
+  // /ip4|ip6/X/udp/N/quic-v1[/p2p/ID] only: not /webtransport and the like.
+  const auto& comps = a.components();
+  if (!(comps.size() == 3 || (comps.size() == 4 && comps[3].proto == Proto::kP2p))) return std::nullopt;
+  auto ep = quic::quic_endpoint(a);
+  if (!ep || ep->second == 0) return std::nullopt;
+  Multiaddr plain = quic::quic_multiaddr(ep->first, ep->second);
+  if (plain.empty()) return std::nullopt;
+  return std::make_pair(std::move(plain), std::move(ep->first));
+}
+
 DialPlan plan_dial(const pb::Message& request, const DialRequestContext& ctx) {
   if (ctx.relayed) return Refuse{pb::Message::E_DIAL_REFUSED, "refusing AutoNAT over a relayed connection"};
   if (!request.has_type() || request.type() != pb::Message::DIAL || !request.has_dial() ||
@@ -69,9 +87,9 @@ DialPlan plan_dial(const pb::Message& request, const DialRequestContext& ctx) {
   for (const auto& raw : info.addrs()) {
     auto a = Multiaddr::from_bytes(as_bytes(raw));
     if (!a) continue;
-    auto tcp = plain_tcp(*a);
-    if (!tcp || tcp->tcp_endpoint()->first != ctx.observed_ip) continue;
-    Multiaddr plain = std::move(*tcp);
+    auto d = dialable(*a, ctx.can_dial_quic);
+    if (!d || d->second != ctx.observed_ip) continue;
+    Multiaddr plain = std::move(d->first);
     if (!ctx.allow_private && plain.is_private_or_local()) {
       saw_private = true;
       continue;
@@ -82,7 +100,9 @@ DialPlan plan_dial(const pb::Message& request, const DialRequestContext& ctx) {
   }
   if (out.empty()) {
     return Refuse{pb::Message::E_DIAL_REFUSED,
-                  saw_private ? "only private addresses on the observed IP" : "no TCP address on the observed IP"};
+                  saw_private ? "only private addresses on the observed IP"
+                              : (ctx.can_dial_quic ? "no TCP or QUIC address on the observed IP"
+                                                   : "no TCP address on the observed IP")};
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct DialRequestContext {
   std::string observed_ip;        // its socket IP
   bool relayed = false;           // request arrived over a relayed connection
   bool allow_private = false;     // ALLOW_PRIVATE_ADDRS: may dial loopback/LAN IPs
+  bool can_dial_quic = false;     // we listen on QUIC: /udp/N/quic-v1 is dialled back too
 };
 
 // What to answer at once (refusals), or the addresses to try.
@@ -47,6 +49,12 @@ using DialPlan = std::variant<Refuse, std::vector<Multiaddr>>;
 // (relays, DNS, other transports, port 0).
 std::optional<Multiaddr> plain_tcp(const Multiaddr& requested);
 
+// The address we would dial back for a requested one, and its IP: plain TCP,
+// or /ip4|ip6/X/udp/N/quic-v1 when `quic` (we listen on QUIC); /p2p/ dropped.
+// nullopt for anything else (relays, DNS, webtransport, port 0). v1 and v2
+// choose with it.
+std::optional<std::pair<Multiaddr, std::string>> dialable(const Multiaddr& requested, bool quic);
+
 // nullopt: not a well-formed Message.
 std::optional<pb::Message> decode(BytesView bytes);
 Bytes encode(const pb::Message& m);
@@ -54,7 +62,9 @@ pb::Message dial_response(ResponseStatus status, const std::string& text, const 
 const char* status_name(ResponseStatus s);
 
 // Checks the request and picks the addresses to dial: /ip4|ip6/<observed ip>/tcp/<port>
-// only (no relays, no other IPs, no DNS), deduplicated, at most kMaxDialAddrs.
+// and, with ctx.can_dial_quic, /ip4|ip6/<observed ip>/udp/<port>/quic-v1, in the
+// requester's order (no relays, no other IPs, no DNS), deduplicated, at most
+// kMaxDialAddrs.
 DialPlan plan_dial(const pb::Message& request, const DialRequestContext& ctx);
 
 }  // namespace mp::autonat

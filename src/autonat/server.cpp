@@ -47,8 +47,9 @@ std::string metrics_text(const AutonatCounters& c) {
       "mepassa_autonat_responses_total{{status=\"ok\"}} {}\n"
       "mepassa_autonat_responses_total{{status=\"dial_error\"}} {}\n"
       "mepassa_autonat_responses_total{{status=\"dial_refused\"}} {}\n"
-      "mepassa_autonat_responses_total{{status=\"bad_request\"}} {}\n",
-      c.ok.load(), c.dial_error.load(), c.dial_refused.load(), c.bad_request.load());
+      "mepassa_autonat_responses_total{{status=\"bad_request\"}} {}\n"
+      "mepassa_autonat_responses_total{{status=\"internal_error\"}} {}\n",
+      c.ok.load(), c.dial_error.load(), c.dial_refused.load(), c.bad_request.load(), c.internal_error.load());
 }
 
 AutonatServer::AutonatServer(asio::any_io_executor executor, host::Host& host, AutonatConfig config)
@@ -70,6 +71,7 @@ void AutonatServer::count(ResponseStatus s) {
     case pb::Message::OK: counters_.ok.fetch_add(1, std::memory_order_relaxed); break;
     case pb::Message::E_DIAL_ERROR: counters_.dial_error.fetch_add(1, std::memory_order_relaxed); break;
     case pb::Message::E_DIAL_REFUSED: counters_.dial_refused.fetch_add(1, std::memory_order_relaxed); break;
+    case pb::Message::E_INTERNAL_ERROR: counters_.internal_error.fetch_add(1, std::memory_order_relaxed); break;
     default: counters_.bad_request.fetch_add(1, std::memory_order_relaxed); break;
   }
 }
@@ -106,7 +108,7 @@ asio::awaitable<void> AutonatServer::serve(host::StreamContext ctx) {
 asio::awaitable<pb::Message> AutonatServer::answer(host::StreamContext& ctx, const pb::Message& request) {
   const auto& conn = *ctx.connection;
   DialRequestContext dctx{conn.remote_peer(), conn.remote_ip(), conn.remote_addr().is_circuit(),
-                          config_.allow_private};
+                          config_.allow_private, listens_on_quic(host_)};
   auto plan = plan_dial(request, dctx);
   if (auto* refuse = std::get_if<Refuse>(&plan)) co_return dial_response(refuse->status, refuse->text);
   switch (dial_backs_.admit(conn.remote_peer())) {
@@ -132,8 +134,9 @@ asio::awaitable<pb::Message> AutonatServer::dial_back(PeerId peer, std::vector<M
   try {
     finished = co_await dial_backs_.run(attempt);
   } catch (const std::exception& e) {
-    // Not started (shutting down): refused, not "unreachable".
-    co_return dial_response(pb::Message::E_DIAL_REFUSED, std::string("dial-back not started: ") + e.what());
+    // Not started (shutting down): our failure, not "unreachable" (as v2
+    // answers E_INTERNAL_ERROR).
+    co_return dial_response(pb::Message::E_INTERNAL_ERROR, std::string("dial-back not started: ") + e.what());
   }
   if (!finished) co_return dial_response(pb::Message::E_DIAL_ERROR, "dial-back timed out");
   if (st->reached) co_return dial_response(pb::Message::OK, "", &*st->reached);

@@ -35,6 +35,9 @@ struct AutonatCounters {
   std::atomic<std::uint64_t> dial_refused{0};  // includes rate limited and busy
   std::atomic<std::uint64_t> rate_limited{0};
   std::atomic<std::uint64_t> bad_request{0};
+  // The dial-back could not be started (the node is shutting down): like
+  // v2's internal_error, never "unreachable".
+  std::atomic<std::uint64_t> internal_error{0};
 };
 
 // Prometheus text for /metrics: AutoNAT v1 answers by status

@@ -1,7 +1,6 @@
 #include "autonat/v2_protocol.hpp"
 
 #include "autonat/protocol.hpp"
-#include "quic/address.hpp"
 
 namespace mp::autonat::v2 {
 namespace {
@@ -11,24 +10,6 @@ std::optional<M> parse(BytesView bytes) {
   M m;
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
   return m;
-}
-
-// The address we would dial for a requested one, and its IP: plain TCP, or
-// QUIC v1 when we speak it; /p2p/ dropped. nullopt for anything else.
-std::optional<std::pair<Multiaddr, std::string>> dialable(const Multiaddr& a, bool quic) {
-  if (auto tcp = plain_tcp(a)) {
-    auto ip = tcp->tcp_endpoint()->first;
-    return std::make_pair(std::move(*tcp), std::move(ip));
-  }
-  if (!quic || a.is_circuit()) return std::nullopt;
-  // /ip4|ip6/X/udp/N/quic-v1[/p2p/ID] only: not /webtransport and the like.
-  const auto& comps = a.components();
-  if (!(comps.size() == 3 || (comps.size() == 4 && comps[3].proto == Proto::kP2p))) return std::nullopt;
-  auto ep = quic::quic_endpoint(a);
-  if (!ep || ep->second == 0) return std::nullopt;
-  Multiaddr plain = quic::quic_multiaddr(ep->first, ep->second);
-  if (plain.empty()) return std::nullopt;
-  return std::make_pair(std::move(plain), std::move(ep->first));
 }
 
 }  // namespace

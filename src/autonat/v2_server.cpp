@@ -5,7 +5,6 @@
 
 #include "net/buffered_reader.hpp"
 #include "net/deadline.hpp"
-#include "quic/address.hpp"
 
 namespace mp::autonat::v2 {
 namespace {
@@ -58,12 +57,6 @@ bool listens_on(const host::Host& host, Proto proto) {
   return false;
 }
 
-bool listens_on_quic(const host::Host& host) {
-  for (const auto& a : host.listen_addrs()) {
-    if (quic::is_quic(a)) return true;
-  }
-  return false;
-}
 
 }  // namespace
 

@@ -63,7 +63,11 @@ struct HostStats {
   // at accept (total, per IP: the socket is closed at once) or after the
   // handshakes (total, per IP, per peer).
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(LimitRefusal::kCount)>
-      connections_refused{};
+      connections_refused{};  // all transports
+  // The same by transport (tcp, quic): mepassa_connections_refused_total{reason,transport}.
+  std::array<std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(LimitRefusal::kCount)>,
+             static_cast<std::size_t>(Transport::kCount)>
+      connections_refused_by_transport{};
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> streams_inbound{0};
@@ -99,8 +103,10 @@ struct HostStats {
   void count_closed(Transport t, bool inbound) {
     closed[static_cast<std::size_t>(t)][inbound ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
   }
-  void count(LimitRefusal r) {
+  void count(LimitRefusal r, Transport t) {
     connections_refused[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    connections_refused_by_transport[static_cast<std::size_t>(t)][static_cast<std::size_t>(r)]
+        .fetch_add(1, std::memory_order_relaxed);
   }
   void count(StreamRefusal r, std::uint64_t n = 1) {
     streams_refused[static_cast<std::size_t>(r)].fetch_add(n, std::memory_order_relaxed);
@@ -110,6 +116,10 @@ struct HostStats {
   }
   std::uint64_t get(LimitRefusal r) const {
     return connections_refused[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+  std::uint64_t get(LimitRefusal r, Transport t) const {
+    return connections_refused_by_transport[static_cast<std::size_t>(t)][static_cast<std::size_t>(r)].load(
+        std::memory_order_relaxed);
   }
   std::uint64_t get(StreamRefusal r) const {
     return streams_refused[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);

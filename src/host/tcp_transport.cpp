@@ -150,7 +150,7 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
   // Refused before any handshake: closing the socket is all it costs, and it
   // is counted by the limit that refused it (not as a handshake failure).
   if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
-    stats_.count(*refusal);
+    stats_.count(*refusal, Transport::kTcp);
     spdlog::debug("refused inbound connection from {}: {}", ip,
                   kLimitRefusalNames[static_cast<std::size_t>(*refusal)]);
     co_return;
@@ -295,13 +295,13 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
 
     if (dir == Direction::kInbound) {
       if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
-        stats_.count(*refusal);
+        stats_.count(*refusal, Transport::kTcp);
         throw net::ProtocolError(Errc::connection_refused,
                                  std::string(kLimitRefusalNames[static_cast<std::size_t>(*refusal)]));
       }
     }
     if (!host_.registry_.limits().admit_peer(remote_peer)) {
-      stats_.count(LimitRefusal::kMaxPerPeer);
+      stats_.count(LimitRefusal::kMaxPerPeer, Transport::kTcp);
       throw net::ProtocolError(Errc::connection_refused,
                                "per-peer connection limit reached for " + remote_peer.to_base58());
     }

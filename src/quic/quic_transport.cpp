@@ -141,7 +141,7 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   const std::string ip = endpoint_ip(from);
   auto& stats = host_.stats();
   if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
-    stats.count(*refusal);
+    stats.count(*refusal, host::Transport::kQuic);
     return datagram_stats_->count(DropReason::kLimit);
   }
   const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
@@ -243,7 +243,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
   if (!refusal && !host_.registry_.limits().admit_peer(e.conn->peer()->peer))
     refusal = host::LimitRefusal::kMaxPerPeer;
   if (refusal) {
-    stats.count(*refusal);
+    stats.count(*refusal, host::Transport::kQuic);
     stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     e.registered = true;  // counted here, not again when it ends
     e.conn->close();
@@ -322,7 +322,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
     throw std::runtime_error("dial " + target.to_string() + ": " + reason);
   }
   if (!host_.registry_.limits().admit_peer(conn->peer()->peer)) {
-    stats.count(host::LimitRefusal::kMaxPerPeer);
+    stats.count(host::LimitRefusal::kMaxPerPeer, host::Transport::kQuic);
     stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     conn->close();
     throw std::runtime_error("per-peer connection limit reached for " +

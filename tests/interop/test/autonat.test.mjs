@@ -6,44 +6,18 @@
 // answer with the spec's statuses.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { startBootstrap, createJsNode, waitFor, httpGet, closedPort } from '../lib/harness.mjs'
-import { encodeVarint, readVarint, protobufFields, bytesField, intField, lengthPrefixed } from '../lib/protobuf.mjs'
+import { lengthPrefixed } from '../lib/protobuf.mjs'
+import { dialMessage, askV1 } from '../lib/autonat.mjs'
 
-const AUTONAT = '/libp2p/autonat/1.0.0'
 const OK = 0
 const E_DIAL_ERROR = 100
 const E_DIAL_REFUSED = 101
 const E_BAD_REQUEST = 200
 
-const fields = protobufFields
-const varint = encodeVarint
 const frame = lengthPrefixed
-
-function dialMessage (peerId, addrs) {
-  const info = [...bytesField(1, peerId.toMultihash().bytes), ...addrs.flatMap(a => bytesField(2, multiaddr(a).bytes))]
-  return frame([...intField(1, 0), ...bytesField(2, bytesField(1, info))])
-}
-
-async function ask (js, node, msg) {
-  const stream = await js.dialProtocol(node.multiaddr, AUTONAT)
-  stream.send(msg)
-  await stream.close()
-  const chunks = []
-  for await (const c of stream) chunks.push(Buffer.from(c.subarray ? c.subarray() : c))
-  const data = Buffer.concat(chunks)
-  const [len, off] = readVarint(data, 0)
-  assert.equal(data.length, off + len)
-  const m = fields(data.subarray(off))
-  assert.equal(m.get(1)[0], 1, 'DIAL_RESPONSE')
-  const r = fields(m.get(3)[0])
-  return {
-    status: r.get(1)?.[0] ?? 0,
-    text: r.get(2) ? new TextDecoder().decode(r.get(2)[0]) : '',
-    addr: r.get(3) ? multiaddr(r.get(3)[0]).toString() : null
-  }
-}
+const ask = (js, node, msg) => askV1(js, node.multiaddr, msg)
 
 let node
 before(async () => { node = await startBootstrap() })

@@ -21,9 +21,9 @@ TEST(HostMetrics, RendersEveryHostCounterUnderItsReason) {
   add_host_metrics(registry, h);
   const std::string before = registry.render();
   for (const char* line : {
-           "mepassa_connections_refused_total{reason=\"max_connections\"} 0\n",
-           "mepassa_connections_refused_total{reason=\"max_per_ip\"} 0\n",
-           "mepassa_connections_refused_total{reason=\"max_per_peer\"} 0\n",
+           "mepassa_connections_refused_total{reason=\"max_connections\",transport=\"tcp\"} 0\n",
+           "mepassa_connections_refused_total{reason=\"max_per_ip\",transport=\"quic\"} 0\n",
+           "mepassa_connections_refused_total{reason=\"max_per_peer\",transport=\"tcp\"} 0\n",
            "mepassa_handshake_failures_total{reason=\"limit\",transport=\"tcp\"} 0\n",
            "mepassa_handshake_failures_total{reason=\"peer_id_mismatch\",transport=\"quic\"} 0\n",
            "mepassa_connections_opened_total{direction=\"inbound\",transport=\"tcp\"} 0\n",
@@ -35,9 +35,9 @@ TEST(HostMetrics, RendersEveryHostCounterUnderItsReason) {
     EXPECT_NE(before.find(line), std::string::npos) << "missing: " << line;
   }
 
-  h.stats().count(host::LimitRefusal::kMaxConnections);
-  h.stats().count(host::LimitRefusal::kMaxPerPeer);
-  h.stats().count(host::LimitRefusal::kMaxPerPeer);
+  h.stats().count(host::LimitRefusal::kMaxConnections, host::Transport::kTcp);
+  h.stats().count(host::LimitRefusal::kMaxPerPeer, host::Transport::kQuic);
+  h.stats().count(host::LimitRefusal::kMaxPerPeer, host::Transport::kQuic);
   h.stats().count(host::HandshakeFailure::kLimit, host::Transport::kTcp);
   h.stats().count(host::HandshakeFailure::kPeerIdMismatch, host::Transport::kQuic);
   h.stats().count(host::StreamRefusal::kMaxStreams, 3);
@@ -45,9 +45,11 @@ TEST(HostMetrics, RendersEveryHostCounterUnderItsReason) {
   const std::string after = registry.render();
   for (const char* line : {
            "# TYPE mepassa_connections_refused_total counter\n",
-           "mepassa_connections_refused_total{reason=\"max_connections\"} 1\n",
-           "mepassa_connections_refused_total{reason=\"max_per_ip\"} 0\n",
-           "mepassa_connections_refused_total{reason=\"max_per_peer\"} 2\n",
+           "mepassa_connections_refused_total{reason=\"max_connections\",transport=\"tcp\"} 1\n",
+           "mepassa_connections_refused_total{reason=\"max_connections\",transport=\"quic\"} 0\n",
+           "mepassa_connections_refused_total{reason=\"max_per_ip\",transport=\"tcp\"} 0\n",
+           "mepassa_connections_refused_total{reason=\"max_per_peer\",transport=\"quic\"} 2\n",
+           "mepassa_connections_refused_total{reason=\"max_per_peer\",transport=\"tcp\"} 0\n",
            "mepassa_handshake_failures_total{reason=\"limit\",transport=\"tcp\"} 1\n",
            "mepassa_handshake_failures_total{reason=\"limit\",transport=\"quic\"} 0\n",
            "mepassa_handshake_failures_total{reason=\"peer_id_mismatch\",transport=\"quic\"} 1\n",
@@ -122,6 +124,50 @@ TEST(HostMetrics, ConnectionFamiliesCarryTheTransportLabel) {
   render_host_metrics(a, closed);
   EXPECT_TRUE(has(closed, "mepassa_connections_closed_total{direction=\"outbound\",transport=\"quic\"} 1")) << closed;
   EXPECT_TRUE(has(closed, "mepassa_connections_current{direction=\"outbound\",transport=\"quic\"} 0"));
+}
+
+// MAX_CONNECTIONS_PER_IP refuses a second QUIC connection at its Initial and
+// a second TCP one at accept: each is counted under its own transport.
+asio::awaitable<void> refused_over_both(host::Host& a, host::Host& b) {
+  Multiaddr tcp, quic;
+  for (const auto& m : b.listen_addrs()) (quic::is_quic(m) ? quic : tcp) = m;
+  co_await a.dial(quic.with_peer_id(b.local_peer()));
+  bool second_quic = false, second_tcp = false;
+  try {
+    co_await a.dial(quic.with_peer_id(b.local_peer()), std::nullopt, true);
+    second_quic = true;
+  } catch (const std::exception&) {
+  }
+  try {
+    co_await a.dial(tcp.with_peer_id(b.local_peer()), std::nullopt, true);
+    second_tcp = true;
+  } catch (const std::exception&) {
+  }
+  EXPECT_FALSE(second_quic);
+  EXPECT_FALSE(second_tcp);
+  a.shutdown();
+  b.shutdown();
+}
+
+TEST(HostMetrics, ConnectionRefusalsCarryTheTransportLabel) {
+  asio::io_context io;
+  auto client = both_transports();
+  client.handshake_timeout = std::chrono::milliseconds(1500);  // the refused QUIC dial gives up
+  client.dial_timeout = std::chrono::milliseconds(1500);
+  auto server = both_transports();
+  server.limits.max_connections_per_ip = 1;
+  host::Host a(io.get_executor(), client, Ed25519KeyPair::generate());
+  host::Host b(io.get_executor(), server, Ed25519KeyPair::generate());
+  ASSERT_TRUE(a.listen().ok());
+  ASSERT_TRUE(b.listen().ok());
+  test::run_in(io, refused_over_both(a, b), std::chrono::seconds(20));
+  EXPECT_GE(b.stats().get(host::LimitRefusal::kMaxPerIp, host::Transport::kQuic), 1u);
+  EXPECT_EQ(b.stats().get(host::LimitRefusal::kMaxPerIp, host::Transport::kTcp), 1u);
+  EXPECT_EQ(b.stats().get(host::LimitRefusal::kMaxConnections, host::Transport::kQuic), 0u);
+  std::string text;
+  render_host_metrics(b, text);
+  EXPECT_TRUE(has(text, "mepassa_connections_refused_total{reason=\"max_per_ip\",transport=\"tcp\"} 1")) << text;
+  EXPECT_FALSE(has(text, "mepassa_connections_refused_total{reason=\"max_per_ip\",transport=\"quic\"} 0")) << text;
 }
 
 }  // namespace

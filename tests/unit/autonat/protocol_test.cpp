@@ -57,6 +57,43 @@ TEST(AutonatPlan, DialsOnlyObservedIpPlainTcp) {
   EXPECT_EQ((*addrs)[1].to_string(), "/ip4/93.184.216.34/tcp/4002");
 }
 
+// With QUIC (we listen on it): /udp/N/quic-v1 of the observed IP is dialled
+// back too, in the requester's order, /p2p/ dropped; never QUIC on another
+// IP, draft-29 /quic, /webtransport, or port 0.
+TEST(AutonatPlan, DialsObservedIpQuicWhenWeSpeakIt) {
+  const auto p = peer("client");
+  auto req = dial_request(&p, {"/ip4/93.184.216.34/udp/4001/quic-v1/p2p/" + p.to_base58(),
+                               "/ip4/151.101.1.1/udp/4001/quic-v1", "/ip4/93.184.216.34/udp/4002/quic",
+                               "/ip4/93.184.216.34/udp/4003/quic-v1/webtransport",
+                               "/ip4/93.184.216.34/udp/0/quic-v1", "/ip4/93.184.216.34/tcp/4001",
+                               "/ip4/93.184.216.34/udp/4001/quic-v1"});
+  auto ctx = ctx_for(p, "93.184.216.34");
+  ctx.can_dial_quic = true;
+  auto plan = plan_dial(req, ctx);
+  auto* addrs = std::get_if<std::vector<Multiaddr>>(&plan);
+  ASSERT_TRUE(addrs);
+  ASSERT_EQ(addrs->size(), 2u);
+  EXPECT_EQ((*addrs)[0].to_string(), "/ip4/93.184.216.34/udp/4001/quic-v1");
+  EXPECT_EQ((*addrs)[1].to_string(), "/ip4/93.184.216.34/tcp/4001");
+
+  // Without QUIC the same request is TCP only; a QUIC-only one is refused.
+  ctx.can_dial_quic = false;
+  auto tcp_only = plan_dial(req, ctx);
+  ASSERT_TRUE(std::holds_alternative<std::vector<Multiaddr>>(tcp_only));
+  ASSERT_EQ(std::get<std::vector<Multiaddr>>(tcp_only).size(), 1u);
+  auto quic_only = dial_request(&p, {"/ip4/93.184.216.34/udp/4001/quic-v1"});
+  EXPECT_TRUE(std::holds_alternative<Refuse>(plan_dial(quic_only, ctx)));
+  ctx.can_dial_quic = true;
+  EXPECT_TRUE(std::holds_alternative<std::vector<Multiaddr>>(plan_dial(quic_only, ctx)));
+  // IPv6 too.
+  auto six = dial_request(&p, {"/ip6/2001:db8::1/udp/4001/quic-v1"});
+  auto six_ctx = ctx_for(p, "2001:db8::1", true);
+  six_ctx.can_dial_quic = true;
+  auto six_plan = plan_dial(six, six_ctx);
+  ASSERT_TRUE(std::holds_alternative<std::vector<Multiaddr>>(six_plan));
+  EXPECT_EQ(std::get<std::vector<Multiaddr>>(six_plan).at(0).to_string(), "/ip6/2001:db8::1/udp/4001/quic-v1");
+}
+
 TEST(AutonatPlan, OtherIpOnlyIsRefused) {
   const auto p = peer("client");
   auto plan = plan_dial(dial_request(&p, {"/ip4/151.101.1.1/tcp/4001"}), ctx_for(p, "93.184.216.34"));

@@ -134,5 +134,43 @@ TEST(AutonatServer, DialsBackOnNewConnection) {
   EXPECT_EQ(autonat.counters().bad_request.load(), 1u);
 }
 
+// After shutdown the dial-back cannot start: E_INTERNAL_ERROR (our failure,
+// as v2 answers), counted under internal_error, never as unreachable.
+TEST(AutonatServer, InternalErrorWhenTheDialBackCannotStart) {
+  asio::io_context io;
+  host::Host server(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  host::Host client(io.get_executor(), loopback_config(), Ed25519KeyPair::generate());
+  ASSERT_TRUE(server.listen().ok());
+  ASSERT_TRUE(client.listen().ok());
+  AutonatConfig cfg;
+  cfg.allow_private = true;  // everything here is loopback
+  AutonatServer autonat(io.get_executor(), server, cfg);
+  autonat.install();
+  autonat.shutdown();
+
+  std::optional<pb::Message> reply;
+  bool done = false;
+  std::exception_ptr error;
+  const auto saddr = server.listen_addrs().at(0).with_peer_id(server.local_peer());
+  asio::co_spawn(io, ask(client, saddr, encode(dial_request(client.local_peer(), client.listen_addrs().at(0)))),
+                 [&](std::exception_ptr e, std::optional<pb::Message> r) {
+                   done = true;
+                   error = e;
+                   reply = std::move(r);
+                   server.shutdown();
+                   client.shutdown();
+                   io.stop();
+                 });
+  io.run_for(30s);
+  ASSERT_TRUE(done) << "timed out";
+  if (error) std::rethrow_exception(error);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->dialresponse().status(), pb::Message::E_INTERNAL_ERROR) << reply->dialresponse().statustext();
+  const auto& c = autonat.counters();
+  EXPECT_EQ(c.internal_error.load(), 1u);
+  EXPECT_EQ(c.dial_refused.load() + c.dial_error.load() + c.ok.load() + c.bad_request.load(), 0u);
+  EXPECT_NE(metrics_text(c).find("mepassa_autonat_responses_total{status=\"internal_error\"} 1\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mp::autonat
