@@ -195,7 +195,7 @@ const FIGURES = {
   'findnode-new': findNodeFigures('new stream'),
   'findnode-reuse': findNodeFigures('reused stream'),
   relay: [
-    ['server CPU per circuit (CONNECT, 32 B echo, close)', 'us', r => r.circuit_server_cpu_us, 'lower'],
+    ['server CPU per circuit', 'us', r => r.circuit_server_cpu_us, 'lower'],
     ['circuits per server CPU-second', '/s', r => r.circuits_per_server_cpu_s, 'higher'],
     ['circuits/s (wall)', '/s', r => r.circuits_per_s, 'higher'],
     ['circuit setup p50', 'us', r => r.circuit_p50_us, 'lower'],
