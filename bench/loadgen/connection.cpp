@@ -114,6 +114,13 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::dial(
       new Connection(std::move(session), std::move(remote), std::move(state)));
 }
 
+asio::awaitable<std::unique_ptr<Connection>> Connection::dial(
+    const asio::ip::tcp::endpoint& target, const asio::ip::address& source,
+    const PeerIdentity& self, std::chrono::milliseconds timeout) {
+  InboundProtocol none;
+  co_return co_await dial(target, source, self, timeout, std::move(none));
+}
+
 Connection::~Connection() {
   if (!session_->is_closed()) session_->close();
 }

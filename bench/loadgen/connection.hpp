@@ -68,7 +68,13 @@ class Connection {
                                                            const asio::ip::address& source,
                                                            const PeerIdentity& self,
                                                            std::chrono::milliseconds timeout,
-                                                           InboundProtocol extra = {});
+                                                           InboundProtocol extra);
+  // No extra protocol. (Not a default argument: GCC 12 miscompiles a
+  // non-trivial default argument's temporary in a co_await call.)
+  static asio::awaitable<std::unique_ptr<Connection>> dial(const asio::ip::tcp::endpoint& target,
+                                                           const asio::ip::address& source,
+                                                           const PeerIdentity& self,
+                                                           std::chrono::milliseconds timeout);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
