@@ -10,7 +10,14 @@
 //
 //   node --import ./tests/interop/polyfill.mjs bench/compare.mjs \
 //     [--binary build/mepassa-bootstrap] [--loadgen build/bench/loadgen/mp-loadgen] \
-//     [--duration 5] [--idle 1000] [--only setups,findnode-new,findnode-reuse,idle] [--out FILE]
+//     [--duration 5] [--idle 1000] [--only setups,findnode-new,findnode-reuse,idle,relay]
+//     [--chunk 16384] [--out FILE]
+//
+// The relay mode (Circuit Relay v2: --conns listener/client pairs, CONNECT
+// then chunk echoes through the server) runs both relays with their
+// per-circuit limits out of the way: ours with RELAY_CIRCUIT_MAX_BYTES=0 and
+// the other RELAY_* caps raised, js with applyDefaultLimit: false
+// (js-server.mjs, MP_JS_RELAY=1).
 //
 // Loopback only; stops by itself (--deadline seconds) and kills what it started.
 // Not a test: nothing is asserted.
@@ -28,13 +35,14 @@ const { values: opt } = parseArgs({
     loadgen: { type: 'string', default: resolve(ROOT, 'build/bench/loadgen/mp-loadgen') },
     duration: { type: 'string', default: '5' },
     idle: { type: 'string', default: '1000' },
-    only: { type: 'string', default: 'setups,findnode-new,findnode-reuse,idle' },
+    only: { type: 'string', default: 'setups,findnode-new,findnode-reuse,idle,relay' },
     'server-cpu': { type: 'string', default: '0' },
     'client-cpus': { type: 'string', default: '1' },
     'client-threads': { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '16' },
     conns: { type: 'string', default: '8' },
     inflight: { type: 'string', default: '4' },
+    chunk: { type: 'string', default: '16384' },
     out: { type: 'string' },
     deadline: { type: 'string', default: '600' }
   }
@@ -92,7 +100,15 @@ async function startOurs () {
     MAX_CONNECTIONS_PER_IP: '100000',
     MAX_CONNECTIONS_PER_PEER: '64',
     MAX_HANDSHAKES: '4096',
-    MAX_HANDSHAKES_PER_IP: '1024'
+    MAX_HANDSHAKES_PER_IP: '1024',
+    // Relay mode: no data cap per circuit, and room for every pair (all the
+    // load comes from 127.0.1.x, one /24).
+    RELAY_MAX_CIRCUITS: '100000',
+    RELAY_MAX_PER_PEER: '1000',
+    RELAY_MAX_PER_IP: '100000',
+    RELAY_MAX_PER_SUBNET: '100000',
+    RELAY_CIRCUIT_MAX_BYTES: '0',
+    RELAY_CIRCUIT_DURATION_SECS: '3600'
     // TODO(NETWORK_THREADS): when the option exists, run ours twice, with
     // NETWORK_THREADS=1 pinned to one core and NETWORK_THREADS=2 on two
     // (taskset -c 0,1, load generator unpinned), and add an "ours x2" column.
@@ -116,7 +132,8 @@ async function startOurs () {
 async function startJs () {
   const polyfill = resolve(ROOT, 'tests/interop/polyfill.mjs')
   const proc = spawn('taskset', ['-c', opt['server-cpu'], process.execPath, '--import', polyfill,
-    resolve(ROOT, 'bench/network/js-server.mjs')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    resolve(ROOT, 'bench/network/js-server.mjs')],
+  { env: { ...process.env, MP_JS_RELAY: modes.includes('relay') ? '1' : '0' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   children.add(proc)
   const ready = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('js server did not start')), 30000)
@@ -137,7 +154,7 @@ function loadgen (server, mode) {
   const args = [mode, '--target', server.target, '--pid', String(server.pid),
     '--threads', opt['client-threads'], '--duration', opt.duration,
     '--concurrency', opt.concurrency, '--conns', opt.conns, '--inflight', opt.inflight,
-    '--idle', opt.idle]
+    '--idle', opt.idle, '--chunk', opt.chunk]
   if (mode === 'idle' && server.httpPort) args.push('--health-port', String(server.httpPort))
   return new Promise((done, reject) => {
     const p = spawn('taskset', ['-c', opt['client-cpus'], resolve(opt.loadgen), ...args],
@@ -177,6 +194,19 @@ const FIGURES = {
   ],
   'findnode-new': findNodeFigures('new stream'),
   'findnode-reuse': findNodeFigures('reused stream'),
+  relay: [
+    ['server CPU per circuit', 'us', r => r.circuit_server_cpu_us, 'lower'],
+    ['circuits per server CPU-second', '/s', r => r.circuits_per_server_cpu_s, 'higher'],
+    ['circuits/s (wall)', '/s', r => r.circuits_per_s, 'higher'],
+    ['circuit setup p50', 'us', r => r.circuit_p50_us, 'lower'],
+    ['circuit setup p99', 'us', r => r.circuit_p99_us, 'lower'],
+    ['server CPU per relayed MiB', 'ms', r => r.server_cpu_s_per_relayed_mib * 1e3, 'lower'],
+    ['relayed MiB per server CPU-second', 'MiB', r => 1 / r.server_cpu_s_per_relayed_mib, 'higher'],
+    ['relayed MiB/s (wall, both directions)', 'MiB/s', r => r.relayed_mib_per_s, 'higher'],
+    ['chunk echo latency p50', 'us', r => r.p50_us, 'lower'],
+    ['chunk echo latency p99', 'us', r => r.p99_us, 'lower'],
+    ['echo mismatches + errors', '', r => r.mismatches + r.errors, 'lower']
+  ],
   idle: [
     ['RSS per idle connection', 'KiB', r => r.rss_per_conn_kib, 'lower'],
     ['idle connections held', '', r => r.connections_held, 'higher'],

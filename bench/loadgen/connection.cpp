@@ -40,10 +40,18 @@ asio::awaitable<void> serve_inbound(std::shared_ptr<yamux::Stream> stream,
   try {
     auto ex = co_await asio::this_coro::executor;
     net::Deadline deadline(ex, std::chrono::seconds(10), stream);
-    auto agreed = co_await multistream::negotiate_inbound(*stream, [](std::string_view p) {
-      return p == identify::kProtocol || p == ping::kProtocol;
+    const std::string& extra = state->extra.id;
+    auto agreed = co_await multistream::negotiate_inbound(*stream, [&extra](std::string_view p) {
+      return p == identify::kProtocol || p == ping::kProtocol || (!extra.empty() && p == extra);
     });
-    if (agreed.protocol == identify::kProtocol) {
+    if (!extra.empty() && agreed.protocol == extra) {
+      deadline.restart(std::chrono::hours(24));  // the handler bounds its own time
+      std::shared_ptr<net::ByteStream> s = stream;
+      if (!agreed.leftover.empty()) {
+        s = std::make_shared<net::PrefixedStream>(std::move(agreed.leftover), stream);
+      }
+      co_await state->extra.handler(std::move(s));
+    } else if (agreed.protocol == identify::kProtocol) {
       co_await identify::serve(*stream, *ours);
       state->identify_served = true;
       state->identified.cancel();
@@ -75,7 +83,7 @@ PeerIdentity::PeerIdentity(bool kad_server, const std::string& listen_addr)
 
 asio::awaitable<std::unique_ptr<Connection>> Connection::dial(
     const asio::ip::tcp::endpoint& target, const asio::ip::address& source,
-    const PeerIdentity& self, std::chrono::milliseconds timeout) {
+    const PeerIdentity& self, std::chrono::milliseconds timeout, InboundProtocol extra) {
   auto ex = co_await asio::this_coro::executor;
   asio::ip::tcp::socket socket(ex);
   socket.open(target.protocol());
@@ -95,6 +103,7 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::dial(
 
   auto state = std::make_shared<ConnectionState>(ex);
   state->identified.expires_at(std::chrono::steady_clock::time_point::max());
+  state->extra = std::move(extra);
   auto session = yamux::Session::create(
       ex, with_leftover(std::move(secured), std::move(mux.leftover)), /*is_client=*/true);
   const identify::Info* ours = &self.info;
@@ -103,6 +112,13 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::dial(
   });
   co_return std::unique_ptr<Connection>(
       new Connection(std::move(session), std::move(remote), std::move(state)));
+}
+
+asio::awaitable<std::unique_ptr<Connection>> Connection::dial(
+    const asio::ip::tcp::endpoint& target, const asio::ip::address& source,
+    const PeerIdentity& self, std::chrono::milliseconds timeout) {
+  InboundProtocol none;
+  co_return co_await dial(target, source, self, timeout, std::move(none));
 }
 
 Connection::~Connection() {

@@ -2,8 +2,9 @@
 // project's own stack: TCP (from a chosen 127.0.0.x source), multistream-select
 // "/noise", Noise XX (noise::secure_outbound), multistream-select
 // "/yamux/1.0.0", a client yamux::Session. Streams the server opens are
-// answered: /ipfs/id/1.0.0 with our Identify, /ipfs/ping/1.0.0 echoed;
-// anything else is refused ("na").
+// answered: /ipfs/id/1.0.0 with our Identify, /ipfs/ping/1.0.0 echoed,
+// the caller's InboundProtocol if it gave one (the relay mode's stop
+// protocol); anything else is refused ("na").
 //
 // What callers may rely on:
 //  - dial() returns once the muxer is up, or throws (the whole setup is
@@ -18,6 +19,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,16 +45,32 @@ struct PeerIdentity {
   identify::Info info;
 };
 
+// A protocol a connection accepts besides identify and ping: `handler` gets
+// each inbound stream negotiated to `id` (bytes pipelined behind the
+// negotiation served first), on the connection's thread. Empty id: none.
+struct InboundProtocol {
+  std::string id;
+  std::function<asio::awaitable<void>(std::shared_ptr<net::ByteStream>)> handler;
+};
+
 // Per-connection state shared with the handlers of inbound streams.
 struct ConnectionState {
   explicit ConnectionState(const asio::any_io_executor& ex) : identified(ex) {}
   bool identify_served = false;
   asio::steady_timer identified;  // cancelled when identify_served becomes true
   std::uint64_t pings_served = 0;
+  InboundProtocol extra;
 };
 
 class Connection {
  public:
+  static asio::awaitable<std::unique_ptr<Connection>> dial(const asio::ip::tcp::endpoint& target,
+                                                           const asio::ip::address& source,
+                                                           const PeerIdentity& self,
+                                                           std::chrono::milliseconds timeout,
+                                                           InboundProtocol extra);
+  // No extra protocol. (Not a default argument: GCC 12 miscompiles a
+  // non-trivial default argument's temporary in a co_await call.)
   static asio::awaitable<std::unique_ptr<Connection>> dial(const asio::ip::tcp::endpoint& target,
                                                            const asio::ip::address& source,
                                                            const PeerIdentity& self,

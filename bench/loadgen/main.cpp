@@ -23,18 +23,19 @@ using namespace mp::loadgen;
 namespace {
 
 constexpr const char* kUsage = R"(usage: mp-loadgen MODE --target ADDR [flags]
-modes: setups | findnode-new | findnode-reuse | idle
+modes: setups | findnode-new | findnode-reuse | idle | relay
   --target ADDR       /ip4/A/tcp/P[/p2p/ID] or A:P of the server
   --pid N             the server's pid: its CPU time (and RSS for idle) from /proc
   --threads N         load threads, one io_context each (2)
   --duration S        seconds of load (5)
-  --ops N             stop after about N operations (no limit)
+  --ops N             stop after about N operations (no limit; relay: in each part)
   --concurrency N     setups: dialers at once; idle/seeding: dials at once (16)
-  --conns N           findnode: client connections (8)
+  --conns N           findnode: client connections; relay: listener/client pairs (8)
   --inflight N        findnode: requests in flight per connection (4)
   --seed N            findnode: kad-server peers connected first (32)
   --idle N            idle: connections to hold (1000)
   --sources N         source addresses 127.0.1.1.. for loopback targets (16; 0: any)
+  --chunk BYTES       relay: bytes per echo through a circuit (16384; at most 262144)
   --health-port N     idle: ask http://127.0.0.1:N/health while the connections are held
   --timeout-ms N      per setup and per request (10000)
   --check-all         validate every FIND_NODE answer's peers (default: every 64th)
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
       else if (a == "--seed") opt.seed = to_int(a, value());
       else if (a == "--idle") opt.idle = to_int(a, value());
       else if (a == "--sources") opt.sources = to_int(a, value());
+      else if (a == "--chunk") opt.chunk = static_cast<std::size_t>(to_int(a, value()));
       else if (a == "--health-port") opt.health_port = to_int(a, value());
       else if (a == "--timeout-ms") opt.timeout = std::chrono::milliseconds(to_int(a, value()));
       else if (a == "--check-all") opt.check_all = true;
@@ -100,7 +102,8 @@ int main(int argc, char** argv) {
     if (target.empty()) throw std::invalid_argument("--target is required");
     opt.target = parse_target(target);
     if (opt.threads < 1 || opt.concurrency < 1 || opt.conns < 1 || opt.inflight < 1 ||
-        opt.seed < 0 || opt.idle < 1 || opt.duration <= 0) {
+        opt.seed < 0 || opt.idle < 1 || opt.duration <= 0 || opt.chunk < 1 ||
+        opt.chunk > 256 * 1024) {
       throw std::invalid_argument("counts must be positive");
     }
   } catch (const std::exception& e) {
@@ -114,6 +117,7 @@ int main(int argc, char** argv) {
   else if (opt.mode == "findnode-new") report = run_findnode(opt, false);
   else if (opt.mode == "findnode-reuse") report = run_findnode(opt, true);
   else if (opt.mode == "idle") report = run_idle(opt);
+  else if (opt.mode == "relay") report = run_relay(opt);
   else {
     std::cerr << "mp-loadgen: unknown mode " << opt.mode << "\n" << kUsage;
     return 2;

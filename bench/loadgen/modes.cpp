@@ -17,6 +17,20 @@
 
 namespace mp::loadgen {
 
+asio::ip::address source_for(const Options& opt, std::size_t i) {
+  if (opt.sources <= 0 || !opt.target.address().is_loopback() || !opt.target.address().is_v4()) {
+    return {};
+  }
+  const auto n = static_cast<unsigned>(i % static_cast<std::size_t>(opt.sources));
+  return asio::ip::make_address_v4(0x7f000101u + n);  // 127.0.1.1 + n
+}
+
+std::optional<double> cpu_of(const Options& opt) {
+  if (opt.pid <= 0) return std::nullopt;
+  auto s = read_proc(opt.pid);
+  return s ? std::optional<double>(s->cpu_seconds) : std::nullopt;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -26,14 +40,6 @@ const std::string kKad = "/ipfs/kad/1.0.0";
 constexpr std::size_t kMaxAnswer = 64 * 1024;
 constexpr std::uint64_t kValidateEvery = 64;
 
-asio::ip::address source_for(const Options& opt, std::size_t i) {
-  if (opt.sources <= 0 || !opt.target.address().is_loopback() || !opt.target.address().is_v4()) {
-    return {};
-  }
-  const auto n = static_cast<unsigned>(i % static_cast<std::size_t>(opt.sources));
-  return asio::ip::make_address_v4(0x7f000101u + n);  // 127.0.1.1 + n
-}
-
 double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -41,12 +47,6 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 std::uint32_t micros_since(Clock::time_point t0) {
   return static_cast<std::uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-}
-
-std::optional<double> cpu_of(const Options& opt) {
-  if (opt.pid <= 0) return std::nullopt;
-  auto s = read_proc(opt.pid);
-  return s ? std::optional<double>(s->cpu_seconds) : std::nullopt;
 }
 
 std::optional<double> cpu_delta(std::optional<double> before, std::optional<double> after) {

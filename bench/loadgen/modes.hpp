@@ -16,11 +16,18 @@
 //  idle           `idle` connections (identified both ways) held at once,
 //                 spread over `sources` source addresses; the server's RSS
 //                 before and with them held, and whether /health answers.
+//  relay          (relay_mode.cpp) `conns` listeners RESERVE on the server's
+//                 Circuit Relay v2 hop protocol and echo what arrives on
+//                 their STOP streams; `conns` clients CONNECT through it,
+//                 first opening circuits in a loop (setup cost), then moving
+//                 `chunk`-byte echoes through one circuit each (throughput,
+//                 round-trip latency), every echo compared byte for byte.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "loadgen/stats.hpp"
@@ -32,7 +39,7 @@ struct Options {
   asio::ip::tcp::endpoint target;
   int threads = 2;
   int concurrency = 16;  // setups: dialers at once
-  int conns = 8;         // findnode: client connections
+  int conns = 8;         // findnode: client connections; relay: listener/client pairs
   int inflight = 4;      // findnode: requests in flight per connection
   int seed = 32;         // findnode: kad-server peers connected first
   int idle = 1000;       // idle: connections held
@@ -43,10 +50,18 @@ struct Options {
   int health_port = 0;    // idle: the server's HTTP port for /health (0: not asked)
   bool check_all = false;  // validate every FIND_NODE answer (default: every 64th)
   std::chrono::milliseconds timeout{10000};  // per setup and per request
+  std::size_t chunk = 16 * 1024;             // relay: bytes per echo
 };
+
+// The source address of connection `i`: 127.0.1.1 + i % sources for a
+// loopback IPv4 target, else unspecified (the kernel chooses).
+asio::ip::address source_for(const Options& opt, std::size_t i);
+// The server's utime + stime in seconds, when a pid is given and readable.
+std::optional<double> cpu_of(const Options& opt);
 
 PhaseReport run_setups(const Options& opt);
 PhaseReport run_findnode(const Options& opt, bool reuse_stream);
 PhaseReport run_idle(const Options& opt);
+PhaseReport run_relay(const Options& opt);
 
 }  // namespace mp::loadgen

@@ -5,9 +5,24 @@
 //
 // Run by run.mjs with an IPC channel: it sends {type:'ready', peerId, addr}
 // and answers {cmd:'gc'} (full GC, for a fair RSS reading) and {cmd:'stats'}.
+//
+// With MP_JS_RELAY=1 (compare.mjs's relay mode) it also serves Circuit Relay
+// v2 (@libp2p/circuit-relay-v2 circuitRelayServer) with its limits out of the
+// way: no data or duration Limit per circuit, 100,000 reservations, hop and
+// stop streams per connection raised.
 import { libp2pLibs, OPEN_LIMITS, KAD } from './common.mjs'
+import { load } from './deps.mjs'
 
 const l = await libp2pLibs()
+const relay = process.env.MP_JS_RELAY === '1'
+  ? {
+      relay: (await load('@libp2p/circuit-relay-v2')).circuitRelayServer({
+        maxInboundHopStreams: 1024,
+        maxOutboundStopStreams: 1024,
+        reservations: { maxReservations: 100_000, applyDefaultLimit: false }
+      })
+    }
+  : {}
 const node = await l.createLibp2p({
   addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
   transports: [l.tcp()],
@@ -28,7 +43,8 @@ const node = await l.createLibp2p({
       peerInfoMapper: l.passthroughMapper,
       maxInboundStreams: 256,
       maxOutboundStreams: 256
-    })
+    }),
+    ...relay
   }
 })
 

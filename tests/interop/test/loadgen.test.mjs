@@ -112,3 +112,52 @@ test('idle load: connections from several source addresses are held while /healt
     await node.stop()
   }
 })
+
+const CIRCUITS = /^mepassa_relay_circuit_requests_total\{result="accepted"\} (\d+)/m
+const RELAYED = /^mepassa_relay_circuit_bytes_total (\d+)/m
+
+test('relay load: every echo comes back byte for byte, circuits are renewed at their limit, and the node counts the same circuits and bytes', async () => {
+  // A 64 KiB data cap per circuit: the generator keeps each circuit under
+  // half of it (8 echoes of 4 KiB) and must open new ones to go on.
+  const node = await startBootstrap({ env: { RUST_LOG: 'info', RELAY_CIRCUIT_MAX_BYTES: '65536' } })
+  try {
+    const pairs = 3
+    const chunk = 4096
+    const ops = 60 // per part: 20 circuits, then 20 echoes, per client
+    const circuits0 = await metric(node, CIRCUITS)
+    const bytes0 = await metric(node, RELAYED)
+    const { code, out, result } = await loadgen(['relay', '--target', target(node), '--pid', String(node.proc.pid),
+      '--threads', '2', '--conns', String(pairs), '--chunk', String(chunk), '--ops', String(ops),
+      '--duration', '30', '--check'])
+    assert.equal(code, 0, out)
+    assert.equal(result.mode, 'relay')
+    assert.equal(result.errors, 0, out)
+    assert.equal(result.reservations, pairs)
+    assert.equal(result.mismatches, 0, out)
+    assert.equal(result.bad_answers, 0)
+    assert.equal(result.bad_stops, 0)
+    assert.equal(result.circuits_opened, ops)
+    assert.equal(result.ops, ops)
+    assert.equal(result.relayed_bytes, 2 * chunk * ops)
+    // 20 echoes per client on circuits of 8 echoes: 3 circuits, 2 retired at the cap.
+    assert.equal(result.echo_circuits, 3 * pairs)
+    assert.equal(result.circuits_retired, 2 * pairs)
+    assert.equal(result.stops_served, result.circuits_total)
+    assert.ok(result.p50_us > 0 && result.p50_us <= result.p99_us)
+    assert.ok(result.server_cpu_s >= 0 && result.circuit_server_cpu_s >= 0)
+    // The node saw the same circuits, and relayed exactly what was echoed, both ways.
+    const circuits = await waitFor(async () => {
+      const n = await metric(node, CIRCUITS) - circuits0
+      return n >= result.circuits_total ? n : 0
+    }, { timeout: 5000, what: 'the node\'s accepted circuits' })
+    assert.equal(circuits, result.circuits_total)
+    const relayed = await waitFor(async () => {
+      const n = await metric(node, RELAYED) - bytes0
+      return n >= 2 * result.echoed_bytes_total ? n : 0
+    }, { timeout: 5000, what: 'the node\'s relayed bytes' })
+    assert.equal(relayed, 2 * result.echoed_bytes_total)
+    assert.equal(result.echoed_bytes_total, ops * 32 + ops * chunk)
+  } finally {
+    await node.stop()
+  }
+})
