@@ -6,12 +6,15 @@
 // others. Prints one table: figure, ours, js, ratio; the headline is server
 // CPU time per operation (read from /proc/<pid>/stat), the figure a busy
 // shared machine distorts least. This machine's crypto bound (openssl speed)
-// is printed beside the setups figure.
+// is printed beside the setups figure. Ours runs twice: NETWORK_THREADS=1
+// pinned like js, then NETWORK_THREADS=2 unpinned (its crypto workers need a
+// second core; the load generator shares the cores then) for the modes of
+// --x2 (default: setups, the only path the workers change).
 //
 //   node --import ./tests/interop/polyfill.mjs bench/compare.mjs \
 //     [--binary build/mepassa-bootstrap] [--loadgen build/bench/loadgen/mp-loadgen] \
 //     [--duration 5] [--idle 1000] [--only setups,findnode-new,findnode-reuse,idle,relay]
-//     [--chunk 16384] [--out FILE]
+//     [--chunk 16384] [--out FILE] [--x2 setups|MODES|none]
 //
 // The relay mode (Circuit Relay v2: --conns listener/client pairs, CONNECT
 // then chunk echoes through the server) runs both relays with their
@@ -44,6 +47,8 @@ const { values: opt } = parseArgs({
     inflight: { type: 'string', default: '4' },
     chunk: { type: 'string', default: '16384' },
     out: { type: 'string' },
+    x2: { type: 'string', default: 'setups' },
+    'all-cpus': { type: 'string', default: '0,1' },
     deadline: { type: 'string', default: '600' }
   }
 })
@@ -83,7 +88,7 @@ function cryptoBound () {
   return { x25519PerS: x, ed25519VerifyPerS: verify, setupsPerS: 1e6 / perSetupUs }
 }
 
-async function startOurs () {
+async function startOurs (threads = 1) {
   const dataDir = mkdtempSync(join(tmpdir(), 'mp-compare-'))
   tempDirs.add(dataDir)
   const port = await freePort()
@@ -108,12 +113,11 @@ async function startOurs () {
     RELAY_MAX_PER_IP: '100000',
     RELAY_MAX_PER_SUBNET: '100000',
     RELAY_CIRCUIT_MAX_BYTES: '0',
-    RELAY_CIRCUIT_DURATION_SECS: '3600'
-    // TODO(NETWORK_THREADS): when the option exists, run ours twice, with
-    // NETWORK_THREADS=1 pinned to one core and NETWORK_THREADS=2 on two
-    // (taskset -c 0,1, load generator unpinned), and add an "ours x2" column.
+    RELAY_CIRCUIT_DURATION_SECS: '3600',
+    NETWORK_THREADS: String(threads)
   }
-  const proc = spawn('taskset', ['-c', opt['server-cpu'], resolve(opt.binary)],
+  const cpusOf = threads === 1 ? opt['server-cpu'] : opt['all-cpus']
+  const proc = spawn('taskset', ['-c', cpusOf, resolve(opt.binary)],
     { env, stdio: ['ignore', 'ignore', 'inherit'] })
   children.add(proc)
   for (let i = 0; i < 100; i++) {
@@ -122,7 +126,10 @@ async function startOurs () {
     try {
       const res = await fetch(`http://127.0.0.1:${httpPort}/health`, { signal: AbortSignal.timeout(500) })
       if (res.ok) {
-        return { name: 'ours', pid: proc.pid, proc, target: `/ip4/127.0.0.1/tcp/${port}`, httpPort }
+        return {
+          name: threads === 1 ? 'ours' : 'ours2', pid: proc.pid, proc, target: `/ip4/127.0.0.1/tcp/${port}`,
+          httpPort, cpus: cpusOf, clientCpus: threads === 1 ? opt['client-cpus'] : opt['all-cpus'], threads
+        }
       }
     } catch {}
   }
@@ -140,7 +147,10 @@ async function startJs () {
     proc.on('message', (m) => { if (m.type === 'ready') { clearTimeout(t); resolve(m) } })
     proc.on('exit', (code) => reject(new Error(`js server exited with ${code}`)))
   })
-  return { name: 'js', pid: proc.pid, proc, target: ready.addr.replace(/\/p2p\/.*/, ''), httpPort: 0 }
+  return {
+    name: 'js', pid: proc.pid, proc, target: ready.addr.replace(/\/p2p\/.*/, ''), httpPort: 0,
+    cpus: opt['server-cpu'], clientCpus: opt['client-cpus']
+  }
 }
 
 async function stop (server) {
@@ -157,7 +167,7 @@ function loadgen (server, mode) {
     '--idle', opt.idle, '--chunk', opt.chunk]
   if (mode === 'idle' && server.httpPort) args.push('--health-port', String(server.httpPort))
   return new Promise((done, reject) => {
-    const p = spawn('taskset', ['-c', opt['client-cpus'], resolve(opt.loadgen), ...args],
+    const p = spawn('taskset', ['-c', server.clientCpus, resolve(opt.loadgen), ...args],
       { stdio: ['ignore', 'pipe', 'inherit'] })
     children.add(p)
     let out = ''
@@ -221,11 +231,15 @@ async function main () {
   console.log(`compare: ${cpus().length} cores (${cpus()[0].model}), load average ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
   const crypto = cryptoBound()
   console.log(`crypto bound (one core): X25519 ${crypto.x25519PerS.toFixed(0)}/s, Ed25519 verify ${crypto.ed25519VerifyPerS.toFixed(0)}/s => ~${crypto.setupsPerS.toFixed(0)} responder handshakes/s`)
-  const results = { ours: {}, js: {} }
-  for (const start of [startOurs, startJs]) {
+  const results = { ours: {}, ours2: {}, js: {} }
+  const x2Modes = opt.x2 === 'none' ? [] : opt.x2.split(',').filter(m => modes.includes(m))
+  const runs = [[() => startOurs(1), modes], [() => startOurs(2), x2Modes], [startJs, modes]]
+  for (const [start, runModes] of runs) {
+    if (runModes.length === 0) continue
     const server = await start()
-    console.log(`== ${server.name} (pid ${server.pid}, ${server.target}, pinned to CPU ${opt['server-cpu']})`)
-    for (const mode of modes) {
+    console.log(`== ${server.name} (pid ${server.pid}, ${server.target}, CPU ${server.cpus}` +
+      `${server.threads ? `, NETWORK_THREADS=${server.threads}` : ''}; load generator on CPU ${server.clientCpus})`)
+    for (const mode of runModes) {
       try {
         results[server.name][mode] = await loadgen(server, mode)
       } catch (e) {
@@ -243,21 +257,26 @@ async function main () {
     for (const [label, unit, pick, better] of FIGURES[mode] ?? []) {
       const o = results.ours[mode] ? pick(results.ours[mode]) : undefined
       const j = results.js[mode] ? pick(results.js[mode]) : undefined
-      const ratio = o != null && j != null && o > 0 && j > 0 ? (better === 'higher' ? o / j : j / o) : undefined
-      rows.push({ figure: unit ? `${label} (${unit})` : label, ours: o, js: j, ratio })
+      const o2 = results.ours2[mode] ? pick(results.ours2[mode]) : undefined
+      const ratioOf = (a, b) => a != null && b != null && a > 0 && b > 0 ? (better === 'higher' ? a / b : b / a) : undefined
+      rows.push({ figure: unit ? `${label} (${unit})` : label, ours: o, ours2: o2, js: j, ratio: ratioOf(o, j), scaling: ratioOf(o2, o) })
     }
     if (mode === 'setups') {
       rows.push({ figure: '  crypto bound, responder setups/s on one core', ours: crypto.setupsPerS })
     }
     if (mode === 'idle') rows.push({ figure: '  /health status while held (ours)', ours: results.ours.idle?.health_status })
   }
-  rows.push({ figure: 'TODO: ours with NETWORK_THREADS=2 (option not there yet)' })
-  console.log(`\n${'figure'.padEnd(46)} ${'ours'.padStart(11)} ${'js'.padStart(11)} ${'ratio'.padStart(9)}`)
+  const x = (v) => v == null ? ''.padStart(9) : (fmt(v) + 'x').padStart(9)
+  console.log(`\n${'figure'.padEnd(46)} ${'ours'.padStart(11)} ${'js'.padStart(11)} ${'ratio'.padStart(9)}` +
+    ` ${'ours T=2'.padStart(11)} ${'T=2/T=1'.padStart(9)}`)
   for (const r of rows) {
     if (r.ours == null && r.js == null) { console.log(r.figure); continue }
-    console.log(`${r.figure.padEnd(46)} ${fmt(r.ours).padStart(11)} ${fmt(r.js).padStart(11)} ${r.ratio == null ? '' : (fmt(r.ratio) + 'x').padStart(9)}`)
+    console.log(`${r.figure.padEnd(46)} ${fmt(r.ours).padStart(11)} ${fmt(r.js).padStart(11)} ${x(r.ratio)}` +
+      ` ${fmt(r.ours2).padStart(11)} ${x(r.scaling)}`)
   }
-  console.log('(ratio > 1: ours is better; server CPU from /proc/<pid>/stat, both servers on one pinned core)')
+  console.log('(ours and js: NETWORK_THREADS=1, the server pinned to one core, the load generator on the other;' +
+    '\n ours T=2: NETWORK_THREADS=2, server and load generator on both cores. ratio = ours vs js,' +
+    '\n T=2/T=1 = ours at 2 threads vs 1, both > 1 when better; server CPU from /proc/<pid>/stat)')
   if (opt.out) {
     writeFileSync(opt.out, JSON.stringify({ date: started.toISOString(), crypto, results, rows }, null, 2))
   }

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <limits>
 #include <sstream>
+#include <thread>
 #include <type_traits>
 #include <variant>
 
@@ -43,6 +44,9 @@ int print_early_exit(const EarlyExit& e) {
 // Resolving options (the table is options.hpp)
 
 namespace {
+
+// NETWORK_THREADS' upper bound (the table's ranges have no maximum per option).
+constexpr std::uint32_t kMaxNetworkThreads = 64;
 
 // A value together with where it came from, for error messages.
 struct Found {
@@ -186,6 +190,7 @@ constexpr std::pair<std::string_view, Target> kTargets[] = {
     {"MAX_MEMORY_MB", &Config::max_memory_mb},
     {"MAX_HANDSHAKES", &Config::max_handshakes},
     {"MAX_HANDSHAKES_PER_IP", &Config::max_handshakes_per_ip},
+    {"NETWORK_THREADS", &Config::network_threads},  // wiring: NETWORK_THREADS (issue 13)
     {"PING_INTERVAL_SECS", &Config::ping_interval},
     {"IDLE_TIMEOUT_SECS", &Config::idle_timeout},
     {"HANDSHAKE_TIMEOUT_SECS", &Config::handshake_timeout},
@@ -330,6 +335,14 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
   try {
     for (const auto& [var, target] : kTargets) {
       if (auto f = r.single(var)) assign(option(var), *f, target, cfg);
+    }
+    // wiring: NETWORK_THREADS (issue 13): 1-64, by default the number of cores.
+    if (auto f = r.single("NETWORK_THREADS"); f && cfg.network_threads > kMaxNetworkThreads) {
+      bad(*f, "out of range (expected a count 1-" + std::to_string(kMaxNetworkThreads) + ")");
+    }
+    if (cfg.network_threads == 0) {
+      cfg.network_threads = std::clamp<std::uint32_t>(std::thread::hardware_concurrency(), 1,
+                                                      kMaxNetworkThreads);
     }
     if (auto f = r.single("HEALTH_BIND")) {
       const std::string ip(trim(f->value));

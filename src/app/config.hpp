@@ -102,6 +102,8 @@ struct Config {
   std::uint32_t max_memory_mb = default_of<std::uint32_t>("MAX_MEMORY_MB");
   std::uint32_t max_handshakes = default_of<std::uint32_t>("MAX_HANDSHAKES");
   std::uint32_t max_handshakes_per_ip = default_of<std::uint32_t>("MAX_HANDSHAKES_PER_IP");
+  // wiring: NETWORK_THREADS (issue 13); load_config turns the table's 0 into the number of cores.
+  std::uint32_t network_threads = default_of<std::uint32_t>("NETWORK_THREADS");
   std::chrono::seconds idle_timeout{default_of<std::int64_t>("IDLE_TIMEOUT_SECS")};
   std::chrono::seconds ping_interval{default_of<std::int64_t>("PING_INTERVAL_SECS")};
   std::chrono::seconds handshake_timeout{default_of<std::int64_t>("HANDSHAKE_TIMEOUT_SECS")};

@@ -18,6 +18,7 @@ host::HostConfig host_config(const Config& c) {
   h.max_memory_bytes = std::size_t{c.max_memory_mb} << 20;
   h.max_handshakes = c.max_handshakes;
   h.max_handshakes_per_ip = c.max_handshakes_per_ip;
+  h.network_threads = c.network_threads;  // wiring: NETWORK_THREADS (issue 13)
   return h;
 }
 

@@ -121,6 +121,10 @@ inline constexpr Option kOptions[] = {
      "inbound connections still in the handshakes, TCP and QUIC together (apart from MAX_CONNECTIONS)"},
     {"MAX_HANDSHAKES_PER_IP", "", "--max-handshakes-per-ip", "N", OptionKind::kCount, 32, 1, "", "",
      "handshakes in progress per remote IP address"},
+    // wiring: NETWORK_THREADS (issue 13); 0 stands for "the number of cores" (load_config).
+    {"NETWORK_THREADS", "", "--network-threads", "N", OptionKind::kCount, 0, 1, "", "the number of cores",
+     "threads for connection setups, 1-64: with N > 1, N - 1 workers run the Noise handshakes' crypto; "
+     "1: everything on the network thread"},
     {"PING_INTERVAL_SECS", "", "--ping-interval-secs", "SECS", OptionKind::kSeconds, 15, 1, "", "",
      "how often each connected peer is pinged (rust-libp2p's default)"},
     {"IDLE_TIMEOUT_SECS", "", "--idle-timeout-secs", "SECS", OptionKind::kSeconds, 60, 1, "", "",

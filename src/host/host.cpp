@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "host/tcp_transport.hpp"
+#include "net/worker_pool.hpp"
 #include "quic/address.hpp"         // h-quic
 #include "quic/quic_transport.hpp"  // h-quic
 
@@ -28,6 +29,12 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
 
 Host::~Host() {
   *alive_ = false;
+}
+
+Host::CryptoOffload Host::crypto_offload() const {
+  const net::WorkerPool* workers = transport_->crypto_workers();
+  if (workers == nullptr) return {};
+  return {workers->ran_on_pool(), workers->ran_inline()};
 }
 
 void Host::add_external_addr(const Multiaddr& addr) {

@@ -63,6 +63,13 @@ class Host {
   const ConnectionLimits& limits() const { return registry_.limits(); }
   const ResourceBudget& budget() const { return *budget_; }
   std::size_t handshakes_in_progress() const;
+  // Noise handshake steps run on the crypto workers and, with the workers
+  // full, inline (both 0 with NETWORK_THREADS=1: no workers, no hops).
+  struct CryptoOffload {
+    std::uint64_t on_pool = 0;
+    std::uint64_t on_network_thread = 0;
+  };
+  CryptoOffload crypto_offload() const;
 
   // Binds every configured listen address and starts accepting. On failure
   // returns an error naming the address; with `ipv6_optional`, an IPv6

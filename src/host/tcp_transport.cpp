@@ -19,11 +19,16 @@
 #include "net/deadline.hpp"
 #include "net/prefixed_stream.hpp"
 #include "net/tcp_stream.hpp"
+#include "net/worker_pool.hpp"
 #include "noise/noise_stream.hpp"
 
 namespace mp::host {
 
 namespace {
+
+// Handshake steps each crypto worker may have queued or running; past that a
+// step runs on the network thread (net::WorkerPool), which then helps.
+constexpr std::size_t kCryptoStepsPerWorker = 4;
 
 // The remote's IP as text; an IPv4-mapped IPv6 address (a dual-stack
 // socket) is written as the IPv4 address it is.
@@ -72,7 +77,12 @@ TcpTransport::TcpTransport(asio::any_io_executor executor, const HostConfig& con
       config_(config),
       host_(host),
       stats_(host.stats()),
-      noise_identity_(std::make_unique<noise::LocalIdentity>(identity)) {}
+      noise_identity_(std::make_unique<noise::LocalIdentity>(identity)) {
+  if (config.network_threads > 1) {
+    const std::size_t workers = config.network_threads - 1;
+    crypto_workers_ = std::make_unique<net::WorkerPool>(workers, workers * kCryptoStepsPerWorker);
+  }
+}
 
 TcpTransport::~TcpTransport() {
   *alive_ = false;
@@ -267,9 +277,11 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     // 2. Noise XX.
     stage = HandshakeFailure::kNoise;
     if (dir == Direction::kInbound) {
-      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_);
+      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_,
+                                               crypto_workers_.get());
     } else {
-      secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected);
+      secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected,
+                                                crypto_workers_.get());
     }
     // 3. Muxer.
     stage = HandshakeFailure::kMultistream;

@@ -46,6 +46,8 @@ class Handshake {
 
   bool is_my_turn() const { return !failed_ && xx_.is_my_turn(); }
   bool is_complete() const { return xx_.is_complete() && !failed_; }
+  // Handshake messages written and read so far (0..3).
+  int messages() const { return xx_.step(); }
 
   // Appends our next handshake message to `out`.
   Status write_message(Bytes& out);

@@ -6,6 +6,8 @@
 #include <asio/use_awaitable.hpp>
 #include <cstring>
 
+#include "net/worker_pool.hpp"
+
 namespace mp::noise {
 
 NoiseStream::NoiseStream(std::unique_ptr<net::ByteStream> inner, HandshakeResult handshake,
@@ -90,15 +92,27 @@ void NoiseStream::reset() {
 }
 
 asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net::ByteStream> inner,
-                                                            Handshake handshake) {
+                                                            Handshake handshake,
+                                                            net::WorkerPool* workers) {
   FrameReader reader;
   Bytes out;
+  Status st;
+  BytesView in;
+  // The steps touch only `handshake`, `out` and the message `in` points into
+  // (the reader's buffer): all this coroutine's own, and left alone while a
+  // step is on the pool. A deadline firing meanwhile resets `inner`, which is
+  // owned here too: the next read or write on it throws.
+  auto write_step = [&] { st = handshake.write_message(out); };
+  auto read_step = [&] { st = handshake.read_message(in); };
   while (!handshake.is_complete()) {
     if (handshake.is_my_turn()) {
       out.assign(kFrameHeaderLen, 0);
-      if (Status st = handshake.write_message(out); !st) {
-        throw net::ProtocolError(handshake.error_code(), st.message());
+      if (workers != nullptr) {
+        co_await workers->run(write_step);
+      } else {
+        write_step();
       }
+      if (!st) throw net::ProtocolError(handshake.error_code(), st.message());
       put_frame_header(out.data(), out.size() - kFrameHeaderLen);
       co_await inner->write(out);
     } else {
@@ -107,9 +121,14 @@ asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net:
         throw net::ProtocolError(Errc::closed_during_handshake,
                                  "noise: connection closed during the handshake");
       }
-      if (Status st = handshake.read_message(*msg); !st) {
-        throw net::ProtocolError(handshake.error_code(), st.message());
+      in = *msg;
+      // Message 1 (-> e) costs a hash, not worth two hops.
+      if (workers != nullptr && handshake.messages() > 0) {
+        co_await workers->run(read_step);
+      } else {
+        read_step();
       }
+      if (!st) throw net::ProtocolError(handshake.error_code(), st.message());
     }
   }
   Result<HandshakeResult> result = std::move(handshake).finish();
@@ -119,14 +138,15 @@ asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net:
 
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_outbound(
     std::unique_ptr<net::ByteStream> inner, const LocalIdentity& local,
-    std::optional<PeerId> expected) {
+    std::optional<PeerId> expected, net::WorkerPool* workers) {
   co_return co_await run_handshake(std::move(inner),
-                                   Handshake::initiator(local, std::move(expected)));
+                                   Handshake::initiator(local, std::move(expected)), workers);
 }
 
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_inbound(std::unique_ptr<net::ByteStream> inner,
-                                                             const LocalIdentity& local) {
-  co_return co_await run_handshake(std::move(inner), Handshake::responder(local));
+                                                             const LocalIdentity& local,
+                                                             net::WorkerPool* workers) {
+  co_return co_await run_handshake(std::move(inner), Handshake::responder(local), workers);
 }
 
 }  // namespace mp::noise

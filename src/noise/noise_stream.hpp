@@ -9,6 +9,13 @@
 // stream throws. The handshake timeout is the caller's (the host's) business:
 // cancel or reset the raw stream when it fires.
 //
+// With `workers` (NETWORK_THREADS > 1), the handshake's CPU-heavy steps
+// (Handshake::write_message and read_message, except the responder's read of
+// message 1, which carries only an ephemeral key) run on that pool while the
+// coroutine waits; everything else, the stream included, stays on the
+// caller's executor. The Handshake is the coroutine's own and the
+// LocalIdentity is immutable, so a step shares nothing mutable with anyone.
+//
 // Contract of the NoiseStream, beyond ByteStream's:
 //  - read_some decrypts one frame at a time into an internal buffer and
 //    hands out its plaintext; a frame that fails to decrypt throws
@@ -31,6 +38,10 @@
 #include "net/byte_stream.hpp"
 #include "noise/framing.hpp"
 #include "noise/handshake.hpp"
+
+namespace mp::net {
+class WorkerPool;
+}
 
 namespace mp::noise {
 
@@ -74,16 +85,18 @@ class NoiseStream final : public net::ByteStream {
 };
 
 // Dialer side. Fails if `expected` is set and the remote's identity is not it.
-// `local` must outlive the coroutine.
+// `local` (and `workers`, if any) must outlive the coroutine.
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_outbound(
     std::unique_ptr<net::ByteStream> inner, const LocalIdentity& local,
-    std::optional<PeerId> expected = std::nullopt);
+    std::optional<PeerId> expected = std::nullopt, net::WorkerPool* workers = nullptr);
 // Listener side.
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_inbound(std::unique_ptr<net::ByteStream> inner,
-                                                             const LocalIdentity& local);
+                                                             const LocalIdentity& local,
+                                                             net::WorkerPool* workers = nullptr);
 
 // Runs a prepared handshake (e.g. with injected ephemeral keys) over `inner`.
 asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net::ByteStream> inner,
-                                                            Handshake handshake);
+                                                            Handshake handshake,
+                                                            net::WorkerPool* workers = nullptr);
 
 }  // namespace mp::noise

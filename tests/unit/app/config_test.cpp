@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <initializer_list>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace mp::app {
@@ -483,6 +485,20 @@ TEST_F(ConfigTest, DatabaseUrlIsAPostgresUrlAndNeverEchoed) {
   env.set("DATABASE_URL", "mysql://mp:hunter2@db/mp");
   expect_bad("DATABASE_URL");
   EXPECT_EQ(fails().text.find("hunter2"), std::string::npos);
+}
+
+// NETWORK_THREADS (issue 13): the number of cores by default, 1-64.
+TEST_F(ConfigTest, NetworkThreadsDefaultsToTheCoresWithinOneToSixtyFour) {
+  const std::uint32_t cores = std::clamp<std::uint32_t>(std::thread::hardware_concurrency(), 1, 64);
+  EXPECT_EQ(ok().network_threads, cores);
+  EXPECT_EQ(ok({"--network-threads", "1"}).network_threads, 1u);
+  EXPECT_EQ(ok({"--network-threads", "64"}).network_threads, 64u);
+  env.set("NETWORK_THREADS", "3");
+  EXPECT_EQ(ok().network_threads, 3u);
+  expect_bad("NETWORK_THREADS", {"--network-threads", "0"});
+  expect_bad("NETWORK_THREADS", {"--network-threads", "65"});
+  env.set("NETWORK_THREADS", "two");
+  expect_bad("NETWORK_THREADS");
 }
 
 }  // namespace
