@@ -6,10 +6,12 @@
 // started_ms from the database's clock), delete rows silent for a day, read
 // the members (at most kMaxMembers) and report the alive ones (membership.hpp).
 // Every `pull`, and at once when PostgreSQL delivers NOTIFY mepassa_peers
-// (sent by PgPeerStore after each batch with upserts): read the dht_peers
-// rows with change_seq past the cursor that another node wrote
-// (seen_by <> us), in change_seq order, `pull_batch` rows at most per query
-// and kMaxBatchesPerPull queries per round, and report them as StoredPeers.
+// (sent by PgPeerStore after each batch with upserts): in one REPEATABLE
+// READ snapshot, read the dht_peers rows another node wrote (seen_by <> us)
+// that committed late in the window behind the frontier, then those past
+// it in change_seq order, `pull_batch` rows at most per query and
+// kMaxBatchesPerPull queries per round (membership.hpp, PullWindow), and
+// report them as StoredPeers.
 // The cursor starts at the table's MAX(change_seq) when first connected: what
 // was there before came through PeerStore::load_peers.
 //
@@ -30,6 +32,8 @@
 
 #include "fleet/membership.hpp"
 #include "storage/peer_store.hpp"
+
+#include <pqxx/connection>  // libpqxx 6.4: pqxx::connection is a typedef
 
 namespace mp::fleet {
 
@@ -60,6 +64,8 @@ struct FleetCounters {
   std::atomic<std::uint64_t> pulls{0};
   std::atomic<std::uint64_t> pulled_rows{0};
   std::atomic<std::uint64_t> pulled_peers{0};
+  std::atomic<std::uint64_t> late_rows{0};    // rows that committed after a later seq was pulled
+  std::atomic<std::uint64_t> window_cuts{0};  // late-commit window cut short (PullWindow)
   std::atomic<std::uint64_t> notifications{0};
   std::atomic<std::uint64_t> heartbeats{0};
   std::atomic<std::uint64_t> failures{0};
@@ -81,6 +87,7 @@ class PgFleet {
 
  private:
   void run();
+  void pull(pqxx::connection& conn, PullWindow& window);  // one round; throws pqxx errors
   bool wait_for(std::chrono::milliseconds d);  // false: stopping
 
   PgFleetConfig config_;
