@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/hash.hpp"
+
 namespace mp::fleet {
 
 bool is_alive(const Member& m, std::int64_t now_ms, std::chrono::milliseconds heartbeat) {
@@ -92,6 +94,26 @@ std::size_t shard_owner(const KeyBytes& peer, const std::vector<KeyBytes>& membe
     }
   }
   return best;
+}
+
+KeyBytes shard_key(const PeerId& peer) { return sha256(peer.bytes()); }
+
+void VerificationShard::set_members(const std::vector<std::string>& peer_ids) {
+  members_.clear();
+  all_ = true;
+  for (const auto& id : peer_ids) {
+    if (auto p = PeerId::parse(id)) members_.push_back(shard_key(*p));
+  }
+  std::sort(members_.begin(), members_.end());
+  members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
+  const auto it = std::find(members_.begin(), members_.end(), self_);
+  if (members_.size() < 2 || it == members_.end()) return;
+  self_index_ = static_cast<std::size_t>(it - members_.begin());
+  all_ = false;
+}
+
+bool VerificationShard::owns(const KeyBytes& peer) const {
+  return all_ || shard_owner(peer, members_) == self_index_;
 }
 
 }  // namespace mp::fleet

@@ -121,5 +121,28 @@ class PullWindow {
 using KeyBytes = std::array<std::uint8_t, 32>;
 // Index into `members` of the owner of `peer`; members.size() when empty.
 std::size_t shard_owner(const KeyBytes& peer, const std::vector<KeyBytes>& members);
+// The Kademlia key of a Peer ID (SHA-256 of its bytes, as kad::Key::from_peer).
+KeyBytes shard_key(const PeerId& peer);
+
+// One member's share of the verification dials. The alive members change
+// with each heartbeat; owns() answers for the latest. Alone, or while the
+// fleet is down or has not listed us yet, we own every peer: nobody else
+// would dial them.
+class VerificationShard {
+ public:
+  explicit VerificationShard(const PeerId& self) : self_(shard_key(self)) {}
+  // The alive members' Peer IDs (base58, us included); unparsable ones are left out.
+  void set_members(const std::vector<std::string>& peer_ids);
+  bool owns(const KeyBytes& peer) const;
+  bool owns(const PeerId& peer) const { return owns(shard_key(peer)); }
+  // Members sharing the work (1 when we own everything).
+  std::size_t sharing() const { return all_ ? 1 : members_.size(); }
+
+ private:
+  KeyBytes self_;
+  std::vector<KeyBytes> members_;
+  std::size_t self_index_ = 0;
+  bool all_ = true;
+};
 
 }  // namespace mp::fleet

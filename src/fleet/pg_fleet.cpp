@@ -95,7 +95,14 @@ void PgFleet::pull(pqxx::connection& conn, PullWindow& window) {
 
 PgFleet::PgFleet(PgFleetConfig config)
     : config_(std::move(config)),
-      conn_string_(with_connect_timeout(config_.url, config_.connect_timeout)) {}
+      conn_string_(with_connect_timeout(config_.url, config_.connect_timeout)),
+      addrs_(join_addrs(config_.addrs)) {}
+
+void PgFleet::set_addrs(const std::vector<std::string>& addrs) {
+  std::string joined = join_addrs(addrs);
+  std::lock_guard lk(mu_);
+  addrs_ = std::move(joined);
+}
 
 PgFleet::~PgFleet() { stop(); }
 
@@ -142,8 +149,10 @@ void PgFleet::run() {
     }
     receiver.reset();
     conn.reset();
+    // Nobody known alive: the node falls back to verifying every peer itself.
+    if (config_.on_members) config_.on_members({});
   };
-  const std::string addrs = join_addrs(config_.addrs);
+  std::string addrs;
 
   while (true) {
     {
@@ -153,6 +162,7 @@ void PgFleet::run() {
         poked_ = false;
         next_beat = next_pull = Clock::now();
       }
+      addrs = addrs_;
     }
     if (!conn) {
       try {

@@ -3,7 +3,8 @@
 // peer store's writer is never held up.
 //
 // Every `heartbeat`: upsert our row of bootstrap_nodes (heartbeat_ms and
-// started_ms from the database's clock), delete rows silent for a day, read
+// started_ms from the database's clock; the addresses last given to
+// set_addrs, so the row follows the node's listen and observed addresses), delete rows silent for a day, read
 // the members (at most kMaxMembers) and report the alive ones (membership.hpp).
 // Every `pull`, and at once when PostgreSQL delivers NOTIFY mepassa_peers
 // (sent by PgPeerStore after each batch with upserts): in one REPEATABLE
@@ -53,7 +54,7 @@ struct PgFleetConfig {
   std::chrono::milliseconds retry_interval{2'000};
   std::chrono::seconds connect_timeout{5};
   // On the fleet's thread.
-  std::function<void(std::vector<Member>)> on_members;  // alive, us included
+  std::function<void(std::vector<Member>)> on_members;  // alive, us included; empty when the database is lost
   std::function<void(std::vector<storage::StoredPeer>)> on_pulled;
 };
 
@@ -83,6 +84,9 @@ class PgFleet {
   void stop();  // idempotent
   // Wakes the thread for a heartbeat and a pull now (tests, start-up).
   void poke();
+  // Our addresses as they are now (listen and observed ones change): the
+  // next heartbeat writes them into our row. Any thread.
+  void set_addrs(const std::vector<std::string>& addrs);
   const FleetCounters& counters() const { return counters_; }
 
  private:
@@ -97,6 +101,7 @@ class PgFleet {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool poked_ = false;
+  std::string addrs_;  // join_addrs of the latest set_addrs; guarded by mu_
   std::thread thread_;
 };
 

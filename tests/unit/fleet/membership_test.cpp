@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "fleet/membership.hpp"
+#include "test_util.hpp"
 
 namespace mp::fleet {
 namespace {
@@ -136,6 +137,63 @@ TEST(FleetSharding, EveryPeerHasExactlyOneOwnerAndTheSharesAreBalanced) {
   }
   for (int c : counts) EXPECT_GT(c, 0);
   EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 256);
+}
+
+TEST(FleetSharding, AloneOrUnlistedAMemberVerifiesEveryPeer) {
+  using storage::test::test_peer;
+  VerificationShard shard(test_peer(1));
+  for (std::uint64_t p = 100; p < 120; ++p) EXPECT_TRUE(shard.owns(test_peer(p)));  // no members yet
+  shard.set_members({test_peer(1).to_base58()});
+  EXPECT_EQ(shard.sharing(), 1u);
+  for (std::uint64_t p = 100; p < 120; ++p) EXPECT_TRUE(shard.owns(test_peer(p)));
+  // The fleet lists others but not us (our heartbeat is not in yet): all ours.
+  shard.set_members({test_peer(2).to_base58(), test_peer(3).to_base58(), "not a peer id"});
+  EXPECT_EQ(shard.sharing(), 1u);
+  for (std::uint64_t p = 100; p < 120; ++p) EXPECT_TRUE(shard.owns(test_peer(p)));
+}
+
+TEST(FleetSharding, MembersSplitThePeersAndAGoneMembersShareGoesToTheSurvivors) {
+  using storage::test::test_peer;
+  const std::vector<std::string> three{test_peer(1).to_base58(), test_peer(2).to_base58(),
+                                       test_peer(3).to_base58()};
+  std::vector<VerificationShard> shards;
+  for (std::uint64_t m = 1; m <= 3; ++m) {
+    shards.emplace_back(test_peer(m));
+    shards.back().set_members(three);
+    EXPECT_EQ(shards.back().sharing(), 3u);
+  }
+  std::vector<int> owned(3, 0);
+  std::vector<std::size_t> owner;
+  for (std::uint64_t p = 1'000; p < 1'300; ++p) {
+    int owners = 0;
+    for (std::size_t m = 0; m < 3; ++m) {
+      if (shards[m].owns(test_peer(p))) {
+        ++owners;
+        ++owned[m];
+        owner.push_back(m);
+      }
+    }
+    ASSERT_EQ(owners, 1) << "peer " << p;  // each dialled once
+  }
+  for (int n : owned) EXPECT_GT(n, 40);  // 300 peers, roughly a third each
+  // Member 2 (index 1) is gone: the survivors split all, and keep what they had.
+  const std::vector<std::string> two{three[0], three[2]};
+  shards[0].set_members(two);
+  shards[2].set_members(two);
+  int moved = 0;
+  for (std::uint64_t p = 1'000; p < 1'300; ++p) {
+    const bool a = shards[0].owns(test_peer(p)), c = shards[2].owns(test_peer(p));
+    ASSERT_NE(a, c) << "peer " << p;
+    const std::size_t before = owner[p - 1'000];
+    if (before == 0) {
+      EXPECT_TRUE(a);
+    } else if (before == 2) {
+      EXPECT_TRUE(c);
+    } else {
+      ++moved;
+    }
+  }
+  EXPECT_EQ(moved, owned[1]);
 }
 
 }  // namespace

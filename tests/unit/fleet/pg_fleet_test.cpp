@@ -176,5 +176,41 @@ TEST(PgFleet, ARowWhoseTransactionCommitsLateIsStillPulled) {
   EXPECT_EQ(b.counters().pulled_rows.load(), 2u);
 }
 
+TEST(PgFleet, OurRowFollowsOurAddressesAtTheNextHeartbeat) {
+  const std::string url = PgServer::shared().create_database();
+  auto migrate = open_store(url, "A");
+  Reports ra;
+  PgFleet a(fleet_config(url, "A", ra));
+  a.start();
+  const std::vector<std::string> first{"/ip4/127.0.0.1/tcp/4001/p2p/A"};
+  ASSERT_TRUE(ra.wait([&](Reports& r) { return r.members.size() == 1 && r.members[0].addrs == first; }));
+  // A new observed address, and the listen port changed.
+  const std::vector<std::string> now{"/ip4/127.0.0.1/tcp/4002/p2p/A", "/ip4/203.0.113.7/tcp/4002/p2p/A"};
+  a.set_addrs(now);
+  ASSERT_TRUE(ra.wait([&](Reports& r) { return r.members.size() == 1 && r.members[0].addrs == now; }));
+  EXPECT_EQ(PgServer::shared().query(url, "SELECT addrs FROM bootstrap_nodes WHERE peer_id = 'A'"),
+            "/ip4/127.0.0.1/tcp/4002/p2p/A /ip4/203.0.113.7/tcp/4002/p2p/A");
+}
+
+TEST(PgFleet, LosingTheDatabaseReportsNoMembers) {
+  PgServer server;  // its own server: this test stops it
+  const std::string url = server.create_database();
+  auto migrate = open_store(url, "A");
+  Reports ra;
+  PgFleet a(fleet_config(url, "A", ra));
+  a.start();
+  ASSERT_TRUE(ra.wait([](Reports& r) { return r.members.size() == 1; }));
+  int reports = 0;
+  {
+    std::lock_guard lk(ra.mu);
+    reports = ra.member_reports;
+  }
+  server.stop();
+  ASSERT_TRUE(ra.wait([&](Reports& r) { return r.member_reports > reports && r.members.empty(); }));
+  EXPECT_FALSE(a.counters().connected.load());
+  a.stop();
+  migrate.reset();
+}
+
 }  // namespace
 }  // namespace mp::fleet
