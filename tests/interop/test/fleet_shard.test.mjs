@@ -12,6 +12,22 @@ import { startPg } from '../lib/pg.mjs'
 
 const STORED = 24 // few enough that every one fits the routing table's buckets
 
+// A first node migrates the schema and goes; then `n` stored peers
+// (unreachable: a closed port) are there for the nodes to load.
+async function storePeers (pg, env, n) {
+  const migrator = await startBootstrap({ env })
+  await migrator.stop()
+  pg.psql('DELETE FROM bootstrap_nodes')
+  const port = await closedPort()
+  const values = []
+  for (let i = 0; i < n; i++) {
+    const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    values.push(`('${id}', '/ip4/127.0.0.1/tcp/${port}', extract(epoch from now())::bigint, extract(epoch from now())::bigint)`)
+  }
+  pg.psql(`INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES ${values.join(',')}`)
+}
+
+// /health has its fleet object from the first publish after the fleet started.
 async function fleet (node) {
   return JSON.parse((await httpGet(node.httpPort, '/health')).text).fleet
 }
@@ -21,23 +37,12 @@ test('a killed member\'s share of the verification dials moves to the survivors'
   const env = { DATABASE_URL: pg.url, FLEET_HEARTBEAT_SECS: '1', FLEET_PULL_SECS: '1', RUST_LOG: 'info' }
   const nodes = []
   try {
-    // A first node migrates the schema and goes; then the stored peers
-    // (unreachable: a closed port) are there for all three to load.
-    const migrator = await startBootstrap({ env })
-    await migrator.stop()
-    pg.psql('DELETE FROM bootstrap_nodes')
-    const port = await closedPort()
-    const values = []
-    for (let i = 0; i < STORED; i++) {
-      const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
-      values.push(`('${id}', '/ip4/127.0.0.1/tcp/${port}', extract(epoch from now())::bigint, extract(epoch from now())::bigint)`)
-    }
-    pg.psql(`INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES ${values.join(',')}`)
+    await storePeers(pg, env, STORED)
 
     for (let i = 0; i < 3; i++) nodes.push(await startBootstrap({ env }))
     const [n1, n2, n3] = nodes
     for (const n of nodes) {
-      await waitFor(async () => (await fleet(n)).shard_members === 3,
+      await waitFor(async () => (await fleet(n))?.shard_members === 3,
         { timeout: 10000, what: 'three members sharing the dials' })
     }
     // Each warm start (5 s after its start) dials only its own share.
@@ -59,7 +64,7 @@ test('a killed member\'s share of the verification dials moves to the survivors'
     n2.proc.kill('SIGKILL')
     await n2.exited
     for (const n of [n1, n3]) {
-      await waitFor(async () => (await fleet(n)).members_alive === 2,
+      await waitFor(async () => (await fleet(n))?.members_alive === 2,
         { timeout: 10000, what: 'the killed member counted gone' })
     }
     const after = [await fleet(n1), await fleet(n3)]
@@ -72,6 +77,28 @@ test('a killed member\'s share of the verification dials moves to the survivors'
     assert.match(metrics, new RegExp(`^mepassa_fleet_shard_peers ${after[0].shard_peers}$`, 'm'))
   } finally {
     await Promise.all(nodes.map(n => n.stop().catch(() => {})))
+    pg.stop()
+  }
+})
+
+test('PostgreSQL down at start: the stored peers enter the routing table once it is back', async () => {
+  const pg = startPg()
+  const env = { DATABASE_URL: pg.url, RUST_LOG: 'info' }
+  let node
+  try {
+    await storePeers(pg, env, 10)
+    pg.stopServer()
+    node = await startBootstrap({ env })
+    const before = JSON.parse((await httpGet(node.httpPort, '/health')).text)
+    assert.equal(before.routing_table_size, 0)
+    pg.start()
+    await node.waitForLog(/Stored peers loaded after the database came back/, 40000)
+    await waitFor(async () => JSON.parse((await httpGet(node.httpPort, '/health')).text).routing_table_size >= 10,
+      { timeout: 10000, what: 'the stored peers in the routing table' })
+    assert.equal(node.logs().match(/Stored peers loaded after the database came back/g).length, 1)
+    assert.match(node.logs(), /Routing table seeded with 10 stored peers/)
+  } finally {
+    await node?.stop()
     pg.stop()
   }
 })
