@@ -15,13 +15,14 @@ namespace mp::app {
 
 FleetService::FleetService(asio::any_io_executor ex, host::Host& host, kad::Kademlia& kad,
                            fleet::PgFleetConfig config)
-    : ex_(std::move(ex)), host_(host), kad_(kad), self_(config.self) {
+    : ex_(std::move(ex)), host_(host), kad_(kad), self_(config.self), shard_(host.local_peer()) {
+  last_addrs_ = config.addrs;
   // The callbacks run on the fleet thread: hand the data to ours.
   config.on_pulled = [this](std::vector<storage::StoredPeer> peers) {
     asio::post(ex_, [this, peers = std::move(peers)]() mutable { admit(std::move(peers)); });
   };
   config.on_members = [this](std::vector<fleet::Member> members) {
-    asio::post(ex_, [this, members = std::move(members)]() mutable { dial_members(std::move(members)); });
+    asio::post(ex_, [this, members = std::move(members)]() mutable { on_members(std::move(members)); });
   };
   fleet_ = std::make_unique<fleet::PgFleet>(std::move(config));
 }
@@ -48,9 +49,38 @@ void FleetService::admit(std::vector<storage::StoredPeer> peers) {
   }
 }
 
-void FleetService::dial_members(std::vector<fleet::Member> members) {
+void FleetService::on_members(std::vector<fleet::Member> members) {
   if (stopped_) return;
-  for (auto& m : members) {
+  // Our addresses now (an observed address came or went, a port changed):
+  // the next heartbeat writes them.
+  std::vector<std::string> addrs;
+  for (const auto& a : host_.advertised_addrs()) addrs.push_back(a.to_string() + "/p2p/" + self_);
+  if (addrs != last_addrs_) {
+    fleet_->set_addrs(addrs);
+    last_addrs_ = std::move(addrs);
+  }
+  std::vector<std::string> ids;
+  for (const auto& m : members) ids.push_back(m.peer_id);
+  shard_.set_members(ids);
+  recount_shard();
+  dial_members(members);
+}
+
+void FleetService::set_verification_set(const std::vector<storage::StoredPeer>& peers) {
+  verify_keys_.clear();
+  for (const auto& p : peers) verify_keys_.push_back(fleet::shard_key(p.id));
+  recount_shard();
+}
+
+void FleetService::recount_shard() {
+  std::uint64_t n = 0;
+  for (const auto& k : verify_keys_) n += shard_.owns(k) ? 1 : 0;
+  shard_peers_ = n;
+  shard_members_ = shard_.sharing();
+}
+
+void FleetService::dial_members(const std::vector<fleet::Member>& members) {
+  for (const auto& m : members) {
     if (m.peer_id == self_ || dialling_.contains(m.peer_id)) continue;
     auto peer = PeerId::parse(m.peer_id);
     if (!peer || host_.connection_to(*peer)) continue;
@@ -88,6 +118,9 @@ http::FleetHealth FleetService::health() const {
   h.pulled_peers = c.pulled_peers.load();
   h.notifications = c.notifications.load();
   h.failures = c.failures.load();
+  h.late_rows = c.late_rows.load();
+  h.shard_peers = shard_peers_.load();
+  h.shard_members = shard_members_.load();
   return h;
 }
 
@@ -108,9 +141,15 @@ std::string FleetService::metrics_text() const {
       "mepassa_fleet_notifications_total {}\n"
       "# HELP mepassa_fleet_failures_total Fleet database operations that failed (then retried).\n"
       "# TYPE mepassa_fleet_failures_total counter\n"
-      "mepassa_fleet_failures_total {}\n",
+      "mepassa_fleet_failures_total {}\n"
+      "# HELP mepassa_fleet_late_rows_total Rows pulled from the late-commit window (committed after a later change_seq was pulled).\n"
+      "# TYPE mepassa_fleet_late_rows_total counter\n"
+      "mepassa_fleet_late_rows_total {}\n"
+      "# HELP mepassa_fleet_shard_peers Stored peers this member verifies (its XOR share among the alive members).\n"
+      "# TYPE mepassa_fleet_shard_peers gauge\n"
+      "mepassa_fleet_shard_peers {}\n",
       c.members_alive.load(), c.pulled_peers.load(), c.pulls.load(), c.notifications.load(),
-      c.failures.load());
+      c.failures.load(), c.late_rows.load(), shard_peers_.load());
 }
 
 }  // namespace mp::app

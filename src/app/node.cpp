@@ -145,6 +145,7 @@ void Node::start_fleet() {
   f.pull = config_.fleet_pull;
   fleet_ = std::make_unique<FleetService>(io_.get_executor(), host_, kad_, std::move(f));
   registry_.add_collector([fl = fleet_.get()](std::string& out) { out += fl->metrics_text(); });
+  if (warm_start_) fleet_->set_verification_set(warm_start_->peers());  // wiring: fleet sharding
   fleet_->start();
 }
 

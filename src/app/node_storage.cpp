@@ -11,6 +11,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "app/fleet_service.hpp"
 #include "app/node.hpp"
 #include "app/warm_start.hpp"
 #include "storage/pg_peer_store.hpp"
@@ -82,6 +83,9 @@ void Node::seed_routing_table(std::vector<storage::StoredPeer> peers) {
   spdlog::info("Routing table seeded with {} stored peers", seeded.size());
   // Then find out in the background which of them are still reachable.
   warm_start_ = std::make_unique<WarmStart>(host_, kad_, *store_, WarmStartConfig{});
+  // wiring: fleet sharding. Asked at dial time: fleet_ starts after the first load.
+  warm_start_->set_shard_filter([this](const PeerId& p) { return !fleet_ || fleet_->owns(p); });
+  if (fleet_) fleet_->set_verification_set(seeded);
   warm_start_->start(io_.get_executor(), std::move(seeded));
 }
 

@@ -35,6 +35,9 @@ bool WarmStartTally::record(WarmStartOutcome outcome, double stored_reputation) 
     case WarmStartOutcome::kSkipped:
       ++report_.skipped;
       return false;
+    case WarmStartOutcome::kOtherMember:
+      ++report_.other_member;
+      return false;
     case WarmStartOutcome::kUnreachable:
       ++report_.unreachable;
       if (!leaves_routing_table_when_unreachable(stored_reputation)) return false;
@@ -101,6 +104,7 @@ asio::awaitable<void> WarmStart::worker() {
 asio::awaitable<WarmStartOutcome> WarmStart::dial_stored_peer(const storage::StoredPeer& peer) {
   if (stopping_ || !kad_.routing_table().contains(peer.id)) co_return WarmStartOutcome::kSkipped;
   if (host_.connection_to(peer.id)) co_return WarmStartOutcome::kAlreadyConnected;
+  if (owns_ && !owns_(peer.id)) co_return WarmStartOutcome::kOtherMember;
   std::vector<const Multiaddr*> failed;
   std::string last_error = "no stored address";
   for (const Multiaddr& addr : peer.addrs) {
@@ -137,9 +141,10 @@ void WarmStart::on_worker_done() {
                       .count();
   spdlog::info(
       "Warm start finished in {} ms: {} stored peers, {} reached, {} already connected, {} "
-      "unreachable ({} kept in the routing table, {} removed), {} skipped",
+      "unreachable ({} kept in the routing table, {} removed), {} skipped, {} left to other "
+      "fleet members",
       ms, r.peers, r.reached, r.already_connected, r.unreachable, r.unreachable - r.removed,
-      r.removed, r.skipped);
+      r.removed, r.skipped, r.other_member);
 }
 
 }  // namespace mp::app

@@ -30,6 +30,7 @@
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -61,6 +62,7 @@ enum class WarmStartOutcome {
   kAlreadyConnected,  // connected before we dialed: not dialed
   kUnreachable,       // every address failed
   kSkipped,           // left the routing table meanwhile, or the node is stopping
+  kOtherMember,       // fleet mode: another alive member's share (not dialed here)
 };
 
 struct WarmStartReport {
@@ -70,6 +72,7 @@ struct WarmStartReport {
   std::size_t unreachable = 0;
   std::size_t removed = 0;  // unreachable and taken out of the routing table
   std::size_t skipped = 0;
+  std::size_t other_member = 0;  // left to the fleet member that owns them
   bool finished = false;
 };
 
@@ -105,6 +108,12 @@ class WarmStart {
   void start(asio::any_io_executor executor, std::vector<storage::StoredPeer> peers);
   // No new dials after this (shutdown); dials in flight finish or fail.
   void stop() { stopping_ = true; }
+  // Fleet mode: a peer is dialed only when `owns` says it is this member's
+  // share (fleet::VerificationShard), asked at dial time, so a member that
+  // went away meanwhile leaves its share to us. Unset: every peer.
+  void set_shard_filter(std::function<bool(const PeerId&)> owns) { owns_ = std::move(owns); }
+  // The peers handed to start().
+  const std::vector<storage::StoredPeer>& peers() const { return peers_; }
 
   const WarmStartReport& report() const { return tally_.report(); }
 
@@ -122,6 +131,7 @@ class WarmStart {
   std::size_t next_ = 0;  // index in peers_ of the next peer to dial
   std::size_t workers_running_ = 0;
   bool stopping_ = false;
+  std::function<bool(const PeerId&)> owns_;
   WarmStartTally tally_{0};
   std::chrono::steady_clock::time_point started_at_{};
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/hash.hpp"
+
 namespace mp::fleet {
 
 bool is_alive(const Member& m, std::int64_t now_ms, std::chrono::milliseconds heartbeat) {
@@ -38,14 +40,46 @@ std::vector<std::string> split_addrs(std::string_view text) {
   return out;
 }
 
-void PullCursor::start_at(std::int64_t seq) {
-  last_seq_ = seq;
+void PullWindow::start_at(std::int64_t seq) {
+  low_ = frontier_ = seq;
+  seen_.clear();
+  pending_.clear();
   started_ = true;
 }
 
-bool PullCursor::advance(std::size_t rows, std::int64_t last_seq) {
-  if (rows > 0 && last_seq > last_seq_) last_seq_ = last_seq;
-  return rows >= batch_;
+bool PullWindow::take(std::int64_t seq) {
+  if (seq <= low_) return false;
+  if (seq > frontier_) frontier_ = seq;
+  return seen_.insert(seq).second;
+}
+
+void PullWindow::move_low(std::int64_t to) {
+  if (to <= low_) return;
+  low_ = to;
+  seen_.erase(seen_.begin(), seen_.upper_bound(low_));
+}
+
+void PullWindow::finish_pull(std::uint64_t pull_xid, std::uint64_t snapshot_xmin) {
+  // Pulls whose writers are all over: their rows were in this snapshot.
+  while (!pending_.empty() && pending_.front().xid < snapshot_xmin) {
+    move_low(pending_.front().frontier);
+    pending_.pop_front();
+  }
+  // Nothing new since the last entry: that entry (older id) already covers it.
+  if (frontier_ > low_ && (pending_.empty() || pending_.back().frontier != frontier_)) {
+    pending_.push_back({pull_xid, frontier_});
+  }
+  bool cut = false;
+  while (pending_.size() > kMaxPendingPulls) {
+    move_low(pending_.front().frontier);
+    pending_.pop_front();
+    cut = true;
+  }
+  if (frontier_ - low_ > max_window_) {
+    move_low(frontier_ - max_window_);
+    cut = true;
+  }
+  if (cut) ++cuts_;
 }
 
 std::size_t shard_owner(const KeyBytes& peer, const std::vector<KeyBytes>& members) {
@@ -60,6 +94,26 @@ std::size_t shard_owner(const KeyBytes& peer, const std::vector<KeyBytes>& membe
     }
   }
   return best;
+}
+
+KeyBytes shard_key(const PeerId& peer) { return sha256(peer.bytes()); }
+
+void VerificationShard::set_members(const std::vector<std::string>& peer_ids) {
+  members_.clear();
+  all_ = true;
+  for (const auto& id : peer_ids) {
+    if (auto p = PeerId::parse(id)) members_.push_back(shard_key(*p));
+  }
+  std::sort(members_.begin(), members_.end());
+  members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
+  const auto it = std::find(members_.begin(), members_.end(), self_);
+  if (members_.size() < 2 || it == members_.end()) return;
+  self_index_ = static_cast<std::size_t>(it - members_.begin());
+  all_ = false;
+}
+
+bool VerificationShard::owns(const KeyBytes& peer) const {
+  return all_ || shard_owner(peer, members_) == self_index_;
 }
 
 }  // namespace mp::fleet

@@ -45,9 +45,64 @@ std::int64_t unix_ms() {
 
 }  // namespace
 
+void PgFleet::pull(pqxx::connection& conn, PullWindow& window) {
+  // One snapshot for the window and the new rows; the transaction's id is
+  // taken after it (PullWindow::finish_pull). Rows are taken only once every
+  // query has answered, so a failed pull changes nothing.
+  std::vector<pqxx::result> results;
+  std::uint64_t xid = 0, xmin = 0;
+  const bool has_window = window.frontier() > window.low();
+  {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
+    pqxx::row h = tx.exec("SELECT pg_current_xact_id()::text, "
+                          "pg_snapshot_xmin(pg_current_snapshot())::text")[0];
+    xid = h[0].as<std::uint64_t>();
+    xmin = h[1].as<std::uint64_t>();
+    if (has_window) {
+      results.push_back(tx.exec_prepared("window", window.low(), window.frontier(), config_.self));
+    }
+    std::int64_t after = window.frontier();
+    for (std::size_t round = 0; round < kMaxBatchesPerPull; ++round) {
+      results.push_back(tx.exec_prepared("pull", after, config_.self,
+                                         static_cast<std::int64_t>(window.batch())));
+      const pqxx::result& r = results.back();
+      if (!r.empty()) after = r[r.size() - 1][0].as<std::int64_t>();
+      if (!window.full(r.size())) break;
+    }
+    tx.commit();
+  }
+  storage::StoredPeerBuilder builder(unix_ms() / 1000);
+  std::uint64_t news = 0, late = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    for (const auto& row : results[i]) {
+      if (!window.take(row[0].as<std::int64_t>())) continue;
+      ++news;
+      if (i == 0 && has_window) ++late;
+      builder.add(std::string_view(row[1].c_str(), row[1].size()),
+                  std::string_view(row[2].c_str(), row[2].size()), row[3].as<double>(),
+                  row[4].as<std::int64_t>());
+    }
+  }
+  const std::uint64_t cuts_before = window.cuts();
+  window.finish_pull(xid, xmin);
+  auto peers = builder.finish();
+  counters_.pulled_rows.fetch_add(news, std::memory_order_relaxed);
+  counters_.late_rows.fetch_add(late, std::memory_order_relaxed);
+  counters_.window_cuts.fetch_add(window.cuts() - cuts_before, std::memory_order_relaxed);
+  counters_.pulled_peers.fetch_add(peers.size(), std::memory_order_relaxed);
+  if (!peers.empty() && config_.on_pulled) config_.on_pulled(std::move(peers));
+}
+
 PgFleet::PgFleet(PgFleetConfig config)
     : config_(std::move(config)),
-      conn_string_(with_connect_timeout(config_.url, config_.connect_timeout)) {}
+      conn_string_(with_connect_timeout(config_.url, config_.connect_timeout)),
+      addrs_(join_addrs(config_.addrs)) {}
+
+void PgFleet::set_addrs(const std::vector<std::string>& addrs) {
+  std::string joined = join_addrs(addrs);
+  std::lock_guard lk(mu_);
+  addrs_ = std::move(joined);
+}
 
 PgFleet::~PgFleet() { stop(); }
 
@@ -80,7 +135,7 @@ void PgFleet::run() {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> receiver;
   std::atomic<bool> notified{false};
-  PullCursor cursor(config_.pull_batch);
+  PullWindow window(config_.pull_batch);
   auto next_beat = Clock::now();
   auto next_pull = Clock::now();
   bool warned = false;
@@ -94,8 +149,10 @@ void PgFleet::run() {
     }
     receiver.reset();
     conn.reset();
+    // Nobody known alive: the node falls back to verifying every peer itself.
+    if (config_.on_members) config_.on_members({});
   };
-  const std::string addrs = join_addrs(config_.addrs);
+  std::string addrs;
 
   while (true) {
     {
@@ -105,14 +162,15 @@ void PgFleet::run() {
         poked_ = false;
         next_beat = next_pull = Clock::now();
       }
+      addrs = addrs_;
     }
     if (!conn) {
       try {
         conn = std::make_unique<pqxx::connection>(conn_string_);
         receiver = std::make_unique<Receiver>(*conn, notified);
-        if (!cursor.started()) {
+        if (!window.started()) {
           pqxx::read_transaction tx(*conn);
-          cursor.start_at(tx.exec("SELECT COALESCE(MAX(change_seq), 0) FROM dht_peers")[0][0]
+          window.start_at(tx.exec("SELECT COALESCE(MAX(change_seq), 0) FROM dht_peers")[0][0]
                               .as<std::int64_t>());
         }
         conn->prepare("beat", std::string(R"(
@@ -128,6 +186,10 @@ void PgFleet::run() {
         conn->prepare("pull", R"(
           SELECT change_seq, peer_id, multiaddr, reputation, last_seen FROM dht_peers
           WHERE change_seq > $1 AND seen_by <> $2 ORDER BY change_seq LIMIT $3)");
+        // The late-commit window (PullWindow): at most kMaxLateWindow seqs.
+        conn->prepare("window", R"(
+          SELECT change_seq, peer_id, multiaddr, reputation, last_seen FROM dht_peers
+          WHERE change_seq > $1 AND change_seq <= $2 AND seen_by <> $3 ORDER BY change_seq)");
         counters_.connected = true;
         if (warned) spdlog::info("fleet: connected to the database again");
         warned = false;
@@ -170,25 +232,7 @@ void PgFleet::run() {
       if (woken) counters_.notifications.fetch_add(1, std::memory_order_relaxed);
       if (woken || now >= next_pull) {
         next_pull = now + config_.pull;
-        for (std::size_t round = 0; round < kMaxBatchesPerPull; ++round) {
-          pqxx::read_transaction tx(*conn);
-          pqxx::result r = tx.exec_prepared("pull", cursor.after(), config_.self,
-                                            static_cast<std::int64_t>(cursor.batch()));
-          storage::StoredPeerBuilder builder(unix_ms() / 1000);
-          std::int64_t last = cursor.after();
-          for (const auto& row : r) {
-            last = row[0].as<std::int64_t>();
-            builder.add(std::string_view(row[1].c_str(), row[1].size()),
-                        std::string_view(row[2].c_str(), row[2].size()), row[3].as<double>(),
-                        row[4].as<std::int64_t>());
-          }
-          const bool more = cursor.advance(r.size(), last);
-          auto peers = builder.finish();
-          counters_.pulled_rows.fetch_add(r.size(), std::memory_order_relaxed);
-          counters_.pulled_peers.fetch_add(peers.size(), std::memory_order_relaxed);
-          if (!peers.empty() && config_.on_pulled) config_.on_pulled(std::move(peers));
-          if (!more) break;
-        }
+        pull(*conn, window);
         counters_.pulls.fetch_add(1, std::memory_order_relaxed);
         counters_.last_pull_ms = unix_ms();
       }

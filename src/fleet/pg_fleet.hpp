@@ -3,13 +3,16 @@
 // peer store's writer is never held up.
 //
 // Every `heartbeat`: upsert our row of bootstrap_nodes (heartbeat_ms and
-// started_ms from the database's clock), delete rows silent for a day, read
+// started_ms from the database's clock; the addresses last given to
+// set_addrs, so the row follows the node's listen and observed addresses), delete rows silent for a day, read
 // the members (at most kMaxMembers) and report the alive ones (membership.hpp).
 // Every `pull`, and at once when PostgreSQL delivers NOTIFY mepassa_peers
-// (sent by PgPeerStore after each batch with upserts): read the dht_peers
-// rows with change_seq past the cursor that another node wrote
-// (seen_by <> us), in change_seq order, `pull_batch` rows at most per query
-// and kMaxBatchesPerPull queries per round, and report them as StoredPeers.
+// (sent by PgPeerStore after each batch with upserts): in one REPEATABLE
+// READ snapshot, read the dht_peers rows another node wrote (seen_by <> us)
+// that committed late in the window behind the frontier, then those past
+// it in change_seq order, `pull_batch` rows at most per query and
+// kMaxBatchesPerPull queries per round (membership.hpp, PullWindow), and
+// report them as StoredPeers.
 // The cursor starts at the table's MAX(change_seq) when first connected: what
 // was there before came through PeerStore::load_peers.
 //
@@ -31,6 +34,8 @@
 #include "fleet/membership.hpp"
 #include "storage/peer_store.hpp"
 
+#include <pqxx/connection>  // libpqxx 6.4: pqxx::connection is a typedef
+
 namespace mp::fleet {
 
 inline constexpr std::size_t kMaxMembers = 1'000;
@@ -49,7 +54,7 @@ struct PgFleetConfig {
   std::chrono::milliseconds retry_interval{2'000};
   std::chrono::seconds connect_timeout{5};
   // On the fleet's thread.
-  std::function<void(std::vector<Member>)> on_members;  // alive, us included
+  std::function<void(std::vector<Member>)> on_members;  // alive, us included; empty when the database is lost
   std::function<void(std::vector<storage::StoredPeer>)> on_pulled;
 };
 
@@ -60,6 +65,8 @@ struct FleetCounters {
   std::atomic<std::uint64_t> pulls{0};
   std::atomic<std::uint64_t> pulled_rows{0};
   std::atomic<std::uint64_t> pulled_peers{0};
+  std::atomic<std::uint64_t> late_rows{0};    // rows that committed after a later seq was pulled
+  std::atomic<std::uint64_t> window_cuts{0};  // late-commit window cut short (PullWindow)
   std::atomic<std::uint64_t> notifications{0};
   std::atomic<std::uint64_t> heartbeats{0};
   std::atomic<std::uint64_t> failures{0};
@@ -77,10 +84,14 @@ class PgFleet {
   void stop();  // idempotent
   // Wakes the thread for a heartbeat and a pull now (tests, start-up).
   void poke();
+  // Our addresses as they are now (listen and observed ones change): the
+  // next heartbeat writes them into our row. Any thread.
+  void set_addrs(const std::vector<std::string>& addrs);
   const FleetCounters& counters() const { return counters_; }
 
  private:
   void run();
+  void pull(pqxx::connection& conn, PullWindow& window);  // one round; throws pqxx errors
   bool wait_for(std::chrono::milliseconds d);  // false: stopping
 
   PgFleetConfig config_;
@@ -90,6 +101,7 @@ class PgFleet {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool poked_ = false;
+  std::string addrs_;  // join_addrs of the latest set_addrs; guarded by mu_
   std::thread thread_;
 };
 

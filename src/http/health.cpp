@@ -28,7 +28,10 @@ HealthResponse render_health(const HealthSnapshot& s, std::uint64_t uptime_secon
                   {"last_pull_ms", s.fleet.last_pull_ms},
                   {"pulled_peers", s.fleet.pulled_peers},
                   {"notifications", s.fleet.notifications},
-                  {"failures", s.fleet.failures}};
+                  {"failures", s.fleet.failures},
+                  {"late_rows", s.fleet.late_rows},
+                  {"shard_peers", s.fleet.shard_peers},
+                  {"shard_members", s.fleet.shard_members}};
   }
   j["routing_table_size"] = s.routing_table_size;
   j["peer_id"] = s.peer_id;

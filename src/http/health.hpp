@@ -36,6 +36,9 @@ struct FleetHealth {
   std::uint64_t pulled_peers = 0;
   std::uint64_t notifications = 0;
   std::uint64_t failures = 0;
+  std::uint64_t late_rows = 0;      // pulled from the late-commit window
+  std::uint64_t shard_peers = 0;    // stored peers this member verifies
+  std::uint64_t shard_members = 1;  // members sharing the verification dials
 };
 
 struct HealthSnapshot {

@@ -308,6 +308,9 @@ std::uint64_t PgPeerStore::write_batch(const std::vector<RowUpdate>& rows, std::
   }
   const std::uint64_t evicted_rows = on_writer([&](pqxx::connection& c) {
     pqxx::work tx(c);
+    // Our transaction id before any change_seq: the fleet's late-commit
+    // window relies on it (fleet/membership.hpp, PullWindow).
+    if (n_up > 0 || n_rep > 0 || n_wide > 0) tx.exec("SELECT pg_current_xact_id()");
     std::uint64_t inserted = 0, removed = 0, evicted = 0;
     std::unordered_set<std::string> grown;
     if (n_rm > 0) removed = tx.exec_prepared("remove", rm_peer.str(), rm_addr.str()).affected_rows();

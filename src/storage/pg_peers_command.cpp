@@ -15,6 +15,35 @@ std::int64_t unix_now() {
       .count();
 }
 
+// The fleet (fleet/pg_fleet.hpp): each member's heartbeat age on the
+// database's clock and the rows it last wrote (seen_by). Alive as the nodes
+// count it at the default FLEET_HEARTBEAT_SECS: 3 heartbeats of 5 s.
+void fleet(pqxx::transaction_base& tx, std::ostream& out) {
+  constexpr std::int64_t kAliveMs = 3 * 5'000;
+  constexpr int kMaxListed = 100;
+  pqxx::result r = tx.exec(R"(
+    SELECT b.peer_id, b.version,
+           ((extract(epoch from clock_timestamp()) * 1000)::bigint - b.heartbeat_ms) / 1000,
+           COALESCE(c.n, 0)
+    FROM bootstrap_nodes b
+    LEFT JOIN (SELECT seen_by, COUNT(*) AS n FROM dht_peers GROUP BY seen_by) c ON c.seen_by = b.peer_id
+    ORDER BY b.heartbeat_ms DESC, b.peer_id LIMIT )" + std::to_string(kMaxListed + 1));
+  int alive = 0;
+  for (const auto& row : r) alive += row[2].as<std::int64_t>() * 1000 <= kAliveMs ? 1 : 0;
+  const auto known = tx.exec("SELECT COUNT(*) FROM bootstrap_nodes")[0][0].as<std::int64_t>();
+  out << "fleet members:   " << alive << " alive, " << known
+      << " known (alive: a heartbeat in the last " << kAliveMs / 1000 << " s)\n";
+  int listed = 0;
+  for (const auto& row : r) {
+    if (++listed > kMaxListed) {
+      out << "  ... (" << known - kMaxListed << " more)\n";
+      break;
+    }
+    out << "  " << row[0].c_str() << "  heartbeat " << row[2].c_str() << " s ago  version "
+        << row[1].c_str() << "  seen_by " << row[3].c_str() << " rows\n";
+  }
+}
+
 int stats(pqxx::connection& c, const std::string& where, std::ostream& out) {
   const std::int64_t version = pg_schema_version(c);
   pqxx::read_transaction tx(c);
@@ -49,6 +78,7 @@ int stats(pqxx::connection& c, const std::string& where, std::ostream& out) {
       << "reputation:      min " << a[5].c_str() << ", avg " << a[6].c_str() << ", max "
       << a[7].c_str() << "\n"
       << "last change:     " << a[8].c_str() << " (change_seq)\n";
+  if (version >= 4) fleet(tx, out);
   return 0;
 }
 

@@ -35,6 +35,8 @@ TEST(WarmStartTally, CountsEveryOutcomeAndSaysWhenToRemove) {
   EXPECT_FALSE(t.record(WarmStartOutcome::kSkipped, 0.0));
   EXPECT_FALSE(t.record(WarmStartOutcome::kUnreachable, 1.0));
   EXPECT_TRUE(t.record(WarmStartOutcome::kUnreachable, 0.5));
+  // Another fleet member's share: neither dialed nor removed here.
+  EXPECT_FALSE(t.record(WarmStartOutcome::kOtherMember, 0.0));
   EXPECT_FALSE(t.report().finished);
   t.finish();
   const WarmStartReport& r = t.report();
@@ -44,6 +46,7 @@ TEST(WarmStartTally, CountsEveryOutcomeAndSaysWhenToRemove) {
   EXPECT_EQ(r.skipped, 1u);
   EXPECT_EQ(r.unreachable, 2u);
   EXPECT_EQ(r.removed, 1u);
+  EXPECT_EQ(r.other_member, 1u);
   EXPECT_TRUE(r.finished);
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "fleet/membership.hpp"
+#include "test_util.hpp"
 
 namespace mp::fleet {
 namespace {
@@ -43,18 +44,66 @@ TEST(FleetMembership, AddrsRoundTripAndAreBounded) {
   EXPECT_EQ(split_addrs(many).size(), kMaxMemberAddrs);
 }
 
-TEST(FleetMembership, TheCursorFollowsChangeSeqAndSaysWhenABatchWasFull) {
-  PullCursor c(3);
-  EXPECT_FALSE(c.started());
-  c.start_at(10);
-  EXPECT_TRUE(c.started());
-  EXPECT_EQ(c.after(), 10);
-  EXPECT_TRUE(c.advance(3, 15));  // full: more may wait
-  EXPECT_EQ(c.after(), 15);
-  EXPECT_FALSE(c.advance(1, 16));
-  EXPECT_EQ(c.after(), 16);
-  EXPECT_FALSE(c.advance(0, 0));  // nothing new: unchanged
-  EXPECT_EQ(c.after(), 16);
+TEST(FleetPullWindow, NewRowsMoveTheFrontierAndAFullBatchSaysMoreMayWait) {
+  PullWindow w(3);
+  EXPECT_FALSE(w.started());
+  w.start_at(10);
+  EXPECT_TRUE(w.started());
+  EXPECT_EQ(w.frontier(), 10);
+  EXPECT_EQ(w.low(), 10);
+  EXPECT_FALSE(w.take(9));  // before the start: loaded at start, not news
+  EXPECT_TRUE(w.take(12));
+  EXPECT_TRUE(w.take(15));
+  EXPECT_FALSE(w.take(15));  // read again: delivered once
+  EXPECT_EQ(w.frontier(), 15);
+  EXPECT_TRUE(w.full(3));
+  EXPECT_FALSE(w.full(2));
+}
+
+TEST(FleetPullWindow, ASeqThatCommitsLateIsDeliveredFromTheWindowOnce) {
+  PullWindow w(100);
+  w.start_at(0);
+  // Pull 1 (id 502, xmin 500: transaction 500 holding seq 1 is still open) sees seq 2.
+  EXPECT_TRUE(w.take(2));
+  w.finish_pull(502, 500);
+  EXPECT_EQ(w.low(), 0);  // the window (0, 2] stays open
+  // Pull 2 (500 committed; xmin 503): the window is read again.
+  EXPECT_TRUE(w.take(1));   // the late row
+  EXPECT_FALSE(w.take(2));  // already delivered
+  w.finish_pull(503, 503);
+  EXPECT_EQ(w.low(), 2);  // every writer of pull 1's seqs is over
+  EXPECT_EQ(w.window_seqs(), 0u);
+  EXPECT_EQ(w.cuts(), 0u);
+}
+
+TEST(FleetPullWindow, TheWindowClosesOnlyOnceThePullsWritersAreOver) {
+  PullWindow w(100);
+  w.start_at(0);
+  w.take(5);
+  w.finish_pull(10, 8);  // pull A: id 10
+  w.take(9);
+  w.finish_pull(20, 10);  // xmin 10: pull A's id 10 is not below it yet
+  EXPECT_EQ(w.low(), 0);
+  w.finish_pull(30, 11);  // 10 < 11: A's frontier is final, B's (id 20) not yet
+  EXPECT_EQ(w.low(), 5);
+  EXPECT_FALSE(w.take(5));
+  EXPECT_TRUE(w.take(7));  // still in the window: a late row is news
+  w.finish_pull(40, 21);
+  EXPECT_EQ(w.low(), 9);
+}
+
+TEST(FleetPullWindow, AnOpenTransactionCannotHoldTheWindowOpenForEver) {
+  PullWindow w(100, /*max_window=*/50);
+  w.start_at(0);
+  for (std::int64_t seq = 1; seq <= 200; ++seq) {
+    w.take(seq);
+    w.finish_pull(static_cast<std::uint64_t>(1'000 + seq), 7);  // xmin stuck at 7
+    ASSERT_LE(w.frontier() - w.low(), 50);
+    ASSERT_LE(w.window_seqs(), 50u);
+  }
+  EXPECT_GT(w.cuts(), 0u);
+  for (int i = 0; i < 1'000; ++i) w.finish_pull(5'000, 7);  // pulls with nothing new
+  EXPECT_LE(w.window_seqs(), 50u);
 }
 
 KeyBytes key(std::uint8_t first, std::uint8_t last = 0) {
@@ -88,6 +137,63 @@ TEST(FleetSharding, EveryPeerHasExactlyOneOwnerAndTheSharesAreBalanced) {
   }
   for (int c : counts) EXPECT_GT(c, 0);
   EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 256);
+}
+
+TEST(FleetSharding, AloneOrUnlistedAMemberVerifiesEveryPeer) {
+  using storage::test::test_peer;
+  VerificationShard shard(test_peer(1));
+  for (std::uint64_t p = 100; p < 120; ++p) EXPECT_TRUE(shard.owns(test_peer(p)));  // no members yet
+  shard.set_members({test_peer(1).to_base58()});
+  EXPECT_EQ(shard.sharing(), 1u);
+  for (std::uint64_t p = 100; p < 120; ++p) EXPECT_TRUE(shard.owns(test_peer(p)));
+  // The fleet lists others but not us (our heartbeat is not in yet): all ours.
+  shard.set_members({test_peer(2).to_base58(), test_peer(3).to_base58(), "not a peer id"});
+  EXPECT_EQ(shard.sharing(), 1u);
+  for (std::uint64_t p = 100; p < 120; ++p) EXPECT_TRUE(shard.owns(test_peer(p)));
+}
+
+TEST(FleetSharding, MembersSplitThePeersAndAGoneMembersShareGoesToTheSurvivors) {
+  using storage::test::test_peer;
+  const std::vector<std::string> three{test_peer(1).to_base58(), test_peer(2).to_base58(),
+                                       test_peer(3).to_base58()};
+  std::vector<VerificationShard> shards;
+  for (std::uint64_t m = 1; m <= 3; ++m) {
+    shards.emplace_back(test_peer(m));
+    shards.back().set_members(three);
+    EXPECT_EQ(shards.back().sharing(), 3u);
+  }
+  std::vector<int> owned(3, 0);
+  std::vector<std::size_t> owner;
+  for (std::uint64_t p = 1'000; p < 1'300; ++p) {
+    int owners = 0;
+    for (std::size_t m = 0; m < 3; ++m) {
+      if (shards[m].owns(test_peer(p))) {
+        ++owners;
+        ++owned[m];
+        owner.push_back(m);
+      }
+    }
+    ASSERT_EQ(owners, 1) << "peer " << p;  // each dialled once
+  }
+  for (int n : owned) EXPECT_GT(n, 40);  // 300 peers, roughly a third each
+  // Member 2 (index 1) is gone: the survivors split all, and keep what they had.
+  const std::vector<std::string> two{three[0], three[2]};
+  shards[0].set_members(two);
+  shards[2].set_members(two);
+  int moved = 0;
+  for (std::uint64_t p = 1'000; p < 1'300; ++p) {
+    const bool a = shards[0].owns(test_peer(p)), c = shards[2].owns(test_peer(p));
+    ASSERT_NE(a, c) << "peer " << p;
+    const std::size_t before = owner[p - 1'000];
+    if (before == 0) {
+      EXPECT_TRUE(a);
+    } else if (before == 2) {
+      EXPECT_TRUE(c);
+    } else {
+      ++moved;
+    }
+  }
+  EXPECT_EQ(moved, owned[1]);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <pqxx/pqxx>
 
 #include "fleet/pg_fleet.hpp"
 #include "pg_server.hpp"
@@ -130,6 +131,85 @@ TEST(PgFleet, RowsFromBeforeTheFleetStartedAreNotPulledAgain) {
   std::lock_guard lk(rb.mu);
   ASSERT_EQ(rb.pulled.size(), 1u);
   EXPECT_EQ(rb.pulled[0].id, test_peer(7));
+}
+
+// The late-commit gap: a change_seq taken by a transaction that commits
+// after a higher one was already pulled still arrives (PullWindow).
+TEST(PgFleet, ARowWhoseTransactionCommitsLateIsStillPulled) {
+  const std::string url = PgServer::shared().create_database();
+  auto migrate = open_store(url, "A");
+  Reports rb;
+  PgFleet b(fleet_config(url, "B", rb));
+  b.start();
+  ASSERT_TRUE(rb.wait([&](Reports&) { return b.counters().pulls.load() >= 1; }));
+  const PeerId early = test_peer(1), later = test_peer(2);
+  auto insert = [&](pqxx::work& tx, const PeerId& p) {
+    tx.exec("SELECT pg_current_xact_id()");  // as PgPeerStore::write_batch
+    return tx
+        .exec_params("INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen, seen_by) "
+                     "VALUES ($1, $2, extract(epoch from now())::bigint, "
+                     "extract(epoch from now())::bigint, 'A') RETURNING change_seq",
+                     p.to_base58(), test_addr(1).to_string())[0][0]
+        .as<std::int64_t>();
+  };
+  pqxx::connection c1(url), c2(url);
+  pqxx::work t1(c1);
+  const std::int64_t early_seq = insert(t1, early);  // the lower change_seq
+  {
+    pqxx::work t2(c2);
+    EXPECT_GT(insert(t2, later), early_seq);  // the higher one, committed first
+    t2.commit();
+  }
+  b.poke();
+  ASSERT_TRUE(rb.wait([&](Reports& r) { return r.pulled.size() == 1; }));
+  {
+    std::lock_guard lk(rb.mu);
+    EXPECT_EQ(rb.pulled[0].id, later);
+  }
+  t1.commit();
+  b.poke();
+  ASSERT_TRUE(rb.wait([&](Reports& r) { return r.pulled.size() >= 2; }));
+  std::lock_guard lk(rb.mu);
+  ASSERT_EQ(rb.pulled.size(), 2u);
+  EXPECT_EQ(rb.pulled[1].id, early);
+  EXPECT_EQ(b.counters().late_rows.load(), 1u);
+  EXPECT_EQ(b.counters().pulled_rows.load(), 2u);
+}
+
+TEST(PgFleet, OurRowFollowsOurAddressesAtTheNextHeartbeat) {
+  const std::string url = PgServer::shared().create_database();
+  auto migrate = open_store(url, "A");
+  Reports ra;
+  PgFleet a(fleet_config(url, "A", ra));
+  a.start();
+  const std::vector<std::string> first{"/ip4/127.0.0.1/tcp/4001/p2p/A"};
+  ASSERT_TRUE(ra.wait([&](Reports& r) { return r.members.size() == 1 && r.members[0].addrs == first; }));
+  // A new observed address, and the listen port changed.
+  const std::vector<std::string> now{"/ip4/127.0.0.1/tcp/4002/p2p/A", "/ip4/203.0.113.7/tcp/4002/p2p/A"};
+  a.set_addrs(now);
+  ASSERT_TRUE(ra.wait([&](Reports& r) { return r.members.size() == 1 && r.members[0].addrs == now; }));
+  EXPECT_EQ(PgServer::shared().query(url, "SELECT addrs FROM bootstrap_nodes WHERE peer_id = 'A'"),
+            "/ip4/127.0.0.1/tcp/4002/p2p/A /ip4/203.0.113.7/tcp/4002/p2p/A");
+}
+
+TEST(PgFleet, LosingTheDatabaseReportsNoMembers) {
+  PgServer server;  // its own server: this test stops it
+  const std::string url = server.create_database();
+  auto migrate = open_store(url, "A");
+  Reports ra;
+  PgFleet a(fleet_config(url, "A", ra));
+  a.start();
+  ASSERT_TRUE(ra.wait([](Reports& r) { return r.members.size() == 1; }));
+  int reports = 0;
+  {
+    std::lock_guard lk(ra.mu);
+    reports = ra.member_reports;
+  }
+  server.stop();
+  ASSERT_TRUE(ra.wait([&](Reports& r) { return r.member_reports > reports && r.members.empty(); }));
+  EXPECT_FALSE(a.counters().connected.load());
+  a.stop();
+  migrate.reset();
 }
 
 }  // namespace

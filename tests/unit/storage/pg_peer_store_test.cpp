@@ -5,6 +5,8 @@
 // engines share is in peer_store_test.cpp.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -327,6 +329,37 @@ TEST(PgPeerStore, PeersCommandsWorkOnPostgres) {
                               "postgresql://u:" + std::string(PgServer::kPassword) + "@/x?host=/nonexistent"),
             1);
   EXPECT_EQ(err2.str().find(PgServer::kPassword), std::string::npos) << err2.str();
+}
+
+TEST(PgPeerStore, PeersStatsShowsTheFleetMembersAndWhatEachStored) {
+  const std::string url = PgServer::shared().create_database();
+  {
+    auto a = open(config(url));  // seen_by 12D3KooWSeenByThisNode
+    ASSERT_TRUE(a->add_peer(test_peer(1), test_addr(1)));
+    ASSERT_TRUE(a->add_peer(test_peer(2), test_addr(2)));
+    ASSERT_TRUE(a->flush());
+    auto c = config(url);
+    c.seen_by = "12D3KooWOtherMember";
+    auto b = open(c);
+    ASSERT_TRUE(b->add_peer(test_peer(3), test_addr(3)));
+  }
+  const std::string now_ms = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+  PgServer::shared().query(url, "INSERT INTO bootstrap_nodes VALUES ('12D3KooWSeenByThisNode', '', '0.1.0', " +
+                                    now_ms + " - 2000, 0), ('12D3KooWOtherMember', '', '0.0.9', " + now_ms +
+                                    " - 60000, 0)");
+  std::ostringstream out, err;
+  ASSERT_EQ(run_peers_command({"stats"}, "/nonexistent", out, err, url), 0) << err.str();
+  const std::string s = out.str();
+  EXPECT_NE(s.find("fleet members:   1 alive, 2 known"), std::string::npos) << s;
+  // Ages in whole seconds on the database's clock (a slow machine may add one).
+  EXPECT_TRUE(std::regex_search(
+      s, std::regex("\n  12D3KooWSeenByThisNode  heartbeat [23] s ago  version 0\\.1\\.0  seen_by 2 rows\n")))
+      << s;
+  EXPECT_TRUE(std::regex_search(
+      s, std::regex("\n  12D3KooWOtherMember  heartbeat 6[01] s ago  version 0\\.0\\.9  seen_by 1 rows\n")))
+      << s;
+  // The freshest heartbeat first.
+  EXPECT_LT(s.find("12D3KooWSeenByThisNode  heartbeat"), s.find("12D3KooWOtherMember  heartbeat"));
 }
 
 }  // namespace
