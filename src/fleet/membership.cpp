@@ -47,6 +47,16 @@ void PullWindow::start_at(std::int64_t seq) {
   started_ = true;
 }
 
+void PullWindow::start_behind(std::int64_t seq, const std::vector<std::int64_t>& visible,
+                              std::uint64_t xid, std::uint64_t xmin) {
+  start_at(seq);
+  low_ = std::max<std::int64_t>(0, seq - max_window_);
+  for (std::int64_t v : visible) {
+    if (v > low_ && v <= frontier_) seen_.insert(v);
+  }
+  finish_pull(xid, xmin);
+}
+
 bool PullWindow::take(std::int64_t seq) {
   if (seq <= low_) return false;
   if (seq > frontier_) frontier_ = seq;

@@ -81,6 +81,14 @@ class PullWindow {
       : batch_(batch), max_window_(max_window) {}
   // Start past what the node already loaded (the table's MAX(change_seq) when first connected).
   void start_at(std::int64_t seq);
+  // The same, with the late-commit window already open behind `seq`: a
+  // transaction that took a lower change_seq may still be running when we
+  // first connect. `visible` are the seqs in (seq - max_window, seq] the
+  // first snapshot saw (loaded, not news); any other seq in that range that
+  // commits later is delivered. `xid`/`xmin` are that snapshot's, as for
+  // finish_pull: the window closes once every writer it saw running is over.
+  void start_behind(std::int64_t seq, const std::vector<std::int64_t>& visible,
+                    std::uint64_t xid, std::uint64_t xmin);
   bool started() const { return started_; }
   std::size_t batch() const { return batch_; }
   // Re-read change_seq in (low, frontier]; new rows are change_seq > frontier.

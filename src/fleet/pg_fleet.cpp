@@ -93,6 +93,25 @@ void PgFleet::pull(pqxx::connection& conn, PullWindow& window) {
   if (!peers.empty() && config_.on_pulled) config_.on_pulled(std::move(peers));
 }
 
+void PgFleet::start_window(pqxx::connection& conn, PullWindow& window) {
+  // Past what the node loaded at start: MAX(change_seq) of the first
+  // snapshot. A writer that took a lower change_seq may still be running
+  // then; the rows this snapshot sees near the top are marked as loaded, so
+  // only those committing later are pulled (from the window, as late rows).
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(conn);
+  pqxx::row h = tx.exec("SELECT COALESCE(MAX(change_seq), 0), pg_current_xact_id()::text, "
+                        "pg_snapshot_xmin(pg_current_snapshot())::text FROM dht_peers")[0];
+  const auto top = h[0].as<std::int64_t>();
+  std::vector<std::int64_t> visible;
+  const std::int64_t from = std::max<std::int64_t>(0, top - kMaxLateWindow);
+  for (const auto& row : tx.exec_params(
+           "SELECT change_seq FROM dht_peers WHERE change_seq > $1 AND change_seq <= $2", from, top)) {
+    visible.push_back(row[0].as<std::int64_t>());
+  }
+  tx.commit();
+  window.start_behind(top, visible, h[1].as<std::uint64_t>(), h[2].as<std::uint64_t>());
+}
+
 PgFleet::PgFleet(PgFleetConfig config)
     : config_(std::move(config)),
       conn_string_(with_connect_timeout(config_.url, config_.connect_timeout)),
@@ -168,11 +187,7 @@ void PgFleet::run() {
       try {
         conn = std::make_unique<pqxx::connection>(conn_string_);
         receiver = std::make_unique<Receiver>(*conn, notified);
-        if (!window.started()) {
-          pqxx::read_transaction tx(*conn);
-          window.start_at(tx.exec("SELECT COALESCE(MAX(change_seq), 0) FROM dht_peers")[0][0]
-                              .as<std::int64_t>());
-        }
+        if (!window.started()) start_window(*conn, window);
         conn->prepare("beat", std::string(R"(
           INSERT INTO bootstrap_nodes (peer_id, addrs, version, heartbeat_ms, started_ms)
           VALUES ($1, $2, $3, )") + kDbNowMs + ", " + kDbNowMs + R"()

@@ -92,6 +92,8 @@ class PgFleet {
  private:
   void run();
   void pull(pqxx::connection& conn, PullWindow& window);  // one round; throws pqxx errors
+  // The first connect: the cursor and the window behind it (throws pqxx errors).
+  void start_window(pqxx::connection& conn, PullWindow& window);
   bool wait_for(std::chrono::milliseconds d);  // false: stopping
 
   PgFleetConfig config_;

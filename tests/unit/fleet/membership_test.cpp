@@ -76,6 +76,32 @@ TEST(FleetPullWindow, ASeqThatCommitsLateIsDeliveredFromTheWindowOnce) {
   EXPECT_EQ(w.cuts(), 0u);
 }
 
+TEST(FleetPullWindow, StartingBehindDeliversOnlyWhatTheFirstSnapshotDidNotSee) {
+  PullWindow w(100, /*max_window=*/50);
+  // First connect: MAX(change_seq) 100; the snapshot (id 900, xmin 895)
+  // sees 98, 100 and 30 (below the window: ignored); 99 is still being written.
+  w.start_behind(100, {30, 98, 100}, 900, 895);
+  EXPECT_EQ(w.frontier(), 100);
+  EXPECT_EQ(w.low(), 50);
+  EXPECT_FALSE(w.take(98));   // loaded at start
+  EXPECT_FALSE(w.take(100));  // loaded at start
+  EXPECT_FALSE(w.take(40));   // older than the window: loaded at start
+  EXPECT_TRUE(w.take(99));    // committed after the first snapshot: news
+  EXPECT_FALSE(w.take(99));   // once
+  w.finish_pull(905, 901);    // every writer the first snapshot saw is over
+  EXPECT_EQ(w.low(), 100);
+  EXPECT_EQ(w.window_seqs(), 0u);
+  EXPECT_EQ(w.cuts(), 0u);
+}
+
+TEST(FleetPullWindow, StartingBehindAnEmptyTableOpensNoWindow) {
+  PullWindow w(100);
+  w.start_behind(0, {}, 7, 7);
+  EXPECT_EQ(w.low(), 0);
+  EXPECT_EQ(w.frontier(), 0);
+  EXPECT_TRUE(w.take(1));
+}
+
 TEST(FleetPullWindow, TheWindowClosesOnlyOnceThePullsWritersAreOver) {
   PullWindow w(100);
   w.start_at(0);

@@ -133,6 +133,18 @@ TEST(PgFleet, RowsFromBeforeTheFleetStartedAreNotPulledAgain) {
   EXPECT_EQ(rb.pulled[0].id, test_peer(7));
 }
 
+// One row seen by member A in `tx`, which takes its transaction id first
+// (as PgPeerStore::write_batch); returns its change_seq.
+std::int64_t insert_seen_by_a(pqxx::work& tx, const PeerId& p) {
+  tx.exec("SELECT pg_current_xact_id()");
+  return tx
+      .exec_params("INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen, seen_by) "
+                   "VALUES ($1, $2, extract(epoch from now())::bigint, "
+                   "extract(epoch from now())::bigint, 'A') RETURNING change_seq",
+                   p.to_base58(), test_addr(1).to_string())[0][0]
+      .as<std::int64_t>();
+}
+
 // The late-commit gap: a change_seq taken by a transaction that commits
 // after a higher one was already pulled still arrives (PullWindow).
 TEST(PgFleet, ARowWhoseTransactionCommitsLateIsStillPulled) {
@@ -143,21 +155,12 @@ TEST(PgFleet, ARowWhoseTransactionCommitsLateIsStillPulled) {
   b.start();
   ASSERT_TRUE(rb.wait([&](Reports&) { return b.counters().pulls.load() >= 1; }));
   const PeerId early = test_peer(1), later = test_peer(2);
-  auto insert = [&](pqxx::work& tx, const PeerId& p) {
-    tx.exec("SELECT pg_current_xact_id()");  // as PgPeerStore::write_batch
-    return tx
-        .exec_params("INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen, seen_by) "
-                     "VALUES ($1, $2, extract(epoch from now())::bigint, "
-                     "extract(epoch from now())::bigint, 'A') RETURNING change_seq",
-                     p.to_base58(), test_addr(1).to_string())[0][0]
-        .as<std::int64_t>();
-  };
   pqxx::connection c1(url), c2(url);
   pqxx::work t1(c1);
-  const std::int64_t early_seq = insert(t1, early);  // the lower change_seq
+  const std::int64_t early_seq = insert_seen_by_a(t1, early);  // the lower change_seq
   {
     pqxx::work t2(c2);
-    EXPECT_GT(insert(t2, later), early_seq);  // the higher one, committed first
+    EXPECT_GT(insert_seen_by_a(t2, later), early_seq);  // the higher one, committed first
     t2.commit();
   }
   b.poke();
@@ -174,6 +177,35 @@ TEST(PgFleet, ARowWhoseTransactionCommitsLateIsStillPulled) {
   EXPECT_EQ(rb.pulled[1].id, early);
   EXPECT_EQ(b.counters().late_rows.load(), 1u);
   EXPECT_EQ(b.counters().pulled_rows.load(), 2u);
+}
+
+// The same gap at the first connect: a writer holding a change_seq below
+// the table's MAX when the member starts commits afterwards.
+TEST(PgFleet, ARowCommittedLateDuringTheFirstConnectIsStillPulled) {
+  const std::string url = PgServer::shared().create_database();
+  auto migrate = open_store(url, "A");
+  const PeerId early = test_peer(1), later = test_peer(2);
+  pqxx::connection c1(url), c2(url);
+  pqxx::work t1(c1);
+  const std::int64_t early_seq = insert_seen_by_a(t1, early);
+  {
+    pqxx::work t2(c2);
+    EXPECT_GT(insert_seen_by_a(t2, later), early_seq);
+    t2.commit();
+  }
+  // B starts with `later` committed (the node would have loaded it) and
+  // `early` still being written.
+  Reports rb;
+  PgFleet b(fleet_config(url, "B", rb));
+  b.start();
+  ASSERT_TRUE(rb.wait([&](Reports&) { return b.counters().pulls.load() >= 1; }));
+  t1.commit();
+  b.poke();
+  ASSERT_TRUE(rb.wait([&](Reports& r) { return !r.pulled.empty(); }));
+  std::lock_guard lk(rb.mu);
+  ASSERT_EQ(rb.pulled.size(), 1u);  // `later` was there at start: not pulled again
+  EXPECT_EQ(rb.pulled[0].id, early);
+  EXPECT_EQ(b.counters().late_rows.load(), 1u);
 }
 
 TEST(PgFleet, OurRowFollowsOurAddressesAtTheNextHeartbeat) {
