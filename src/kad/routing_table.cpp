@@ -207,7 +207,7 @@ void RoutingTable::closest(const Key& target, std::size_t count, std::vector<con
   for (std::size_t j = next_high; j < kBuckets && out.size() < count; ++j) add_bucket(j);
 
   auto by_distance = [&](const PeerEntry* a, const PeerEntry* b) {
-    return a->key.distance(target) < b->key.distance(target);
+    return closer_to(target, a->key, b->key);
   };
   if (out.size() > count) {
     std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(count), out.end(),

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "core/hash.hpp"
 #include "test_util.hpp"
 
@@ -67,6 +70,38 @@ TEST(KadKey, RandomPeerIdTargetsAreValidPeerIdsInTheBucket) {
   }
   // A bucket ~2^-200 likely cannot be hit in a few tries: the helper gives up.
   EXPECT_FALSE(random_peer_id_in_bucket(local, 50, rng, 100).has_value());
+}
+
+
+// closer_to decides as comparing the two distances would, on random keys
+// and on keys sharing long prefixes (where the first differing byte is deep).
+TEST(KadKey, CloserToAgreesWithComparingDistances) {
+  std::mt19937_64 rng(7);
+  auto random = [&] {
+    std::array<std::uint8_t, kKeyBytes> raw{};
+    for (auto& b : raw) b = static_cast<std::uint8_t>(rng());
+    return Key::from_raw(raw);
+  };
+  int closer = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const Key t = random();
+    Key a = random();
+    Key b = random();
+    if (i % 2 == 1) {  // a and b share their first i % 32 bytes
+      auto raw = b.raw();
+      const auto& ar = a.raw();
+      std::copy(ar.begin(), ar.begin() + (i % 32), raw.begin());
+      b = Key::from_raw(raw);
+    }
+    const bool expected = a.distance(t) < b.distance(t);
+    ASSERT_EQ(closer_to(t, a, b), expected) << i;
+    ASSERT_EQ(closer_to(t, b, a), b.distance(t) < a.distance(t)) << i;
+    closer += expected ? 1 : 0;
+  }
+  EXPECT_GT(closer, 5'000);  // both answers were exercised
+  EXPECT_LT(closer, 15'000);
+  const Key k = random();
+  EXPECT_FALSE(closer_to(random(), k, k));  // equal keys: neither is closer
 }
 
 }  // namespace
