@@ -4,7 +4,8 @@
 // reached again, an unreachable stored peer loses reputation round after
 // round and leaves the routing table, and with two fleet members on one
 // PostgreSQL database (lib/pg.mjs starts a real server) each dials only its
-// XOR share, the two shares together covering every stored peer.
+// XOR share, the two shares together covering every stored peer, and the
+// share of a member killed with SIGKILL moves to the survivor.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -30,6 +31,11 @@ function storeRows (pg, rows) {
   const values = rows.map(([id, addr]) =>
     `('${id}', '${addr}', extract(epoch from now())::bigint, extract(epoch from now())::bigint)`)
   pg.psql(`INSERT INTO dht_peers (peer_id, multiaddr, first_seen, last_seen) VALUES ${values.join(',')}`)
+}
+
+// The peers a node's rounds removed from its routing table, from its log.
+function removedBy (node) {
+  return new Set([...node.logs().matchAll(/Re-verification: (\S+) unreachable again \(reputation [\d.]+ -> floor\), removed/g)].map(m => m[1]))
 }
 
 async function unreachablePeers (n) {
@@ -92,7 +98,7 @@ test('rounds reach a peer that hung up and remove one that stays unreachable', a
   }
 })
 
-test('two fleet members each re-verify only their share, together all of it', async () => {
+test('two fleet members each re-verify only their share, together all of it; a killed member\'s share moves', async () => {
   const STORED = 24
   const pg = startPg()
   const env = {
@@ -105,7 +111,9 @@ test('two fleet members each re-verify only their share, together all of it', as
   const nodes = []
   try {
     await migrate(pg, env)
-    storeRows(pg, await unreachablePeers(STORED))
+    const rows = await unreachablePeers(STORED)
+    storeRows(pg, rows)
+    const stored = rows.map(([id]) => id)
     for (let i = 0; i < 2; i++) nodes.push(await startBootstrap({ env }))
     for (const n of nodes) {
       await waitFor(async () => (await health(n)).fleet?.shard_members === 2,
@@ -133,6 +141,18 @@ test('two fleet members each re-verify only their share, together all of it', as
     assert.ok(rv[0].removed > 0 && rv[1].removed > 0, JSON.stringify(rv))
     await waitFor(() => Number(pg.psql("SELECT count(*) FROM dht_peers WHERE reputation > 0 AND seen_by = ''")) === 0,
       { timeout: 5000, what: 'every stored peer at reputation 0 in the database' })
+    // Each peer was removed by exactly one member.
+    const [mine, theirs] = nodes.map(removedBy)
+    assert.equal(mine.size + theirs.size, STORED)
+    assert.deepEqual(new Set([...mine, ...theirs]), new Set(stored))
+
+    // The second member is killed: once it is gone (3 heartbeats), its share
+    // falls to the survivor, whose rounds dial and remove those peers too.
+    nodes[1].proc.kill('SIGKILL')
+    await nodes[1].exited
+    await waitFor(() => stored.every(id => removedBy(nodes[0]).has(id)),
+      { timeout: 20000, what: 'the killed member\'s share re-verified by the survivor' })
+    assert.equal((await health(nodes[0])).fleet.shard_members, 1)
   } finally {
     await Promise.all(nodes.map(n => n.stop().catch(() => {})))
     pg.stop()
