@@ -183,6 +183,7 @@ constexpr std::pair<std::string_view, Target> kTargets[] = {
     {"STORAGE_MAINTENANCE_INTERVAL_SECS", &Config::storage_maintenance_interval},
     {"FLEET_HEARTBEAT_SECS", &Config::fleet_heartbeat},
     {"FLEET_PULL_SECS", &Config::fleet_pull},
+    {"REVERIFY_INTERVAL_SECS", &Config::reverify_interval},
     {"MAX_CONNECTIONS", &Config::max_connections},
     {"MAX_CONNECTIONS_PER_PEER", &Config::max_connections_per_peer},
     {"MAX_CONNECTIONS_PER_IP", &Config::max_connections_per_ip},

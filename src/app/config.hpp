@@ -117,6 +117,7 @@ struct Config {
   std::chrono::seconds log_summary_interval{default_of<std::int64_t>("LOG_SUMMARY_INTERVAL_SECS")};
   std::chrono::seconds storage_maintenance_interval{default_of<std::int64_t>("STORAGE_MAINTENANCE_INTERVAL_SECS")};
   std::chrono::seconds fleet_heartbeat{default_of<std::int64_t>("FLEET_HEARTBEAT_SECS")};  // h-fleet
+  std::chrono::seconds reverify_interval{default_of<std::int64_t>("REVERIFY_INTERVAL_SECS")};  // h-reverify
   std::chrono::seconds fleet_pull{default_of<std::int64_t>("FLEET_PULL_SECS")};            // h-fleet
   std::chrono::seconds relay_reservation_ttl{default_of<std::int64_t>("RELAY_RESERVATION_TTL_SECS")};
   std::chrono::seconds relay_circuit_duration{default_of<std::int64_t>("RELAY_CIRCUIT_DURATION_SECS")};

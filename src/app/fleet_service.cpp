@@ -44,8 +44,17 @@ void FleetService::admit(std::vector<storage::StoredPeer> peers) {
   const auto now = std::chrono::steady_clock::now();
   for (auto& p : peers) {
     if (p.id == host_.local_peer()) continue;
+    // A peer the fleet found unreachable down to the floor (its verification
+    // share's member removed it, maybe us) is not admitted again: the write
+    // of that failure comes back in the next pull.
+    if (p.reputation <= storage::kReputationFloor + 1e-9 && !kad_.routing_table().contains(p.id)) {
+      continue;
+    }
     // As at start (Node::seed_routing_table): stored peers are Kademlia servers.
     (void)kad_.on_peer_identified(p.id, std::move(p.addrs), true, now);
+    // Re-verification follows the shared reputation (a share that moves to
+    // us comes with the other member's verdicts).
+    if (on_reputation_ && kad_.routing_table().contains(p.id)) on_reputation_(p.id, p.reputation);
   }
 }
 

@@ -8,15 +8,20 @@
 //   (one dial at a time per member), so the fleet's nodes know each other;
 // - our row's addresses follow the host's advertised ones (listen and
 //   observed), handed to the fleet thread at each heartbeat;
-// - the alive members split the verification dials (warm start) by XOR
-//   distance (fleet::VerificationShard): owns() says whether a stored peer
-//   is ours to dial; alone or with the database lost, every peer is.
+// - the alive members split the verification dials (warm start,
+//   re-verification) by XOR distance (fleet::VerificationShard): owns() says
+//   whether a peer is ours to dial; alone or with the database lost, every
+//   peer is;
+// - a pulled row at the floor reputation (the member whose share it is found
+//   it unreachable and removed it) is not admitted again, and the pulled
+//   reputations are handed to re-verification (set_reputation_handler).
 // /health's `fleet` object and the mepassa_fleet_* metrics read its
 // counters (atomics) from the HTTP thread.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -48,6 +53,10 @@ class FleetService {
   // counts those we own, recounted as the members change.
   void set_verification_set(const std::vector<storage::StoredPeer>& peers);
 
+  // Network thread. Called with each pulled peer admitted to the routing table
+  // and its stored reputation (the node's re-verification follows it).
+  void set_reputation_handler(std::function<void(const PeerId&, double)> h) { on_reputation_ = std::move(h); }
+
   http::FleetHealth health() const;
   // The mepassa_fleet_* families, Prometheus text (any thread).
   std::string metrics_text() const;
@@ -71,6 +80,7 @@ class FleetService {
   std::atomic<std::uint64_t> shard_peers_{0};  // gauge, read by the HTTP thread
   std::atomic<std::uint64_t> shard_members_{1};
   bool stopped_ = false;                      // network thread
+  std::function<void(const PeerId&, double)> on_reputation_;
 };
 
 }  // namespace mp::app

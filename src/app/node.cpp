@@ -9,6 +9,7 @@
 
 #include "app/fleet_service.hpp"
 #include "app/node_config.hpp"
+#include "app/reverification.hpp"
 #include "app/warm_start.hpp"
 #include "autonat/server.hpp"
 #include "http/http_server.hpp"
@@ -69,6 +70,7 @@ Status Node::start() {
   });
   host_.events().subscribe([this](const host::Event& e) { on_event(e); });
 
+  start_reverification();  // before the load: it follows the loaded reputations
   load_stored_peers();
 
   spdlog::info("Local peer id: {}", host_.local_peer().to_base58());
@@ -116,6 +118,7 @@ int Node::run() {
 void Node::stop() {
   stopping_ = true;
   if (warm_start_) warm_start_->stop();
+  if (reverify_) reverify_->stop();
   if (dht_) dht_->stop();
   host_.shutdown();
   autonat_->shutdown();  // dial-back connections of the AutoNAT dialer
@@ -146,7 +149,25 @@ void Node::start_fleet() {
   fleet_ = std::make_unique<FleetService>(io_.get_executor(), host_, kad_, std::move(f));
   registry_.add_collector([fl = fleet_.get()](std::string& out) { out += fl->metrics_text(); });
   if (warm_start_) fleet_->set_verification_set(warm_start_->peers());  // wiring: fleet sharding
+  if (reverify_) {
+    fleet_->set_reputation_handler(
+        [rv = reverify_.get()](const PeerId& p, double r) { rv->book().set_reputation(p, r); });
+  }
   fleet_->start();
+}
+
+// Periodic re-verification of the routing table's peers (reverification.hpp),
+// one round at a time, never while the warm start dials; in fleet mode the
+// same shard filter as the warm start, asked at dial time.
+void Node::start_reverification() {
+  if (!store_ || config_.reverify_interval.count() <= 0) return;
+  ReverifyConfig r;
+  r.interval = config_.reverify_interval;
+  reverify_ = std::make_unique<Reverification>(host_, kad_, *store_, r);
+  reverify_->set_shard_filter([this](const PeerId& p) { return !fleet_ || fleet_->owns(p); });
+  reverify_->set_busy([this] { return warm_start_ && warm_start_->running(); });
+  registry_.add_collector([rv = reverify_.get()](std::string& out) { out += rv->metrics_text(); });
+  reverify_->start(io_.get_executor());
 }
 
 void Node::on_event(const host::Event& e) {
@@ -157,7 +178,13 @@ void Node::on_event(const host::Event& e) {
     store_dial_success(*est);
   } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
     on_status_closed(*closed);
-    if (closed->remaining_to_peer == 0) last_stored_.erase(closed->peer);
+    if (closed->remaining_to_peer == 0) {
+      last_stored_.erase(closed->peer);
+      // Seen until now: due for re-verification one interval from here.
+      if (reverify_ && kad_.routing_table().contains(closed->peer)) {
+        reverify_->book().seen(closed->peer, kad::Clock::now());
+      }
+    }
   } else if (const auto* id = std::get_if<host::IdentifyReceived>(&e)) {
     on_identify(*id);
   } else if (const auto* rtt = std::get_if<host::PingRtt>(&e)) {
@@ -176,6 +203,7 @@ void Node::on_identify(const host::IdentifyReceived& id) {
     asio::co_spawn(io_, kad::ping_eviction_candidate(host_, kad_, r.pending->ping), asio::detached);
   }
   store_identified(id, supports_kad);
+  if (reverify_ && kad_.routing_table().contains(id.peer)) reverify_->book().seen(id.peer, kad::Clock::now());
 }
 
 }  // namespace mp::app

@@ -67,6 +67,7 @@ struct StoredPeer;
 namespace mp::app {
 
 class WarmStart;
+class Reverification;
 class FleetService;
 
 class Node {
@@ -127,6 +128,7 @@ class Node {
   void load_stored_peers();
   void seed_routing_table(std::vector<storage::StoredPeer> peers);
   void start_fleet();  // node.cpp; DATABASE_URL only
+  void start_reverification();  // with a peer store and REVERIFY_INTERVAL_SECS > 0
   void store_identified(const host::IdentifyReceived& id, bool supports_kad);
   void store_dial_success(const host::ConnectionEstablished& est);
   void on_unreachable(const PeerId& peer);
@@ -167,6 +169,7 @@ class Node {
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WarmStart> warm_start_;  // set by load_stored_peers
   std::unique_ptr<FleetService> fleet_;    // DATABASE_URL only
+  std::unique_ptr<Reverification> reverify_;  // with a peer store and REVERIFY_INTERVAL_SECS > 0
   MisbehaviourSummary summary_;
   bool stopping_ = false;
   // The metrics bridge (publish_health): the totals last copied from the

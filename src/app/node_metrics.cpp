@@ -13,6 +13,7 @@
 #include "app/fleet_service.hpp"
 #include "app/module_metrics.hpp"
 #include "app/node.hpp"
+#include "app/reverification.hpp"
 #include "autonat/server.hpp"
 #include "http/process_metrics.hpp"
 #include "kad/dht_service.hpp"
@@ -151,6 +152,7 @@ void Node::publish_health() {
     }
   }
   if (fleet_) s.fleet = fleet_->health();
+  if (reverify_) s.reverify = reverify_->health();
   metrics_.routing_table_size.set(static_cast<std::int64_t>(s.routing_table_size));
   metrics_.health_degraded.set(s.storage.ok ? 0 : 1);
   auto& hs = host_.stats();

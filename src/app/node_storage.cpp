@@ -13,6 +13,7 @@
 
 #include "app/fleet_service.hpp"
 #include "app/node.hpp"
+#include "app/reverification.hpp"
 #include "app/warm_start.hpp"
 #include "storage/pg_peer_store.hpp"
 #include "storage/sqlite_peer_store.hpp"
@@ -81,11 +82,17 @@ void Node::seed_routing_table(std::vector<storage::StoredPeer> peers) {
     }
   }
   spdlog::info("Routing table seeded with {} stored peers", seeded.size());
+  if (reverify_) {
+    for (const auto& p : seeded) reverify_->book().set_reputation(p.id, p.reputation);
+  }
   // Then find out in the background which of them are still reachable.
   warm_start_ = std::make_unique<WarmStart>(host_, kad_, *store_, WarmStartConfig{});
   // wiring: fleet sharding. Asked at dial time: fleet_ starts after the first load.
   warm_start_->set_shard_filter([this](const PeerId& p) { return !fleet_ || fleet_->owns(p); });
   if (fleet_) fleet_->set_verification_set(seeded);
+  warm_start_->set_outcome_handler([this](const storage::StoredPeer& p, VerificationOutcome o) {
+    if (reverify_) reverify_->book().record(p.id, o);
+  });
   warm_start_->start(io_.get_executor(), std::move(seeded));
 }
 
@@ -127,6 +134,7 @@ void Node::store_dial_success(const host::ConnectionEstablished& est) {
 // restarts), and kad::DialFailures decides when it leaves the table.
 void Node::on_unreachable(const PeerId& peer) {
   if (store_) store_->record_dial_failure(peer);
+  if (reverify_) reverify_->book().record(peer, VerificationOutcome::kUnreachable);
   if (dial_failures_.failed(peer)) {
     kad_.on_peer_unreachable(peer);
     spdlog::debug("{} unreachable twice in a row: removed from the routing table", peer.to_base58());

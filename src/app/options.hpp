@@ -67,6 +67,10 @@ inline constexpr Option kOptions[] = {
     {"FLEET_PULL_SECS", "", "--fleet-pull-secs", "SECS", OptionKind::kSeconds, 2, 1, "", "",
      "with DATABASE_URL: how often this node pulls the peers the others stored (NOTIFY wakes it sooner)"},
     // --- end h-fleet ---
+    // --- h-reverify: periodic re-verification (issue 16) ---
+    {"REVERIFY_INTERVAL_SECS", "", "--reverify-interval-secs", "SECS", OptionKind::kSeconds, 600, 0, "", "",
+     "how often the routing-table peers not connected and not seen for this long are dialed again (0: off)"},
+    // --- end h-reverify ---
     {"RUST_LOG", "LOG_LEVEL", "--log-level", "LEVEL", OptionKind::kText, 0, 0, "info", "",
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", "", "--log-format", "text|json", OptionKind::kText, 0, 0, "text", "",

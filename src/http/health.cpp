@@ -33,6 +33,18 @@ HealthResponse render_health(const HealthSnapshot& s, std::uint64_t uptime_secon
                   {"shard_peers", s.fleet.shard_peers},
                   {"shard_members", s.fleet.shard_members}};
   }
+  if (s.reverify.enabled) {
+    j["reverify"] = {{"interval_secs", s.reverify.interval_secs},
+                     {"rounds", s.reverify.rounds},
+                     {"rounds_skipped", s.reverify.rounds_skipped},
+                     {"running", s.reverify.running},
+                     {"last_round_peers", s.reverify.last_round_peers},
+                     {"reached", s.reverify.reached},
+                     {"already_connected", s.reverify.already_connected},
+                     {"unreachable", s.reverify.unreachable},
+                     {"removed", s.reverify.removed},
+                     {"other_member", s.reverify.other_member}};
+  }
   j["routing_table_size"] = s.routing_table_size;
   j["peer_id"] = s.peer_id;
   j["listen_addrs"] = s.listen_addrs;

@@ -41,11 +41,27 @@ struct FleetHealth {
   std::uint64_t shard_members = 1;  // members sharing the verification dials
 };
 
+// Periodic re-verification (app/reverification.hpp): absent when REVERIFY_INTERVAL_SECS=0.
+struct ReverifyHealth {
+  bool enabled = false;
+  std::uint64_t interval_secs = 0;
+  std::uint64_t rounds = 0;          // rounds finished
+  std::uint64_t rounds_skipped = 0;  // due while a round or the warm start ran
+  bool running = false;
+  std::uint64_t last_round_peers = 0;
+  std::uint64_t reached = 0;  // totals over every round
+  std::uint64_t already_connected = 0;
+  std::uint64_t unreachable = 0;
+  std::uint64_t removed = 0;
+  std::uint64_t other_member = 0;  // left to the fleet member that owns them
+};
+
 struct HealthSnapshot {
   std::uint64_t peer_count = 0;  // connected peers
   std::uint64_t routing_table_size = 0;
   StorageHealth storage;
   FleetHealth fleet;
+  ReverifyHealth reverify;
   std::string peer_id;
   std::vector<std::string> listen_addrs;
 };

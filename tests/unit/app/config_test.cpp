@@ -501,5 +501,14 @@ TEST_F(ConfigTest, NetworkThreadsDefaultsToTheCoresWithinOneToSixtyFour) {
   expect_bad("NETWORK_THREADS");
 }
 
+TEST_F(ConfigTest, ReverifyIntervalDefaultsToTenMinutesAndZeroTurnsItOff) {
+  EXPECT_EQ(ok().reverify_interval, std::chrono::seconds(600));
+  EXPECT_EQ(ok({"--reverify-interval-secs", "0"}).reverify_interval, std::chrono::seconds(0));
+  env.set("REVERIFY_INTERVAL_SECS", "30");
+  EXPECT_EQ(ok().reverify_interval, std::chrono::seconds(30));
+  env.set("REVERIFY_INTERVAL_SECS", "-1");
+  expect_bad("REVERIFY_INTERVAL_SECS");
+}
+
 }  // namespace
 }  // namespace mp::app
