@@ -28,9 +28,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
