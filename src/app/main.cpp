@@ -9,6 +9,7 @@
 #include "app/logging.hpp"
 #include "app/node.hpp"
 #include "app/probe.hpp"
+#include "fleet/membership.hpp"
 #include "storage/peers_command.hpp"
 
 int main(int argc, char** argv) {
@@ -37,8 +38,12 @@ int main(int argc, char** argv) {
         args.push_back("--max-age-secs");
         args.push_back(std::to_string(config.peer_max_age.count()));
       }
-      return mp::storage::run_peers_command(args, config.data_dir.string(), std::cout, std::cerr,
-                                            config.database_url);  // h-pg: DATABASE_URL
+      // `peers stats` counts a fleet member alive by the node's rule
+      // (fleet::is_alive) at this process's FLEET_HEARTBEAT_SECS.
+      return mp::storage::run_peers_command(
+          args, config.data_dir.string(), std::cout, std::cerr,
+          config.database_url,  // h-pg: DATABASE_URL
+          mp::fleet::kMissedHeartbeatsGone * std::chrono::milliseconds(config.fleet_heartbeat));
     }
     case Command::kProbe: {
       LogOptions opts;

@@ -133,7 +133,8 @@ int gc(sqlite::Database& db, std::int64_t max_age, std::ostream& out) {
 }  // namespace
 
 int run_peers_command(const std::vector<std::string>& all_args, const std::string& data_dir,
-                      std::ostream& out, std::ostream& err, const std::string& database_url) {
+                      std::ostream& out, std::ostream& err, const std::string& database_url,
+                      std::chrono::milliseconds fleet_alive) {
   std::vector<std::string> args = all_args;
   if (!args.empty() && args.front() == "peers") args.erase(args.begin());
   if (args.empty() || (args[0] != "stats" && args[0] != "list" && args[0] != "gc")) {
@@ -149,7 +150,9 @@ int run_peers_command(const std::vector<std::string>& all_args, const std::strin
   }
   if (cmd == "list" && !read_option(args, "--limit", limit, err)) return 2;
   if (cmd == "gc" && !read_option(args, "--max-age-secs", max_age, err)) return 2;
-  if (!database_url.empty()) return run_pg_peers_command(cmd, limit, max_age, database_url, out, err);
+  if (!database_url.empty()) {
+    return run_pg_peers_command(cmd, limit, max_age, database_url, fleet_alive, out, err);
+  }
 
   const std::filesystem::path path = std::filesystem::path(data_dir) / "dht.db";
   std::error_code ec;

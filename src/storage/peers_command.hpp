@@ -11,6 +11,7 @@
 // Returns the process exit code: 0 success, 1 failure, 2 usage error.
 #pragma once
 
+#include <chrono>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -19,8 +20,11 @@ namespace mp::storage {
 
 // `args` starts at the subcommand ("stats", "list", "gc"); a leading
 // "peers" is accepted too. A non-empty `database_url` runs them on the
-// PostgreSQL store instead (pg_peers_command.hpp).
+// PostgreSQL store instead (pg_peers_command.hpp); there `fleet_alive` is how
+// old a member's heartbeat may be for stats to count it alive (the default:
+// 3 heartbeats at the default FLEET_HEARTBEAT_SECS of 5 s).
 int run_peers_command(const std::vector<std::string>& args, const std::string& data_dir,
-                      std::ostream& out, std::ostream& err, const std::string& database_url = "");
+                      std::ostream& out, std::ostream& err, const std::string& database_url = "",
+                      std::chrono::milliseconds fleet_alive = std::chrono::seconds(15));
 
 }  // namespace mp::storage

@@ -17,9 +17,8 @@ std::int64_t unix_now() {
 
 // The fleet (fleet/pg_fleet.hpp): each member's heartbeat age on the
 // database's clock and the rows it last wrote (seen_by). Alive as the nodes
-// count it at the default FLEET_HEARTBEAT_SECS: 3 heartbeats of 5 s.
-void fleet(pqxx::transaction_base& tx, std::ostream& out) {
-  constexpr std::int64_t kAliveMs = 3 * 5'000;
+// count it (fleet::is_alive): a heartbeat within `alive` milliseconds.
+void fleet(pqxx::transaction_base& tx, std::int64_t alive_ms, std::ostream& out) {
   constexpr int kMaxListed = 100;
   pqxx::result r = tx.exec(R"(
     SELECT b.peer_id, b.version,
@@ -28,11 +27,15 @@ void fleet(pqxx::transaction_base& tx, std::ostream& out) {
     FROM bootstrap_nodes b
     LEFT JOIN (SELECT seen_by, COUNT(*) AS n FROM dht_peers GROUP BY seen_by) c ON c.seen_by = b.peer_id
     ORDER BY b.heartbeat_ms DESC, b.peer_id LIMIT )" + std::to_string(kMaxListed + 1));
-  int alive = 0;
-  for (const auto& row : r) alive += row[2].as<std::int64_t>() * 1000 <= kAliveMs ? 1 : 0;
+  // Counted in milliseconds over every row, not from the listed ages.
+  const auto alive = tx.exec_params(R"(
+    SELECT COUNT(*) FROM bootstrap_nodes
+    WHERE (extract(epoch from clock_timestamp()) * 1000)::bigint - heartbeat_ms <= $1)",
+                                    alive_ms)[0][0]
+                         .as<std::int64_t>();
   const auto known = tx.exec("SELECT COUNT(*) FROM bootstrap_nodes")[0][0].as<std::int64_t>();
   out << "fleet members:   " << alive << " alive, " << known
-      << " known (alive: a heartbeat in the last " << kAliveMs / 1000 << " s)\n";
+      << " known (alive: a heartbeat in the last " << alive_ms / 1000 << " s)\n";
   int listed = 0;
   for (const auto& row : r) {
     if (++listed > kMaxListed) {
@@ -44,7 +47,8 @@ void fleet(pqxx::transaction_base& tx, std::ostream& out) {
   }
 }
 
-int stats(pqxx::connection& c, const std::string& where, std::ostream& out) {
+int stats(pqxx::connection& c, const std::string& where, std::int64_t alive_ms,
+          std::ostream& out) {
   const std::int64_t version = pg_schema_version(c);
   pqxx::read_transaction tx(c);
   const auto size = tx.exec("SELECT pg_total_relation_size('dht_peers')")[0][0].as<std::int64_t>();
@@ -78,7 +82,7 @@ int stats(pqxx::connection& c, const std::string& where, std::ostream& out) {
       << "reputation:      min " << a[5].c_str() << ", avg " << a[6].c_str() << ", max "
       << a[7].c_str() << "\n"
       << "last change:     " << a[8].c_str() << " (change_seq)\n";
-  if (version >= 4) fleet(tx, out);
+  if (version >= 4) fleet(tx, alive_ms, out);
   return 0;
 }
 
@@ -115,7 +119,8 @@ int gc(pqxx::connection& c, std::int64_t max_age, std::ostream& out) {
 }  // namespace
 
 int run_pg_peers_command(const std::string& cmd, std::int64_t limit, std::int64_t max_age,
-                         const std::string& database_url, std::ostream& out, std::ostream& err) {
+                         const std::string& database_url, std::chrono::milliseconds fleet_alive,
+                         std::ostream& out, std::ostream& err) {
   const std::string where = redact_database_url(database_url);
   try {
     pqxx::connection c(database_url);
@@ -123,7 +128,7 @@ int run_pg_peers_command(const std::string& cmd, std::int64_t limit, std::int64_
       err << "no peer store at " << where << " (no dht_schema table; is DATABASE_URL right?)\n";
       return 1;
     }
-    if (cmd == "stats") return stats(c, where, out);
+    if (cmd == "stats") return stats(c, where, fleet_alive.count(), out);
     if (cmd == "list") return list(c, limit, out);
     return gc(c, max_age, out);
   } catch (const std::exception& e) {

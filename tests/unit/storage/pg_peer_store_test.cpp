@@ -362,5 +362,39 @@ TEST(PgPeerStore, PeersStatsShowsTheFleetMembersAndWhatEachStored) {
   EXPECT_LT(s.find("12D3KooWSeenByThisNode  heartbeat"), s.find("12D3KooWOtherMember  heartbeat"));
 }
 
+// The alive window is the node's (fleet::is_alive: 3 heartbeats), read from
+// the FLEET_HEARTBEAT_SECS the command runs with, not a fixed 15 s.
+TEST(PgPeerStore, PeersStatsCountsMembersAliveByTheHeartbeatItIsGiven) {
+  const std::string url = PgServer::shared().create_database();
+  { auto a = open(config(url)); }
+  const std::string now_ms = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+  PgServer::shared().query(url, "INSERT INTO bootstrap_nodes VALUES ('12D3KooWFresh', '', '0.1.0', " + now_ms +
+                                    ", 0), ('12D3KooWThirtySecondsAgo', '', '0.1.0', " + now_ms +
+                                    " - 30000, 0), ('12D3KooWTwoMinutesAgo', '', '0.1.0', " + now_ms +
+                                    " - 120000, 0)");
+  auto stats = [&](std::chrono::milliseconds alive) {
+    std::ostringstream out, err;
+    EXPECT_EQ(run_peers_command({"stats"}, "/nonexistent", out, err, url, alive), 0) << err.str();
+    return out.str();
+  };
+  // FLEET_HEARTBEAT_SECS=20: alive within 60 s.
+  std::string s = stats(std::chrono::seconds(3 * 20));
+  EXPECT_NE(s.find("fleet members:   2 alive, 3 known (alive: a heartbeat in the last 60 s)"),
+            std::string::npos)
+      << s;
+  // The default 5 s: within 15 s.
+  s = stats(std::chrono::seconds(3 * 5));
+  EXPECT_NE(s.find("fleet members:   1 alive, 3 known (alive: a heartbeat in the last 15 s)"),
+            std::string::npos)
+      << s;
+  // FLEET_HEARTBEAT_SECS=60: within 180 s, all three.
+  s = stats(std::chrono::seconds(3 * 60));
+  EXPECT_NE(s.find("fleet members:   3 alive, 3 known"), std::string::npos) << s;
+  // The call without a window keeps the default rule.
+  std::ostringstream out, err;
+  ASSERT_EQ(run_peers_command({"stats"}, "/nonexistent", out, err, url), 0) << err.str();
+  EXPECT_NE(out.str().find("fleet members:   1 alive, 3 known"), std::string::npos) << out.str();
+}
+
 }  // namespace
 }  // namespace mp::storage
