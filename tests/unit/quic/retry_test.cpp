@@ -5,6 +5,8 @@
 // - with QUIC_RETRY=always, our own client completes the handshake after
 //   one Retry and the counters say so; a forged token is dropped and counted
 //   without a Retry or a connection;
+// - with QUIC_RETRY=auto, clients are retried only while half of the
+//   handshake slots (TCP and QUIC together) are taken;
 // - a 1200-byte long header packet of an unknown version is answered with
 //   Version Negotiation listing QUIC v1; a small one is not answered.
 #include <gtest/gtest.h>
@@ -17,6 +19,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -160,6 +163,64 @@ TEST(QuicRetry, ForcedRetryClientCompletesTheHandshakeAfterOneRetry) {
   EXPECT_EQ(stats.tokens_refused.load(), 0u);
   EXPECT_EQ(stats.get(DropReason::kToken), 0u);
   EXPECT_EQ(a.quic().datagram_stats().get(StatelessAnswer::kRetry), 0u);
+}
+
+// Raw TCP sockets that connect and never speak hold handshake slots.
+asio::awaitable<void> stall_tcp(host::Host& b, std::vector<asio::ip::tcp::socket>& out,
+                                std::size_t n) {
+  asio::ip::tcp::endpoint to;
+  for (const auto& a : b.listen_addrs()) {
+    if (is_quic(a)) continue;
+    const auto ep = *a.tcp_endpoint();
+    to = asio::ip::tcp::endpoint(asio::ip::make_address(ep.first), ep.second);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    out.emplace_back(co_await asio::this_coro::executor);
+    co_await out.back().async_connect(to, asio::use_awaitable);
+  }
+  EXPECT_TRUE(co_await eventually([&] { return b.handshakes_in_progress() == out.size(); }));
+}
+
+asio::awaitable<void> retry_under_load(host::Host& a, host::Host& c, host::Host& b) {
+  const auto& stats = b.quic().datagram_stats();
+  const Multiaddr target = [&] {
+    for (const auto& m : b.listen_addrs())
+      if (is_quic(m)) return m.with_peer_id(b.local_peer());
+    throw std::runtime_error("no QUIC address");
+  }();
+  std::vector<asio::ip::tcp::socket> tcp;
+  // One slot of four taken: no Retry.
+  co_await stall_tcp(b, tcp, 1);
+  auto to_b = co_await a.dial(target);
+  EXPECT_TRUE(to_b);
+  EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 0u);
+  // Two of four: the next client is asked to validate its address first.
+  co_await stall_tcp(b, tcp, 1);
+  auto retried = co_await c.dial(target);
+  EXPECT_TRUE(retried);
+  EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 1u);
+  EXPECT_EQ(stats.tokens_accepted.load(), 1u);
+  EXPECT_TRUE(co_await eventually([&] { return b.connections().size() == 2; }));
+  for (auto& s : tcp) s.close();
+  a.shutdown();
+  c.shutdown();
+  b.shutdown();
+}
+
+TEST(QuicRetry, AutoRetriesOnlyWhileHalfTheHandshakeSlotsAreTaken) {
+  asio::io_context io;
+  auto server = quic_config(host::QuicRetry::kAuto);
+  server.listen_addrs.push_back(*Multiaddr::parse("/ip4/127.0.0.1/tcp/0"));
+  server.max_handshakes = 4;
+  server.handshake_timeout = 600s;  // the stalled TCP sockets stay in the table
+  server.handshake_first_exchange_timeout = 600s;
+  host::Host b(io.get_executor(), server, Ed25519KeyPair::generate());
+  host::Host a(io.get_executor(), quic_config(host::QuicRetry::kAuto), Ed25519KeyPair::generate());
+  host::Host c(io.get_executor(), quic_config(host::QuicRetry::kAuto), Ed25519KeyPair::generate());
+  ASSERT_TRUE(b.listen().ok());
+  ASSERT_TRUE(a.listen().ok());
+  ASSERT_TRUE(c.listen().ok());
+  test::run_in(io, retry_under_load(a, c, b), 30s);
 }
 
 asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak) {
