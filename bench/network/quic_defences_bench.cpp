@@ -4,7 +4,6 @@
 // returned token costs to check, and a Version Negotiation answer. Numbers
 // only; nothing is asserted.
 #include <benchmark/benchmark.h>
-
 #include <ngtcp2/ngtcp2.h>
 
 #include <array>

@@ -15,7 +15,7 @@ namespace mp::host {
 // QUIC_RETRY: when the QUIC listener asks a new client to prove its address
 // with a Retry before any handshake state (quic/address_validation.hpp).
 enum class QuicRetry {
-  kAuto,    // when half of the handshake slots (max_handshakes) are taken
+  kAuto,  // when half of the handshake slots (max_handshakes) are taken
   kAlways,
   kNever,
 };

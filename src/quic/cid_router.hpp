@@ -38,8 +38,9 @@ enum class DropReason : std::size_t {
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
-    kDropReasonNames = {"malformed",  "unknown_connection", "not_initial", "version",
-                        "handshakes", "limit",              "token",       "version_rate"};
+    kDropReasonNames = {"malformed", "unknown_connection", "not_initial",
+                        "version",   "handshakes",         "limit",
+                        "token",     "version_rate"};
 
 struct DatagramHeader {
   bool long_header = false;

@@ -48,7 +48,9 @@ asio::ip::udp::endpoint path_remote(const ngtcp2_path& path,
 
 }  // namespace
 
-ngtcp2_tstamp QuicConnection::now() { return now_ns(); }
+ngtcp2_tstamp QuicConnection::now() {
+  return now_ns();
+}
 
 QuicConnection::QuicConnection(asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
                                const asio::ip::udp::endpoint& remote,

@@ -67,9 +67,9 @@ class QuicConnection final : public host::MuxedConnection,
   // 7.3), and the address counts as validated.
   static Result<std::shared_ptr<QuicConnection>> accept(
       asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const std::optional<ngtcp2_cid>& retried,
-      const asio::ip::udp::endpoint& local,
-      const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
-      const ConnectionSettings& settings, Send send, ConnectionEvents events);
+      const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
+      const tls::Credentials& creds, const ConnectionSettings& settings, Send send,
+      ConnectionEvents events);
   // Client side; the first Initial goes out when flush() is called.
   static Result<std::shared_ptr<QuicConnection>> connect(
       asio::any_io_executor ex, const asio::ip::udp::endpoint& local,

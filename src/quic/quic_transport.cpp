@@ -122,8 +122,8 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
     // A long header of another version that cannot be a client's first
     // datagram (under 1200 bytes): not answered (RFC 9000 6.1).
     if (data.size() >= 5 && (data[0] & 0x80) != 0 &&
-        (std::uint32_t{data[1]} << 24 | std::uint32_t{data[2]} << 16 |
-         std::uint32_t{data[3]} << 8 | data[4]) != NGTCP2_PROTO_VER_V1)
+        (std::uint32_t{data[1]} << 24 | std::uint32_t{data[2]} << 16 | std::uint32_t{data[3]} << 8 |
+         data[4]) != NGTCP2_PROTO_VER_V1)
       return datagram_stats_->count(DropReason::kVersion);
     return datagram_stats_->count(DropReason::kMalformed);
   }
@@ -136,7 +136,8 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
     }
   }
   if (!header->long_header) return datagram_stats_->count(DropReason::kUnknownConnection);
-  if (header->version != NGTCP2_PROTO_VER_V1) return answer_version(sock, from, *header, data.size());
+  if (header->version != NGTCP2_PROTO_VER_V1)
+    return answer_version(sock, from, *header, data.size());
   accept(sock, from, data);
 }
 
@@ -199,9 +200,8 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
   if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
   const std::uint64_t handle = next_handle_++;
-  auto conn = QuicConnection::accept(executor_, hd, original_dcid, sock->local, from,
-                                     *credentials_, settings_, sender_for(sock),
-                                     events_for(handle));
+  auto conn = QuicConnection::accept(executor_, hd, original_dcid, sock->local, from, *credentials_,
+                                     settings_, sender_for(sock), events_for(handle));
   if (!conn) {
     host_.registry_.handshakes().remove(admission.id);
     spdlog::debug("quic: cannot accept from {}: {}", ip, conn.message());

@@ -9,13 +9,11 @@
 //   handshake slots (TCP and QUIC together) are taken;
 // - a 1200-byte long header packet of an unknown version is answered with
 //   Version Negotiation listing QUIC v1; a small one is not answered.
-#include <gtest/gtest.h>
-
 #include <gnutls/crypto.h>
+#include <gtest/gtest.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <array>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -153,7 +151,8 @@ asio::awaitable<void> dial_through_retry(host::Host& a, host::Host& b) {
 TEST(QuicRetry, ForcedRetryClientCompletesTheHandshakeAfterOneRetry) {
   asio::io_context io;
   host::Host a(io.get_executor(), quic_config(host::QuicRetry::kNever), Ed25519KeyPair::generate());
-  host::Host b(io.get_executor(), quic_config(host::QuicRetry::kAlways), Ed25519KeyPair::generate());
+  host::Host b(io.get_executor(), quic_config(host::QuicRetry::kAlways),
+               Ed25519KeyPair::generate());
   ASSERT_TRUE(a.listen().ok());
   ASSERT_TRUE(b.listen().ok());
   test::run_in(io, dial_through_retry(a, b), 20s);
@@ -223,7 +222,8 @@ TEST(QuicRetry, AutoRetriesOnlyWhileHalfTheHandshakeSlotsAreTaken) {
   test::run_in(io, retry_under_load(a, c, b), 30s);
 }
 
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak) {
+asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s,
+                                   std::weak_ptr<QuicConnection> weak) {
   std::array<std::uint8_t, 2048> buf{};
   udp::endpoint from;
   for (;;) {
@@ -244,7 +244,8 @@ asio::awaitable<void> forged_token(host::Host& b) {
   EXPECT_TRUE(cert) << cert.message();
   auto creds = tls::Credentials::create(cert.value());
   EXPECT_TRUE(creds) << creds.message();
-  auto sock = std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto sock =
+      std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
   settings.initial_token.assign(1, static_cast<char>(NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY));
@@ -271,7 +272,7 @@ asio::awaitable<void> forged_token(host::Host& b) {
   EXPECT_EQ(stats.tokens_refused.load(), stats.get(DropReason::kToken));
   EXPECT_EQ(stats.tokens_accepted.load(), 0u);
   EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 0u);  // a bad token is not retried
-  EXPECT_EQ(b.handshakes_in_progress(), 0u);     // and holds no slot
+  EXPECT_EQ(b.handshakes_in_progress(), 0u);          // and holds no slot
   EXPECT_TRUE(b.connections().empty());
   EXPECT_FALSE(conn.value()->established());
   conn.value()->abort("test over");
@@ -282,7 +283,8 @@ asio::awaitable<void> forged_token(host::Host& b) {
 
 TEST(QuicRetry, ForgedTokenIsDroppedAndCountedWithoutState) {
   asio::io_context io;
-  host::Host b(io.get_executor(), quic_config(host::QuicRetry::kAlways), Ed25519KeyPair::generate());
+  host::Host b(io.get_executor(), quic_config(host::QuicRetry::kAlways),
+               Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
   test::run_in(io, forged_token(b), 20s);
 }
