@@ -438,6 +438,17 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       else if (v == "servers") cfg.kad_insert = KadInsert::kServers;
       else bad(*f, "unknown mode (expected all or servers)");
     }
+    if (auto f = r.single("QUIC_RETRY")) {
+      const std::string v = lower(trim(f->value));
+      if (v == "auto")
+        cfg.quic_retry = QuicRetry::kAuto;
+      else if (v == "always")
+        cfg.quic_retry = QuicRetry::kAlways;
+      else if (v == "never")
+        cfg.quic_retry = QuicRetry::kNever;
+      else
+        bad(*f, "unknown mode (expected auto, always or never)");
+    }
     if (auto f = r.single("IDENTIFY_PROTOCOL_VERSION")) {
       if (trim(f->value).empty()) bad(*f, "cannot be empty");
       cfg.identify_protocol_version = f->value;

@@ -35,6 +35,9 @@ enum class KadInsert {
   kServers,  // only peers that advertise a Kademlia protocol via identify
 };
 
+// QUIC_RETRY: when new QUIC clients must prove their address (host::QuicRetry).
+enum class QuicRetry { kAuto, kAlways, kNever };
+
 // What the process was asked to do.
 enum class Command {
   kRun,         // run the bootstrap node (no subcommand)
@@ -93,6 +96,7 @@ struct Config {
   bool allow_private_addrs = default_of<bool>("ALLOW_PRIVATE_ADDRS");
   std::vector<std::string> kad_protocols{std::string(default_text("KAD_PROTOCOL"))};
   KadInsert kad_insert = KadInsert::kAll;  // KAD_INSERT (options table: "all")
+  QuicRetry quic_retry = QuicRetry::kAuto;  // QUIC_RETRY (options table: "auto")
   std::chrono::seconds peer_max_age{default_of<std::int64_t>("PEER_MAX_AGE_SECS")};
   std::string identify_protocol_version{default_text("IDENTIFY_PROTOCOL_VERSION")};
   std::uint32_t max_connections = default_of<std::uint32_t>("MAX_CONNECTIONS");

@@ -88,6 +88,19 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                    "handshake or connection limits).",
                    "reason", quic::kDropReasonNames,
                    [&](std::size_t i) { return quic.dropped[i].load(relaxed); });
+  // h-retry: stateless answers and Retry tokens (issue 14).
+  labelled_counter(out, "mepassa_quic_stateless_packets_sent_total",
+                   "Packets the QUIC listener sent without a connection: Retry (address "
+                   "validation, QUIC_RETRY) and Version Negotiation.",
+                   "type", quic::kStatelessAnswerNames,
+                   [&](std::size_t i) { return quic.sent[i].load(relaxed); });
+  static constexpr std::array<std::string_view, 2> kTokenResults = {"accepted", "refused"};
+  labelled_counter(out, "mepassa_quic_retry_tokens_total",
+                   "Initials that carried a Retry token: accepted (a handshake starts) or refused "
+                   "(forged, expired or another address's; also dropped with reason token).",
+                   "result", kTokenResults, [&](std::size_t i) {
+                     return (i == 0 ? quic.tokens_accepted : quic.tokens_refused).load(relaxed);
+                   });
 
   // wiring: NETWORK_THREADS (issue 13), the Noise crypto steps by where they ran.
   const host::Host::CryptoOffload crypto = h.crypto_offload();

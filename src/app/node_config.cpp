@@ -19,6 +19,17 @@ host::HostConfig host_config(const Config& c) {
   h.max_handshakes = c.max_handshakes;
   h.max_handshakes_per_ip = c.max_handshakes_per_ip;
   h.network_threads = c.network_threads;  // wiring: NETWORK_THREADS (issue 13)
+  switch (c.quic_retry) {                 // h-retry: QUIC_RETRY (issue 14)
+    case QuicRetry::kAuto:
+      h.quic_retry = host::QuicRetry::kAuto;
+      break;
+    case QuicRetry::kAlways:
+      h.quic_retry = host::QuicRetry::kAlways;
+      break;
+    case QuicRetry::kNever:
+      h.quic_retry = host::QuicRetry::kNever;
+      break;
+  }
   return h;
 }
 

@@ -125,6 +125,10 @@ inline constexpr Option kOptions[] = {
      "inbound connections still in the handshakes, TCP and QUIC together (apart from MAX_CONNECTIONS)"},
     {"MAX_HANDSHAKES_PER_IP", "", "--max-handshakes-per-ip", "N", OptionKind::kCount, 32, 1, "", "",
      "handshakes in progress per remote IP address"},
+    // h-retry: QUIC address validation (issue 14).
+    {"QUIC_RETRY", "", "--quic-retry", "auto|always|never", OptionKind::kText, 0, 0, "auto", "",
+     "ask new QUIC clients to prove their address with a Retry: auto (when half of MAX_HANDSHAKES "
+     "are in progress), always or never"},
     // wiring: NETWORK_THREADS (issue 13); 0 stands for "the number of cores" (load_config).
     {"NETWORK_THREADS", "", "--network-threads", "N", OptionKind::kCount, 0, 1, "", "the number of cores",
      "threads for connection setups, 1-64: with N > 1, N - 1 workers run the Noise handshakes' crypto; "

@@ -12,6 +12,14 @@
 
 namespace mp::host {
 
+// QUIC_RETRY: when the QUIC listener asks a new client to prove its address
+// with a Retry before any handshake state (quic/address_validation.hpp).
+enum class QuicRetry {
+  kAuto,  // when half of the handshake slots (max_handshakes) are taken
+  kAlways,
+  kNever,
+};
+
 struct HostConfig {
   std::vector<Multiaddr> listen_addrs;
   std::string protocol_version = "/mepassa/1.0.0";
@@ -43,6 +51,7 @@ struct HostConfig {
   // NETWORK_THREADS: with N > 1, N - 1 workers run the Noise handshakes'
   // crypto steps (net::WorkerPool); connections stay on the host's executor.
   std::size_t network_threads = 1;
+  QuicRetry quic_retry = QuicRetry::kAuto;
 };
 
 }  // namespace mp::host

@@ -29,14 +29,18 @@ enum class DropReason : std::size_t {
   kMalformed,          // no parsable QUIC header
   kUnknownConnection,  // short header for no connection of ours
   kNotInitial,         // long header for no connection, and not a valid Initial
-  kVersion,            // an Initial of a version other than QUIC v1
+  kVersion,            // a long header of a version other than QUIC v1, too small to be
+                       // answered with Version Negotiation (or a Version Negotiation)
   kHandshakes,         // over the handshakes-in-progress cap (total or per IP)
   kLimit,              // over MAX_CONNECTIONS / MAX_CONNECTIONS_PER_IP
+  kToken,              // an Initial whose Retry token is forged, expired or another address's
+  kVersionRate,        // another version, answered with Version Negotiation too often already
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
     kDropReasonNames = {"malformed", "unknown_connection", "not_initial",
-                        "version",   "handshakes",         "limit"};
+                        "version",   "handshakes",         "limit",
+                        "token",     "version_rate"};
 
 struct DatagramHeader {
   bool long_header = false;

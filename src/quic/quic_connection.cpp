@@ -48,6 +48,10 @@ asio::ip::udp::endpoint path_remote(const ngtcp2_path& path,
 
 }  // namespace
 
+ngtcp2_tstamp QuicConnection::now() {
+  return now_ns();
+}
+
 QuicConnection::QuicConnection(asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
                                const asio::ip::udp::endpoint& remote,
                                const ConnectionSettings& settings, std::optional<PeerId> expected,
@@ -107,12 +111,13 @@ void QuicConnection::init_settings(ngtcp2_settings& s, ngtcp2_transport_params& 
 }
 
 Result<std::shared_ptr<QuicConnection>> QuicConnection::accept(
-    asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const asio::ip::udp::endpoint& local,
-    const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
-    const ConnectionSettings& settings, Send send, ConnectionEvents events) {
+    asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const std::optional<ngtcp2_cid>& retried,
+    const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
+    const tls::Credentials& creds, const ConnectionSettings& settings, Send send,
+    ConnectionEvents events) {
   std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings, std::nullopt,
                                                        std::move(send), std::move(events)));
-  if (auto st = c->init(creds, &hd); !st) return st.error();
+  if (auto st = c->init(creds, &hd, retried); !st) return st.error();
   return c;
 }
 
@@ -124,11 +129,12 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::connect(
   std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings,
                                                        std::move(expected), std::move(send),
                                                        std::move(events)));
-  if (auto st = c->init(creds, nullptr); !st) return st.error();
+  if (auto st = c->init(creds, nullptr, std::nullopt); !st) return st.error();
   return c;
 }
 
-Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial) {
+Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial,
+                            const std::optional<ngtcp2_cid>& retried) {
   const bool is_server = initial != nullptr;
   if (auto st = init_tls(creds, is_server); !st) return st;
   ngtcp2_callbacks cb;
@@ -141,11 +147,25 @@ Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* 
   int rv = 0;
   if (is_server) {
     p.original_dcid = initial->dcid;
+    if (retried) {
+      // RFC 9000 7.3: after a Retry, original_destination_connection_id is
+      // the client's first DCID, and retry_source_connection_id the one it
+      // now uses (our Retry's SCID). The token proved the address: ngtcp2
+      // then lifts the 3x limit (it copies the token).
+      p.original_dcid = *retried;
+      p.retry_scid = initial->dcid;
+      p.retry_scid_present = 1;
+      s.token = initial->token;
+    }
     rv = ngtcp2_conn_server_new(&conn_, &initial->scid, &scid, &ours, initial->version, &cb, &s,
                                 &p, nullptr, this);
     original_dcid_ = cid_string(initial->dcid);
   } else {
     const ngtcp2_cid dcid = random_cid();
+    if (!settings_.initial_token.empty()) {  // ngtcp2 copies it
+      s.token = ngtcp2_vec{reinterpret_cast<std::uint8_t*>(settings_.initial_token.data()),
+                           settings_.initial_token.size()};
+    }
     rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &ours, NGTCP2_PROTO_VER_V1, &cb, &s, &p,
                                 nullptr, this);
   }

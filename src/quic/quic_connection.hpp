@@ -41,6 +41,9 @@ struct ConnectionSettings {
   std::size_t max_streams = 256;
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // Client: a token for its first Initial (RFC 9000 8.1.3). Tests use it to
+  // present forged ones; a Retry's token is handled by ngtcp2 itself.
+  std::string initial_token;
 };
 
 // What a connection tells its transport. Each runs on the io_context, never
@@ -57,11 +60,16 @@ class QuicConnection final : public host::MuxedConnection,
  public:
   using Send = std::function<void(const asio::ip::udp::endpoint& to, BytesView datagram)>;
 
-  // Server side, from a client's first Initial (`hd` as ngtcp2_accept read it).
+  // Server side, from a client's first Initial (`hd` as ngtcp2_accept read
+  // it). After a Retry, `retried` is the client's original Destination
+  // Connection ID from the token it returned (hd.dcid is then our Retry's
+  // Source Connection ID): both go in our transport parameters (RFC 9000
+  // 7.3), and the address counts as validated.
   static Result<std::shared_ptr<QuicConnection>> accept(
-      asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const asio::ip::udp::endpoint& local,
-      const asio::ip::udp::endpoint& remote, const tls::Credentials& creds,
-      const ConnectionSettings& settings, Send send, ConnectionEvents events);
+      asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const std::optional<ngtcp2_cid>& retried,
+      const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
+      const tls::Credentials& creds, const ConnectionSettings& settings, Send send,
+      ConnectionEvents events);
   // Client side; the first Initial goes out when flush() is called.
   static Result<std::shared_ptr<QuicConnection>> connect(
       asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
@@ -69,6 +77,8 @@ class QuicConnection final : public host::MuxedConnection,
       const ConnectionSettings& settings, std::optional<PeerId> expected, Send send,
       ConnectionEvents events);
   ~QuicConnection() override;
+  // ngtcp2's clock (nanoseconds of steady_clock).
+  static ngtcp2_tstamp now();
 
   // A datagram routed to this connection.
   void on_datagram(const asio::ip::udp::endpoint& from, BytesView data);
@@ -83,7 +93,8 @@ class QuicConnection final : public host::MuxedConnection,
   bool terminated() const { return terminated_; }
   const std::optional<tls::VerifiedPeer>& peer() const { return verified_; }
   const std::string& scid() const { return scid_; }
-  // The client's original Destination Connection ID (server side).
+  // The Destination Connection ID of the client's accepted Initial (server
+  // side): its original one, or after a Retry our Retry's Source Connection ID.
   const std::string& original_dcid() const { return original_dcid_; }
   const asio::ip::udp::endpoint& remote() const { return remote_; }
   // Why it ended ("handshake timeout", "peer_id_mismatch", ...).
@@ -112,7 +123,8 @@ class QuicConnection final : public host::MuxedConnection,
                  const asio::ip::udp::endpoint& remote, const ConnectionSettings& settings,
                  std::optional<PeerId> expected, Send send, ConnectionEvents events);
   // Server side when `initial` (the client's first Initial) is given.
-  Status init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial);
+  Status init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial,
+              const std::optional<ngtcp2_cid>& retried);
   Status init_tls(const tls::Credentials& creds, bool is_server);
   void init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const;
   ngtcp2_path path();

@@ -118,7 +118,15 @@ asio::awaitable<void> QuicTransport::receive_loop(std::shared_ptr<Socket> sock) 
 void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
                                 const asio::ip::udp::endpoint& from, BytesView data) {
   const auto header = parse_header(data);
-  if (!header) return datagram_stats_->count(DropReason::kMalformed);
+  if (!header) {
+    // A long header of another version that cannot be a client's first
+    // datagram (under 1200 bytes): not answered (RFC 9000 6.1).
+    if (data.size() >= 5 && (data[0] & 0x80) != 0 &&
+        (std::uint32_t{data[1]} << 24 | std::uint32_t{data[2]} << 16 | std::uint32_t{data[3]} << 8 |
+         data[4]) != NGTCP2_PROTO_VER_V1)
+      return datagram_stats_->count(DropReason::kVersion);
+    return datagram_stats_->count(DropReason::kMalformed);
+  }
   if (auto handle = router_.find(header->dcid)) {
     auto it = connections_.find(*handle);
     if (it != connections_.end()) {
@@ -128,7 +136,32 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
     }
   }
   if (!header->long_header) return datagram_stats_->count(DropReason::kUnknownConnection);
+  if (header->version != NGTCP2_PROTO_VER_V1)
+    return answer_version(sock, from, *header, data.size());
   accept(sock, from, data);
+}
+
+void QuicTransport::answer_version(const std::shared_ptr<Socket>& sock,
+                                   const asio::ip::udp::endpoint& from,
+                                   const DatagramHeader& header, std::size_t size) {
+  // Version 0 is a Version Negotiation packet itself: never answered.
+  if (closing_ || header.version == 0 || size < kMinInitialDatagram)
+    return datagram_stats_->count(DropReason::kVersion);
+  if (!version_answers_.take(std::chrono::steady_clock::now()))
+    return datagram_stats_->count(DropReason::kVersionRate);
+  const std::size_t n = write_version_negotiation(answer_, header.dcid, header.scid, size);
+  if (n == 0) return datagram_stats_->count(DropReason::kVersion);
+  send_stateless(sock, from, n, StatelessAnswer::kVersionNegotiation);
+}
+
+void QuicTransport::send_stateless(const std::shared_ptr<Socket>& sock,
+                                   const asio::ip::udp::endpoint& to, std::size_t size,
+                                   StatelessAnswer what) {
+  std::error_code ec;
+  sock->socket.send_to(asio::buffer(answer_.data(), size), to, 0, ec);
+  if (ec) return;
+  host_.stats().bytes_out.fetch_add(size, std::memory_order_relaxed);
+  datagram_stats_->count(what);
 }
 
 void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
@@ -138,6 +171,26 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   const int rv = ngtcp2_accept(&hd, data.data(), data.size());
   if (rv != 0) return datagram_stats_->count(DropReason::kNotInitial);
   if (hd.version != NGTCP2_PROTO_VER_V1) return datagram_stats_->count(DropReason::kVersion);
+  // Address validation (RFC 9000 8.1), before any state: a Retry token of
+  // ours must be genuine, fresh and for this address; without one, the
+  // client may be asked to come back with one.
+  std::optional<ngtcp2_cid> original_dcid;
+  const auto now = QuicConnection::now();
+  if (has_retry_token(hd)) {
+    original_dcid = retry_tokens_.verify(hd, from, now);
+    if (!original_dcid) {
+      datagram_stats_->tokens_refused.fetch_add(1, std::memory_order_relaxed);
+      return datagram_stats_->count(DropReason::kToken);
+    }
+    datagram_stats_->tokens_accepted.fetch_add(1, std::memory_order_relaxed);
+  } else if (retry_required(config_.quic_retry, host_.handshakes_in_progress(),
+                            config_.max_handshakes)) {
+    // ngtcp2_accept took only Initials of 1200 bytes or more: the Retry,
+    // a header and a token of under 200 bytes, is far from 3x that.
+    const std::size_t n = retry_tokens_.write_retry(answer_, hd, from, now);
+    if (n == 0 || n > 3 * data.size()) return datagram_stats_->count(DropReason::kNotInitial);
+    return send_stateless(sock, from, n, StatelessAnswer::kRetry);
+  }
   const std::string ip = endpoint_ip(from);
   auto& stats = host_.stats();
   if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
@@ -147,8 +200,8 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
   if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
   const std::uint64_t handle = next_handle_++;
-  auto conn = QuicConnection::accept(executor_, hd, sock->local, from, *credentials_, settings_,
-                                     sender_for(sock), events_for(handle));
+  auto conn = QuicConnection::accept(executor_, hd, original_dcid, sock->local, from, *credentials_,
+                                     settings_, sender_for(sock), events_for(handle));
   if (!conn) {
     host_.registry_.handshakes().remove(admission.id);
     spdlog::debug("quic: cannot accept from {}: {}", ip, conn.message());

@@ -7,6 +7,10 @@
 // IP, with its eviction of stalled handshakes on either transport). TLS 1.3 proves the peer's identity; once
 // it has, the connection goes to the host as a SecuredConnection whose
 // streams are QUIC streams. Dropped datagrams are counted by DropReason.
+// Before any state, a new client may be asked to prove its address with a
+// Retry (QUIC_RETRY; always when half of the handshake slots are taken in
+// auto), and a datagram of another version gets a Version Negotiation
+// answer (rate-bounded); both are stateless (address_validation.hpp).
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -23,6 +27,7 @@
 #include "core/result.hpp"
 #include "host/handshake_table.hpp"
 #include "host/transport.hpp"
+#include "quic/address_validation.hpp"
 #include "quic/cid_router.hpp"
 #include "quic/quic_connection.hpp"
 #include "tls/certificate.hpp"
@@ -34,13 +39,29 @@ struct HostConfig;
 
 namespace mp::quic {
 
+// Packets the listener answers without any connection (address_validation.hpp).
+enum class StatelessAnswer : std::size_t { kRetry, kVersionNegotiation, kCount };
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(StatelessAnswer::kCount)>
+    kStatelessAnswerNames = {"retry", "version_negotiation"};
+
 struct DatagramStats {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(StatelessAnswer::kCount)> sent{};
+  // Initials that carried one of our Retry tokens: valid (a handshake
+  // starts), or refused (also dropped as DropReason::kToken).
+  std::atomic<std::uint64_t> tokens_accepted{0};
+  std::atomic<std::uint64_t> tokens_refused{0};
   void count(DropReason r) {
     dropped[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
+  void count(StatelessAnswer a) {
+    sent[static_cast<std::size_t>(a)].fetch_add(1, std::memory_order_relaxed);
+  }
   std::uint64_t get(DropReason r) const {
     return dropped[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+  std::uint64_t get(StatelessAnswer a) const {
+    return sent[static_cast<std::size_t>(a)].load(std::memory_order_relaxed);
   }
 };
 
@@ -73,6 +94,12 @@ class QuicTransport {
                    BytesView data);
   void accept(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
               BytesView data);
+  // A long header of a version we do not speak: Version Negotiation when
+  // it could be a client's first datagram and the rate allows.
+  void answer_version(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
+                      const DatagramHeader& header, std::size_t size);
+  void send_stateless(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& to,
+                      std::size_t size, StatelessAnswer what);
   ConnectionEvents events_for(std::uint64_t handle);
   QuicConnection::Send sender_for(const std::shared_ptr<Socket>& sock);
   // Limits, the budget, and the host's registry for an inbound connection
@@ -105,6 +132,10 @@ class QuicTransport {
   std::vector<std::shared_ptr<Socket>> sockets_;
   std::vector<Multiaddr> listen_addrs_;
   std::shared_ptr<DatagramStats> datagram_stats_ = std::make_shared<DatagramStats>();
+  RetryTokens retry_tokens_;
+  TokenBucket version_answers_{kVersionNegotiationRate, kVersionNegotiationRate};
+  // Where stateless answers are written (one at a time, on the io_context).
+  std::array<std::uint8_t, 1500> answer_{};
   bool closing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -510,5 +510,17 @@ TEST_F(ConfigTest, ReverifyIntervalDefaultsToTenMinutesAndZeroTurnsItOff) {
   expect_bad("REVERIFY_INTERVAL_SECS");
 }
 
+// QUIC_RETRY (issue 14).
+TEST_F(ConfigTest, QuicRetryModes) {
+  EXPECT_EQ(ok().quic_retry, QuicRetry::kAuto);
+  env.set("QUIC_RETRY", "Always");
+  EXPECT_EQ(ok().quic_retry, QuicRetry::kAlways);
+  EXPECT_EQ(ok({"--quic-retry", "never"}).quic_retry, QuicRetry::kNever);
+  env.set("QUIC_RETRY", "sometimes");
+  const auto e = fails();
+  EXPECT_EQ(e.code, 2);
+  EXPECT_NE(e.text.find("QUIC_RETRY"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mp::app

@@ -1,0 +1,99 @@
+// The QUIC listener's answers that keep no state (RFC 9000 sections 6 and
+// 8.1): address validation with Retry, and Version Negotiation. Each is a
+// pure function of a datagram's header, the sender's address and, for
+// Retry, one per-process secret: nothing is stored per client before it has
+// proved it receives at its address, so a flood of spoofed Initials costs a
+// few hashes each and never a connection.
+//
+// The caller may rely on: a Retry packet is far under three times the
+// Initial (>= 1200 bytes) it answers (RFC 9000 8.1: amplification), a
+// Version Negotiation packet is never larger than the datagram it answers,
+// and tokens expire after kRetryTokenLifetime.
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+
+#include <array>
+#include <asio/ip/udp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "host/host_config.hpp"
+
+namespace mp::quic {
+
+// A Retry token is good for this long after it was issued: a client sends
+// its second Initial one round trip after our Retry.
+inline constexpr std::chrono::seconds kRetryTokenLifetime{10};
+
+// Whether an Initial without a valid token is answered with a Retry:
+// QUIC_RETRY=always|never, or auto: when at least half of the handshake
+// slots (MAX_HANDSHAKES, TCP and QUIC together) are taken.
+bool retry_required(host::QuicRetry mode, std::size_t handshakes_in_progress,
+                    std::size_t max_handshakes);
+
+// Whether the token of `hd` (an Initial) is one of our Retry tokens by its
+// first byte; other tokens (NEW_TOKEN, which we never issue) are ignored.
+bool has_retry_token(const ngtcp2_pkt_hd& hd);
+
+// Issues and checks Retry tokens under one secret (random per process: a
+// restart invalidates tokens in flight, which only costs their clients one
+// more Retry).
+class RetryTokens {
+ public:
+  RetryTokens();
+  explicit RetryTokens(const std::array<std::uint8_t, 32>& secret) : secret_(secret) {}
+
+  // Writes into `out` a Retry answering `hd`, a QUIC v1 Initial from
+  // `remote`: a fresh Source Connection ID, and a token binding the
+  // client's address, that ID and the client's original Destination
+  // Connection ID, stamped `now` (ngtcp2 nanoseconds). Returns its size, or
+  // 0 when it cannot be written.
+  std::size_t write_retry(std::span<std::uint8_t> out, const ngtcp2_pkt_hd& hd,
+                          const asio::ip::udp::endpoint& remote, ngtcp2_tstamp now) const;
+  // The client's original Destination Connection ID when `hd` carries a
+  // token we issued to `remote` for `hd`'s Destination Connection ID (the
+  // Retry's Source Connection ID) less than kRetryTokenLifetime ago.
+  std::optional<ngtcp2_cid> verify(const ngtcp2_pkt_hd& hd, const asio::ip::udp::endpoint& remote,
+                                   ngtcp2_tstamp now) const;
+
+ private:
+  std::array<std::uint8_t, 32> secret_{};
+};
+
+// Writes into `out` a Version Negotiation packet answering a long header
+// packet with connection IDs `dcid` / `scid` that was `datagram_size`
+// bytes long, listing QUIC v1. Returns its size, or 0 when it would be
+// larger than the datagram (or `out`).
+std::size_t write_version_negotiation(std::span<std::uint8_t> out, std::string_view dcid,
+                                      std::string_view scid, std::size_t datagram_size);
+
+// A long header packet of a version other than v1 large enough to be a
+// client's first packet (RFC 9000 14.1: 1200 bytes) may be answered with a
+// Version Negotiation packet; smaller ones never are (6.1).
+inline constexpr std::size_t kMinInitialDatagram = 1200;
+
+// At most `burst` answers at once, refilled at `per_second`: bounds the
+// Version Negotiation packets a spoofed flood makes us send.
+class TokenBucket {
+ public:
+  using Clock = std::chrono::steady_clock;
+  TokenBucket(double per_second, double burst)
+      : per_second_(per_second), burst_(burst), tokens_(burst) {}
+  bool take(Clock::time_point now);
+
+ private:
+  double per_second_;
+  double burst_;
+  double tokens_;
+  std::optional<Clock::time_point> last_;
+};
+
+// Version Negotiation answers per second (and burst) per transport.
+inline constexpr double kVersionNegotiationRate = 100;
+
+}  // namespace mp::quic
