@@ -25,7 +25,7 @@
 
 #include "app/text.hpp"
 #include "core/peer_id.hpp"
-#include "quic/address.hpp"  // h-quic
+#include "quic/address.hpp"
 
 namespace mp::app {
 
@@ -361,7 +361,7 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       if (trim(f->value).empty()) bad(*f, "cannot be empty");
       cfg.data_dir = std::string(trim(f->value));
     }
-    // h-pg: DATABASE_URL. Never echo the value: it may hold a password.
+    // DATABASE_URL. Never echo the value: it may hold a password.
     if (auto f = r.single("DATABASE_URL")) {
       const std::string v(trim(f->value));
       if (!v.empty() && !v.starts_with("postgres://") && !v.starts_with("postgresql://")) {
@@ -394,7 +394,7 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
         const Found item{text, l->second};
         auto ma = Multiaddr::parse(text);
         if (!ma.ok()) bad(item, "not a multiaddr: " + ma.message());
-        if (!ma->tcp_endpoint() && !quic::is_quic(*ma))  // h-quic: or .../udp/<port>/quic-v1
+        if (!ma->tcp_endpoint() && !quic::is_quic(*ma))  // or .../udp/<port>/quic-v1
           bad(item, "can only listen on /ip4|/ip6/<ip>/tcp/<port> or /ip4|/ip6/<ip>/udp/<port>/quic-v1");
         cfg.listen_addrs.push_back(std::move(ma.value()));
       }
@@ -403,7 +403,7 @@ LoadResult load_config(int argc, const char* const* argv, const EnvSource& env,
       // IPv6 keeps the IPv4 listener (the node warns).
       cfg.listen_addrs.push_back(Multiaddr::ip_tcp("0.0.0.0", cfg.bootstrap_port));
       cfg.listen_addrs.push_back(Multiaddr::ip_tcp("::", cfg.bootstrap_port));
-      // h-quic: QUIC v1 on the same port number, over UDP.
+      // QUIC v1 on the same port number, over UDP.
       for (const char* ip : {"0.0.0.0", "::"}) {
         auto quic = Multiaddr::parse(std::string(ip[0] == ':' ? "/ip6/" : "/ip4/") + ip + "/udp/" +
                                      std::to_string(cfg.bootstrap_port) + "/quic-v1");

@@ -62,7 +62,7 @@ struct Config {
   // DATA_DIR/identity.key.
   std::optional<std::string> peer_id_seed;
   std::filesystem::path data_dir{std::string(default_text("DATA_DIR"))};
-  // h-pg: DATABASE_URL; empty = the SQLite peer store in data_dir.
+  // DATABASE_URL; empty = the SQLite peer store in data_dir.
   std::string database_url;
   // RUST_LOG or LOG_LEVEL: the raw filter text and the level we apply.
   std::string log_filter{default_text("RUST_LOG")};
@@ -120,9 +120,9 @@ struct Config {
   std::uint32_t kad_max_providers_per_ip = default_of<std::uint32_t>("KAD_MAX_PROVIDERS_PER_IP");
   std::chrono::seconds log_summary_interval{default_of<std::int64_t>("LOG_SUMMARY_INTERVAL_SECS")};
   std::chrono::seconds storage_maintenance_interval{default_of<std::int64_t>("STORAGE_MAINTENANCE_INTERVAL_SECS")};
-  std::chrono::seconds fleet_heartbeat{default_of<std::int64_t>("FLEET_HEARTBEAT_SECS")};  // h-fleet
-  std::chrono::seconds reverify_interval{default_of<std::int64_t>("REVERIFY_INTERVAL_SECS")};  // h-reverify
-  std::chrono::seconds fleet_pull{default_of<std::int64_t>("FLEET_PULL_SECS")};            // h-fleet
+  std::chrono::seconds fleet_heartbeat{default_of<std::int64_t>("FLEET_HEARTBEAT_SECS")};
+  std::chrono::seconds reverify_interval{default_of<std::int64_t>("REVERIFY_INTERVAL_SECS")};
+  std::chrono::seconds fleet_pull{default_of<std::int64_t>("FLEET_PULL_SECS")};
   std::chrono::seconds relay_reservation_ttl{default_of<std::int64_t>("RELAY_RESERVATION_TTL_SECS")};
   std::chrono::seconds relay_circuit_duration{default_of<std::int64_t>("RELAY_CIRCUIT_DURATION_SECS")};
   std::uint64_t relay_circuit_max_bytes = default_of<std::uint64_t>("RELAY_CIRCUIT_MAX_BYTES");

@@ -80,7 +80,7 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                    "reason", host::kStreamRefusalNames,
                    [&](std::size_t i) { return st.streams_refused[i].load(relaxed); });
 
-  // h-quic: datagrams the QUIC listener dropped before any connection.
+  // Datagrams the QUIC listener dropped before any connection.
   const auto& quic = h.quic().datagram_stats();
   labelled_counter(out, "mepassa_quic_datagrams_dropped_total",
                    "UDP datagrams the QUIC listener dropped, by reason (malformed header, "
@@ -88,7 +88,7 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                    "handshake or connection limits).",
                    "reason", quic::kDropReasonNames,
                    [&](std::size_t i) { return quic.dropped[i].load(relaxed); });
-  // h-retry: stateless answers and Retry tokens (issue 14).
+  // Stateless answers and Retry tokens (issue 14).
   labelled_counter(out, "mepassa_quic_stateless_packets_sent_total",
                    "Packets the QUIC listener sent without a connection: Retry (address "
                    "validation, QUIC_RETRY) and Version Negotiation.",

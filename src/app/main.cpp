@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
       // (fleet::is_alive) at this process's FLEET_HEARTBEAT_SECS.
       return mp::storage::run_peers_command(
           args, config.data_dir.string(), std::cout, std::cerr,
-          config.database_url,  // h-pg: DATABASE_URL
+          config.database_url,  // DATABASE_URL
           mp::fleet::kMissedHeartbeatsGone * std::chrono::milliseconds(config.fleet_heartbeat));
     }
     case Command::kProbe: {

@@ -130,7 +130,7 @@ void Node::publish_health() {
     s.storage.total_peers = stats.total_peers;
     s.storage.total_addresses = stats.total_addresses;
     s.storage.stale_peers = stats.stale_peers;
-    if (counters.write_failures > last_write_failures_ || counters.failing) {  // h-pg: failing
+    if (counters.write_failures > last_write_failures_ || counters.failing) {
       s.storage.ok = false;
       s.storage.failure = "peer store writes are failing (" +
                           std::to_string(counters.write_failures) + " failed transactions)";

@@ -56,21 +56,15 @@ inline constexpr Option kOptions[] = {
      "seed of the node key (Ed25519 secret = SHA-256(seed), as the Rust node); only as secret as the seed"},
     {"DATA_DIR", "", "--data-dir", "DIR", OptionKind::kText, 0, 0, "./data", "",
      "directory of the identity key and the peer store (dht.db)"},
-    // --- h-pg: PostgreSQL peer store (issue 16) ---
     {"DATABASE_URL", "", "--database-url", "URL", OptionKind::kText, 0, 0, "", "none (SQLite in DATA_DIR/dht.db)",
      "postgres://user:password@host:port/db: keep the peer store in PostgreSQL 15+ instead of DATA_DIR/dht.db "
      "(the password is never logged)"},
-    // --- end h-pg ---
-    // --- h-fleet: fleet mode on PostgreSQL (issue 16) ---
     {"FLEET_HEARTBEAT_SECS", "", "--fleet-heartbeat-secs", "SECS", OptionKind::kSeconds, 5, 1, "", "",
      "with DATABASE_URL: how often this node writes its row in bootstrap_nodes (silent for 3 intervals: gone)"},
     {"FLEET_PULL_SECS", "", "--fleet-pull-secs", "SECS", OptionKind::kSeconds, 2, 1, "", "",
      "with DATABASE_URL: how often this node pulls the peers the others stored (NOTIFY wakes it sooner)"},
-    // --- end h-fleet ---
-    // --- h-reverify: periodic re-verification (issue 16) ---
     {"REVERIFY_INTERVAL_SECS", "", "--reverify-interval-secs", "SECS", OptionKind::kSeconds, 600, 0, "", "",
      "how often the routing-table peers not connected and not seen for this long are dialed again (0: off)"},
-    // --- end h-reverify ---
     {"RUST_LOG", "LOG_LEVEL", "--log-level", "LEVEL", OptionKind::kText, 0, 0, "info", "",
      "trace|debug|info|warn|error|off, or a tracing filter such as info,libp2p=debug"},
     {"LOG_FORMAT", "", "--log-format", "text|json", OptionKind::kText, 0, 0, "text", "",
@@ -125,7 +119,7 @@ inline constexpr Option kOptions[] = {
      "inbound connections still in the handshakes, TCP and QUIC together (apart from MAX_CONNECTIONS)"},
     {"MAX_HANDSHAKES_PER_IP", "", "--max-handshakes-per-ip", "N", OptionKind::kCount, 32, 1, "", "",
      "handshakes in progress per remote IP address"},
-    // h-retry: QUIC address validation (issue 14).
+    // QUIC address validation (issue 14).
     {"QUIC_RETRY", "", "--quic-retry", "auto|always|never", OptionKind::kText, 0, 0, "auto", "",
      "ask new QUIC clients to prove their address with a Retry: auto (when half of MAX_HANDSHAKES "
      "are in progress), always or never"},

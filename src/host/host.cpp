@@ -7,8 +7,8 @@
 
 #include "host/tcp_transport.hpp"
 #include "net/worker_pool.hpp"
-#include "quic/address.hpp"         // h-quic
-#include "quic/quic_transport.hpp"  // h-quic
+#include "quic/address.hpp"
+#include "quic/quic_transport.hpp"
 
 namespace mp::host {
 
@@ -44,7 +44,7 @@ void Host::add_external_addr(const Multiaddr& addr) {
 }
 
 Status Host::listen(bool ipv6_optional) {
-  // h-quic: TCP addresses go to TcpTransport, /udp/N/quic-v1 to QuicTransport.
+  // TCP addresses go to TcpTransport, /udp/N/quic-v1 to QuicTransport.
   if (auto st = transport_->listen(ipv6_optional); !st) return st;
   if (auto st = quic_->listen(ipv6_optional); !st) return st;
   listen_addrs_ = transport_->listen_addrs();
@@ -102,7 +102,7 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
     if (auto existing = connection_to(*expected)) co_return existing;
   }
   SecuredConnection secured;
-  if (quic::is_quic(addr)) {  // h-quic (GCC 12: no co_await inside ?:)
+  if (quic::is_quic(addr)) {  // GCC 12: no co_await inside ?:
     secured = co_await quic_->dial(addr.without_peer_id(), expected);
   } else {
     secured = co_await transport_->dial(addr.without_peer_id(), expected);
@@ -132,7 +132,7 @@ asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,
 
 void Host::shutdown() {
   transport_->close();
-  quic_->close();  // h-quic
+  quic_->close();
   registry_.close_all("node shutting down");
 }
 

@@ -36,7 +36,7 @@
 #include "host/stream_dispatch.hpp"
 
 namespace mp::quic {
-class QuicTransport;  // QUIC transport (h-quic)
+class QuicTransport;
 }
 
 namespace mp::host {
@@ -45,7 +45,7 @@ class TcpTransport;
 
 class Host {
   friend class TcpTransport;  // asks the limits and the budget, registers what it accepts
-  friend class quic::QuicTransport;  // h-quic: the same, for QUIC
+  friend class quic::QuicTransport;  // the same, for QUIC
 
  public:
   Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity);
@@ -135,7 +135,7 @@ class Host {
   std::vector<Multiaddr> external_addrs_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<TcpTransport> transport_;  // last: built from the members above
-  // h-quic: QUIC transport and the listen addresses of both transports.
+  // QUIC transport and the listen addresses of both transports.
   std::unique_ptr<quic::QuicTransport> quic_;
   std::vector<Multiaddr> listen_addrs_;
  public:

@@ -99,7 +99,7 @@ void TcpTransport::close() {
 Status TcpTransport::listen(bool ipv6_optional) {
   for (const auto& ma : config_.listen_addrs) {
     auto ep = ma.tcp_endpoint();
-    if (!ep && ma.value_of(Proto::kQuicV1)) continue;  // QuicTransport's (h-quic)
+    if (!ep && ma.value_of(Proto::kQuicV1)) continue;  // QuicTransport's
     if (!ep)
       return make_error("cannot listen on " + ma.to_string() +
                         ": only /ip4|ip6/.../tcp/N is supported");

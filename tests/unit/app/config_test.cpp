@@ -474,7 +474,7 @@ TEST_F(ConfigTest, DotenvWarningsAreKeptNotFatal) {
   EXPECT_NE(c.warnings[0].find(".env: line 1:"), std::string::npos) << c.warnings[0];
 }
 
-// h-pg: DATABASE_URL selects PostgreSQL; a bad value is refused without
+// DATABASE_URL selects PostgreSQL; a bad value is refused without
 // echoing it (it may hold a password).
 TEST_F(ConfigTest, DatabaseUrlIsAPostgresUrlAndNeverEchoed) {
   EXPECT_EQ(ok().database_url, "");
