@@ -6,7 +6,9 @@
 namespace mp::net {
 
 namespace {
-asio::awaitable<void> ready_now() { co_return; }
+asio::awaitable<void> ready_now() {
+  co_return;
+}
 }  // namespace
 
 // Not coroutines: once drained, the caller awaits the inner stream's own

@@ -66,7 +66,9 @@ CipherState& CipherState::operator=(CipherState&& other) noexcept {
   return *this;
 }
 
-CipherState::~CipherState() { secure_wipe(key_.data(), key_.size()); }
+CipherState::~CipherState() {
+  secure_wipe(key_.data(), key_.size());
+}
 
 void CipherState::initialize_key(const Key32& key) {
   key_ = key;

@@ -22,7 +22,6 @@
 #include "core/result.hpp"
 #include "noise/crypto.hpp"
 
-
 namespace mp::noise {
 
 class CipherState {

@@ -46,7 +46,9 @@ asio::awaitable<std::size_t> NoiseStream::read_some(std::span<std::uint8_t> buf)
 }
 
 namespace {
-asio::awaitable<void> ready_now() { co_return; }
+asio::awaitable<void> ready_now() {
+  co_return;
+}
 }  // namespace
 
 // Not a coroutine when it waits on the raw stream: no frame of this layer

@@ -145,8 +145,8 @@ asio::awaitable<bool> Session::fill(std::size_t n) {
       rend_ -= rpos_;
       rpos_ = 0;
     }
-    const std::size_t got = co_await conn_->read_some(
-        std::span(rbuf_.get() + rend_, cfg_.read_buffer_size - rend_));
+    const std::size_t got =
+        co_await conn_->read_some(std::span(rbuf_.get() + rend_, cfg_.read_buffer_size - rend_));
     if (got == 0) co_return false;
     rend_ += got;
     counters_.bytes_in += got;

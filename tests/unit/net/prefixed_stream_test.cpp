@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <asio/co_spawn.hpp>
 #include <array>
+#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
 
@@ -54,8 +54,8 @@ TEST(PrefixedStream, PrefixThenInnerAndWaitReadableFollowsTheInnerOnceDrained) {
   io.run_for(std::chrono::seconds(20));
   ASSERT_TRUE(done);
   if (error) std::rethrow_exception(error);
-  EXPECT_EQ(steps, (std::vector<std::string>{"ready with prefix", "ab", "c", "ready with inner bytes",
-                                             "de", "0"}));
+  EXPECT_EQ(steps, (std::vector<std::string>{"ready with prefix", "ab", "c",
+                                             "ready with inner bytes", "de", "0"}));
 }
 
 }  // namespace
