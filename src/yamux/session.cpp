@@ -47,8 +47,7 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
       writer_wake_(ex_),
       queue_space_(ex_),
       ack_backlog_(ex_),
-      keepalive_timer_(ex_),
-      linger_timer_(ex_),
+      timer_(ex_),
       last_activity_(std::chrono::steady_clock::now()),
       last_remote_activity_(last_activity_) {
   cfg_.initial_window = std::max(cfg_.initial_window, kInitialWindow);
@@ -416,12 +415,12 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
   writer_wake_.notify();
   queue_space_.notify();
   ack_backlog_.notify();
-  keepalive_timer_.cancel();
+  timer_.cancel();  // the keepalive loop wakes, sees closed_ and ends
   if (!flush_on_close_) {
     conn_->reset();
   } else {
-    linger_timer_.expires_after(cfg_.close_timeout);
-    linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    timer_.expires_after(cfg_.close_timeout);
+    timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (!ec) self->conn_->reset();  // the remote neither read nor closed in time
     });
   }
@@ -434,7 +433,7 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
 
 void Session::maybe_finish() {
   if (!reader_done_ || !writer_done_) return;
-  linger_timer_.cancel();
+  timer_.cancel();  // the linger
   conn_->reset();  // releases the socket; both directions are done
 }
 

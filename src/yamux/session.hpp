@@ -214,8 +214,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Notifier writer_wake_;
   Notifier queue_space_;
   Notifier ack_backlog_;
-  asio::steady_timer keepalive_timer_;
-  asio::steady_timer linger_timer_;
+  // One timer per session: the keepalive interval while open, the linger
+  // (Config::close_timeout) once closing; the keepalive loop ends when the
+  // session closes, before the linger uses it.
+  asio::steady_timer timer_;
 
   bool started_ = false;
   bool closed_ = false;

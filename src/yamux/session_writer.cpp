@@ -122,9 +122,9 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us al
 
 asio::awaitable<void> Session::keepalive_loop(std::shared_ptr<Session> /*keeps us alive*/) {
   while (!closed_) {
-    keepalive_timer_.expires_after(cfg_.keepalive_interval);
+    timer_.expires_after(cfg_.keepalive_interval);
     std::error_code ec;
-    co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (closed_) break;
     if (ping_in_flight_) {
       shutdown("keepalive ping not answered", std::nullopt, false);
