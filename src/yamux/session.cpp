@@ -434,7 +434,7 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
 void Session::maybe_finish() {
   if (!reader_done_ || !writer_done_) return;
   timer_.cancel();  // the linger
-  conn_->reset();  // releases the socket; both directions are done
+  conn_->reset();   // releases the socket; both directions are done
 }
 
 }  // namespace mp::yamux
