@@ -76,6 +76,17 @@ asio::awaitable<std::size_t> MemoryStream::read_some(std::span<std::uint8_t> buf
   }
 }
 
+asio::awaitable<void> MemoryStream::wait_readable() {
+  const auto shared = shared_;  // and `side`: as in read_some
+  const int side = side_;
+  Direction& d = shared->dir[side];
+  for (;;) {
+    shared->check(side);
+    if (d.size() > 0 || d.eof) co_return;
+    co_await wait_change(d);
+  }
+}
+
 asio::awaitable<void> MemoryStream::write(BytesView data) {
   const auto shared = shared_;  // and `side`: as in read_some
   const int side = side_;

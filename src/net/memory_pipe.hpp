@@ -7,7 +7,8 @@
 // return 0 once the buffer is drained. reset (or destroying an end) breaks
 // both directions: pending and later operations on either end throw
 // std::system_error (connection_reset on the peer, operation_aborted on the
-// end that reset).
+// end that reset). wait_readable (net::WaitReadable) waits for bytes or the
+// end, as a TCP socket's readiness.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -16,10 +17,11 @@
 #include <utility>
 
 #include "net/byte_stream.hpp"
+#include "net/wait_readable.hpp"
 
 namespace mp::net {
 
-class MemoryStream final : public ByteStream {
+class MemoryStream final : public ByteStream, public WaitReadable {
  public:
   struct Shared;  // both directions; shared by the two ends
 
@@ -32,6 +34,7 @@ class MemoryStream final : public ByteStream {
   asio::awaitable<void> write(BytesView data) override;
   asio::awaitable<void> close_write() override;
   void reset() override;
+  asio::awaitable<void> wait_readable() override;
 
   std::uint64_t bytes_written() const { return bytes_written_; }
 

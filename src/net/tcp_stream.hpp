@@ -1,14 +1,16 @@
-// TcpStream: ByteStream over an Asio TCP socket.
+// TcpStream: ByteStream over an Asio TCP socket. wait_readable waits on
+// the socket's readiness (no buffer held while the connection is idle).
 #pragma once
 
 #include <asio/ip/tcp.hpp>
 #include <atomic>
 
 #include "net/byte_stream.hpp"
+#include "net/wait_readable.hpp"
 
 namespace mp::net {
 
-class TcpStream final : public ByteStream {
+class TcpStream final : public ByteStream, public WaitReadable {
  public:
   explicit TcpStream(asio::ip::tcp::socket socket, std::atomic<std::uint64_t>* bytes_in = nullptr,
                      std::atomic<std::uint64_t>* bytes_out = nullptr)
@@ -18,6 +20,7 @@ class TcpStream final : public ByteStream {
   asio::awaitable<void> write(BytesView data) override;
   asio::awaitable<void> close_write() override;
   void reset() override;
+  asio::awaitable<void> wait_readable() override;
 
   asio::ip::tcp::socket& socket() { return socket_; }
   std::uint64_t bytes_read() const { return bytes_read_; }
@@ -25,6 +28,8 @@ class TcpStream final : public ByteStream {
 
  private:
   asio::ip::tcp::socket socket_;
+  bool maybe_more_ = false;     // the last read filled its buffer, or a peek saw bytes
+  std::error_code peek_error_;  // EOF or the error a peek ended with: the next reads' result
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::atomic<std::uint64_t>* total_in_;   // process-wide counters (may be null)

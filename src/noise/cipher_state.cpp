@@ -27,25 +27,51 @@ std::array<std::uint8_t, 12> aead_nonce(std::uint64_t n) {
   return iv;
 }
 
-}  // namespace
-
-void CipherState::CtxFree::operator()(evp_cipher_ctx_st* c) const {
-  EVP_CIPHER_CTX_free(c);
+// This thread's ChaCha20-Poly1305 context, shared by every CipherState
+// used on it (a message is encrypted or decrypted in one call, never across
+// a suspension).
+EVP_CIPHER_CTX* thread_context() {
+  struct Owned {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    ~Owned() { EVP_CIPHER_CTX_free(ctx); }
+  };
+  thread_local Owned owned;
+  thread_local bool set_up = false;
+  if (owned.ctx == nullptr) throw std::bad_alloc();
+  if (!set_up) {
+    if (EVP_CipherInit_ex2(owned.ctx, chacha20_poly1305(), nullptr, nullptr, 1, nullptr) != 1) {
+      throw std::runtime_error("noise: ChaCha20-Poly1305 setup failed");
+    }
+    set_up = true;
+  }
+  return owned.ctx;
 }
 
-CipherState::CipherState(CipherState&&) noexcept = default;
-CipherState& CipherState::operator=(CipherState&&) noexcept = default;
-CipherState::~CipherState() = default;
+}  // namespace
+
+CipherState::CipherState(CipherState&& other) noexcept
+    : key_(other.key_), n_(other.n_), has_key_(other.has_key_) {
+  secure_wipe(other.key_.data(), other.key_.size());
+  other.has_key_ = false;
+}
+
+CipherState& CipherState::operator=(CipherState&& other) noexcept {
+  if (this != &other) {
+    key_ = other.key_;
+    n_ = other.n_;
+    has_key_ = other.has_key_;
+    secure_wipe(other.key_.data(), other.key_.size());
+    other.has_key_ = false;
+  }
+  return *this;
+}
+
+CipherState::~CipherState() {
+  secure_wipe(key_.data(), key_.size());
+}
 
 void CipherState::initialize_key(const Key32& key) {
-  if (!ctx_) {
-    ctx_.reset(EVP_CIPHER_CTX_new());
-    if (!ctx_) throw std::bad_alloc();
-  }
-  // The key is loaded once; each message only sets the nonce.
-  if (EVP_CipherInit_ex2(ctx_.get(), chacha20_poly1305(), key.data(), nullptr, 1, nullptr) != 1) {
-    throw std::runtime_error("noise: ChaCha20-Poly1305 key setup failed");
-  }
+  key_ = key;
   has_key_ = true;
   n_ = 0;
 }
@@ -74,10 +100,10 @@ Result<std::size_t> CipherState::encrypt_with_ad(BytesView ad, BytesView plainte
   }
   if (out.size() < plaintext.size() + kTagLen) return make_error("noise: output buffer too small");
 
-  EVP_CIPHER_CTX* ctx = ctx_.get();
+  EVP_CIPHER_CTX* ctx = thread_context();
   const auto iv = aead_nonce(n_);
   int len = 0;
-  bool ok = EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv.data(), 1, nullptr) == 1;
+  bool ok = EVP_CipherInit_ex2(ctx, nullptr, key_.data(), iv.data(), 1, nullptr) == 1;
   if (ok && !ad.empty()) {
     ok = EVP_CipherUpdate(ctx, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1;
   }
@@ -116,10 +142,10 @@ Result<std::size_t> CipherState::decrypt_with_ad(BytesView ad, BytesView ciphert
   std::array<std::uint8_t, kTagLen> tag{};
   std::memcpy(tag.data(), ciphertext.data() + body, kTagLen);
 
-  EVP_CIPHER_CTX* ctx = ctx_.get();
+  EVP_CIPHER_CTX* ctx = thread_context();
   const auto iv = aead_nonce(n_);
   int len = 0;
-  bool ok = EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv.data(), 0, nullptr) == 1;
+  bool ok = EVP_CipherInit_ex2(ctx, nullptr, key_.data(), iv.data(), 0, nullptr) == 1;
   if (ok && !ad.empty()) {
     ok = EVP_CipherUpdate(ctx, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1;
   }

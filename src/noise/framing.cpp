@@ -47,6 +47,12 @@ asio::awaitable<bool> FrameReader::fill(net::ByteStream& stream, std::size_t n) 
   co_return true;
 }
 
+void FrameReader::release_if_empty() {
+  if (begin_ != end_) return;
+  begin_ = end_ = 0;
+  Bytes().swap(buf_);
+}
+
 asio::awaitable<std::optional<std::span<std::uint8_t>>> FrameReader::next(net::ByteStream& stream) {
   if (begin_ == end_) begin_ = end_ = 0;  // empty: restart at the front for free
   if (!co_await fill(stream, kFrameHeaderLen)) {

@@ -48,6 +48,10 @@ class FrameReader {
   // Bytes buffered past the frames already returned.
   std::size_t buffered() const { return end_ - begin_; }
   std::size_t capacity() const { return buf_.size(); }
+  // Frees the buffer if it holds no bytes (the last frame returned is then
+  // invalid); the next call to next() allocates one again. For a reader
+  // waiting on an idle connection.
+  void release_if_empty();
 
  private:
   // Makes [begin_, begin_ + n) available; false on EOF.

@@ -13,6 +13,7 @@ namespace mp::noise {
 NoiseStream::NoiseStream(std::unique_ptr<net::ByteStream> inner, HandshakeResult handshake,
                          FrameReader reader)
     : inner_(std::move(inner)),
+      inner_ready_(dynamic_cast<net::WaitReadable*>(inner_.get())),
       send_(std::move(handshake.send)),
       recv_(std::move(handshake.recv)),
       remote_(std::move(handshake.remote)),
@@ -22,6 +23,11 @@ asio::awaitable<std::size_t> NoiseStream::read_some(std::span<std::uint8_t> buf)
   if (buf.empty()) co_return 0;
   if (read_failed_) throw net::ProtocolError(Errc::channel_failed, "noise: channel failed earlier");
   while (plain_.empty()) {
+    if (inner_ready_ != nullptr && reader_.buffered() == 0) {
+      // Nothing buffered: wait without holding a buffer.
+      reader_.release_if_empty();
+      co_await inner_ready_->wait_readable();
+    }
     std::optional<std::span<std::uint8_t>> frame = co_await reader_.next(*inner_);
     if (!frame) co_return 0;
     // Decrypted in place: the plaintext stays in the reader's buffer until it
@@ -37,6 +43,22 @@ asio::awaitable<std::size_t> NoiseStream::read_some(std::span<std::uint8_t> buf)
   std::memcpy(buf.data(), plain_.data(), n);
   plain_ = plain_.subspan(n);
   co_return n;
+}
+
+namespace {
+asio::awaitable<void> ready_now() {
+  co_return;
+}
+}  // namespace
+
+// Not a coroutine when it waits on the raw stream: no frame of this layer
+// in the chain of an idle connection.
+asio::awaitable<void> NoiseStream::wait_readable() {
+  if (!plain_.empty() || reader_.buffered() > 0 || inner_ready_ == nullptr || read_failed_) {
+    return ready_now();
+  }
+  reader_.release_if_empty();
+  return inner_ready_->wait_readable();
 }
 
 asio::awaitable<void> NoiseStream::acquire_write() {
@@ -70,13 +92,14 @@ ScopeExit(F) -> ScopeExit<F>;
 asio::awaitable<void> NoiseStream::write(BytesView data) {
   co_await acquire_write();
   ScopeExit release{[this] { release_write(); }};
+  Bytes frame;  // one encrypted frame at a time, reused within this call
   while (!data.empty()) {
     const std::size_t chunk = std::min(data.size(), kMaxFramePlaintext);
-    send_buf_.clear();  // keeps its capacity
-    if (Status st = encrypt_frame(send_, data.first(chunk), send_buf_); !st) {
+    frame.clear();  // keeps its capacity
+    if (Status st = encrypt_frame(send_, data.first(chunk), frame); !st) {
       throw net::ProtocolError(Errc::encrypt_failed, st.message());
     }
-    co_await inner_->write(send_buf_);
+    co_await inner_->write(frame);
     data = data.subspan(chunk);
   }
 }

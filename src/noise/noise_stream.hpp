@@ -27,8 +27,16 @@
 //    one frame (18 bytes of overhead) and one write on the raw stream.
 //  - close_write: Noise has no end-of-stream message; this half-closes the
 //    raw stream (after any write in progress).
-//  - Buffers are reused across frames; each grows to the largest frame seen
-//    (at most 64 KiB + 2) and no allocation happens per frame after that.
+//  - The read buffer grows to the largest frame seen (at most 64 KiB + 2)
+//    and is reused while frames keep coming. When the raw stream is a
+//    net::WaitReadable (TCP), it is freed whenever every byte read has been
+//    handed out, and the next read waits for the raw stream's readiness
+//    before taking one again: an idle connection holds no Noise buffer. The
+//    cost is one allocation per burst of frames, not per frame.
+//  - Each write() encrypts into a buffer of its own, freed when it returns.
+//  - wait_readable (net::WaitReadable): ready at once while plaintext or
+//    raw bytes are buffered, otherwise the raw stream's wait (at once when
+//    it has none).
 #pragma once
 
 #include <asio/steady_timer.hpp>
@@ -36,6 +44,7 @@
 #include <optional>
 
 #include "net/byte_stream.hpp"
+#include "net/wait_readable.hpp"
 #include "noise/framing.hpp"
 #include "noise/handshake.hpp"
 
@@ -48,7 +57,7 @@ namespace mp::noise {
 // The multistream-select protocol id of noise-libp2p.
 inline constexpr std::string_view kProtocolId = "/noise";
 
-class NoiseStream final : public net::ByteStream {
+class NoiseStream final : public net::ByteStream, public net::WaitReadable {
  public:
   // Built by secure_inbound / secure_outbound. `reader` carries any bytes
   // read past the last handshake message.
@@ -59,18 +68,22 @@ class NoiseStream final : public net::ByteStream {
   asio::awaitable<void> write(BytesView data) override;
   asio::awaitable<void> close_write() override;
   void reset() override;
+  asio::awaitable<void> wait_readable() override;
 
   const PeerId& remote_peer() const { return remote_.peer_id; }
   const PublicKey& remote_public_key() const { return remote_.public_key; }
   // Stream muxers and WebTransport cert hashes the remote advertised.
   const RemoteIdentity& remote() const { return remote_; }
   net::ByteStream& inner() { return *inner_; }
+  // Bytes of the read buffer held now (for tests of the idle release).
+  std::size_t read_buffer_capacity() const { return reader_.capacity(); }
 
  private:
   asio::awaitable<void> acquire_write();
   void release_write();
 
   std::unique_ptr<net::ByteStream> inner_;
+  net::WaitReadable* inner_ready_;  // inner_ as a WaitReadable, or null
   CipherState send_;
   CipherState recv_;
   RemoteIdentity remote_;
@@ -79,7 +92,6 @@ class NoiseStream final : public net::ByteStream {
   std::span<std::uint8_t> plain_;  // decrypted, not yet read; inside reader_'s buffer
   bool read_failed_ = false;
 
-  Bytes send_buf_;                                // one encrypted frame, reused
   bool writing_ = false;                          // a write() or close_write() is in progress
   std::optional<asio::steady_timer> write_turn_;  // waiters for writing_ to clear
 };

@@ -47,8 +47,7 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
       writer_wake_(ex_),
       queue_space_(ex_),
       ack_backlog_(ex_),
-      keepalive_timer_(ex_),
-      linger_timer_(ex_),
+      timer_(ex_),
       last_activity_(std::chrono::steady_clock::now()),
       last_remote_activity_(last_activity_) {
   cfg_.initial_window = std::max(cfg_.initial_window, kInitialWindow);
@@ -58,7 +57,13 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
   // must still fit after that.
   cfg_.control_queue_reserve =
       std::max<std::size_t>(cfg_.control_queue_reserve, cfg_.max_send_frame + 4 * kHeaderSize);
-  rbuf_.resize(cfg_.read_buffer_size);
+  conn_ready_ = dynamic_cast<net::WaitReadable*>(conn_.get());
+  if (conn_ready_ == nullptr) take_read_buffer();
+}
+
+void Session::take_read_buffer() {
+  // Not zero-filled: only [rpos_, rend_) is ever read.
+  if (!rbuf_) rbuf_.reset(new std::uint8_t[cfg_.read_buffer_size]);
 }
 
 Session::~Session() {
@@ -126,15 +131,21 @@ void Session::close() {
 
 asio::awaitable<bool> Session::fill(std::size_t n) {
   while (rend_ - rpos_ < n) {
+    if (rpos_ == rend_ && conn_ready_ != nullptr) {
+      // Everything read is parsed: wait for the connection without a buffer.
+      rbuf_.reset();
+      rpos_ = rend_ = 0;
+      co_await conn_ready_->wait_readable();
+    }
+    take_read_buffer();
     if (rpos_ > 0) {
       // Move the unparsed tail to the front; at most one header's worth.
-      std::copy(rbuf_.begin() + static_cast<std::ptrdiff_t>(rpos_),
-                rbuf_.begin() + static_cast<std::ptrdiff_t>(rend_), rbuf_.begin());
+      std::copy(rbuf_.get() + rpos_, rbuf_.get() + rend_, rbuf_.get());
       rend_ -= rpos_;
       rpos_ = 0;
     }
     const std::size_t got =
-        co_await conn_->read_some(std::span(rbuf_.data() + rend_, rbuf_.size() - rend_));
+        co_await conn_->read_some(std::span(rbuf_.get() + rend_, cfg_.read_buffer_size - rend_));
     if (got == 0) co_return false;
     rend_ += got;
     counters_.bytes_in += got;
@@ -153,7 +164,7 @@ asio::awaitable<void> Session::read_loop(std::shared_ptr<Session> /*keeps us ali
         reason = rend_ == rpos_ ? "connection closed by remote" : "connection closed mid-frame";
         break;
       }
-      auto h = decode_header(std::span(rbuf_.data() + rpos_, kHeaderSize), cfg_.max_frame);
+      auto h = decode_header(std::span(rbuf_.get() + rpos_, kHeaderSize), cfg_.max_frame);
       if (!h) throw net::ProtocolError(h.message());
       rpos_ += kHeaderSize;
       ++counters_.frames_in;
@@ -191,7 +202,8 @@ asio::awaitable<void> Session::read_loop(std::shared_ptr<Session> /*keeps us ali
   // close_timeout, which resets the connection.
   if (flush_on_close_ && !remote_eof) {
     try {
-      while (co_await conn_->read_some(rbuf_) > 0) {
+      take_read_buffer();
+      while (co_await conn_->read_some(std::span(rbuf_.get(), cfg_.read_buffer_size)) > 0) {
       }
     } catch (const std::exception&) {
     }
@@ -281,7 +293,7 @@ asio::awaitable<void> Session::handle_data(const FrameHeader& h) {
     }
     const auto take = static_cast<std::uint32_t>(std::min<std::size_t>(remaining, rend_ - rpos_));
     if (deliver) {
-      if (Stream* t = find(h.stream_id)) t->deliver(std::span(rbuf_.data() + rpos_, take));
+      if (Stream* t = find(h.stream_id)) t->deliver(std::span(rbuf_.get() + rpos_, take));
     }
     rpos_ += take;
     remaining -= take;
@@ -403,12 +415,12 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
   writer_wake_.notify();
   queue_space_.notify();
   ack_backlog_.notify();
-  keepalive_timer_.cancel();
+  timer_.cancel();  // the keepalive loop wakes, sees closed_ and ends
   if (!flush_on_close_) {
     conn_->reset();
   } else {
-    linger_timer_.expires_after(cfg_.close_timeout);
-    linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    timer_.expires_after(cfg_.close_timeout);
+    timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (!ec) self->conn_->reset();  // the remote neither read nor closed in time
     });
   }
@@ -421,8 +433,8 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
 
 void Session::maybe_finish() {
   if (!reader_done_ || !writer_done_) return;
-  linger_timer_.cancel();
-  conn_->reset();  // releases the socket; both directions are done
+  timer_.cancel();  // the linger
+  conn_->reset();   // releases the socket; both directions are done
 }
 
 }  // namespace mp::yamux

@@ -38,6 +38,7 @@
 
 #include "core/bytes.hpp"
 #include "net/byte_stream.hpp"
+#include "net/wait_readable.hpp"
 #include "yamux/error.hpp"
 #include "yamux/frame.hpp"
 #include "yamux/memory_gate.hpp"
@@ -67,8 +68,10 @@ struct Config {
   // Spec "ACK backlog": outbound streams not yet acknowledged; open_stream
   // waits beyond this.
   std::size_t max_ack_backlog = 256;
-  // Bytes read from the connection at a time (held for the session's life,
-  // so kept small: a bootstrap node has many idle connections).
+  // Bytes read from the connection at a time. When the connection is a
+  // net::WaitReadable (Noise over TCP) the buffer is freed whenever all it
+  // read is parsed, and taken again once the connection is readable: an
+  // idle session holds none. Otherwise it is held for the session's life.
   std::size_t read_buffer_size = 8 * 1024;
   // Send a PING this often; one unanswered for a whole interval ends the
   // session. Zero disables.
@@ -140,6 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool is_client() const { return is_client_; }
   const Counters& counters() const { return counters_; }
   const Config& config() const { return cfg_; }
+  // Whether the read buffer is held now (for tests of the idle release).
+  bool holds_read_buffer() const { return rbuf_ != nullptr; }
 
  private:
   friend class Stream;
@@ -152,6 +157,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> keepalive_loop(std::shared_ptr<Session> self);
   // Ensures `n` unparsed bytes are buffered; false on EOF.
   asio::awaitable<bool> fill(std::size_t n);
+  void take_read_buffer();
   asio::awaitable<void> handle_data(const FrameHeader& h);
   void handle_window_update(const FrameHeader& h);
   void handle_ping(const FrameHeader& h);
@@ -199,14 +205,19 @@ class Session : public std::enable_shared_from_this<Session> {
   Bytes writing_;                     // what the writer is writing now
   std::size_t pending_reserved_ = 0;  // of pending_, reserved from cfg_.memory
   std::size_t writing_reserved_ = 0;  // of writing_, reserved from cfg_.memory
-  Bytes rbuf_;                        // connection bytes: rbuf_[rpos_..rend_) unparsed
+  net::WaitReadable* conn_ready_;     // conn_ as a WaitReadable, or null
+  // Connection bytes: rbuf_[rpos_..rend_) unparsed; cfg_.read_buffer_size
+  // long, or null while idle (see Config::read_buffer_size).
+  std::unique_ptr<std::uint8_t[]> rbuf_;
   std::size_t rpos_ = 0;
   std::size_t rend_ = 0;
   Notifier writer_wake_;
   Notifier queue_space_;
   Notifier ack_backlog_;
-  asio::steady_timer keepalive_timer_;
-  asio::steady_timer linger_timer_;
+  // One timer per session: the keepalive interval while open, the linger
+  // (Config::close_timeout) once closing; the keepalive loop ends when the
+  // session closes, before the linger uses it.
+  asio::steady_timer timer_;
 
   bool started_ = false;
   bool closed_ = false;

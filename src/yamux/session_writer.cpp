@@ -14,9 +14,15 @@ namespace mp::yamux {
 
 namespace {
 
-// Buffers above this are released once drained, so an idle connection keeps
-// little memory after a burst.
+// Buffers above this are released once drained, so a busy connection keeps
+// little memory after a burst; an idle one (nothing queued) keeps none.
 constexpr std::size_t kKeepCapacity = 64 * 1024;
+// First allocation of an empty queue: a few frames without regrowing.
+constexpr std::size_t kFirstQueue = 1024;
+
+void reserve_first(Bytes& queue, std::size_t n) {
+  if (queue.capacity() == 0) queue.reserve(std::max(n, kFirstQueue));
+}
 
 }  // namespace
 
@@ -27,6 +33,7 @@ void Session::enqueue_control(const FrameHeader& h) {
     shutdown("write queue overflow (remote not reading)", std::nullopt, false);
     return;
   }
+  reserve_first(pending_, kHeaderSize);
   append_header(pending_, h);
   ++counters_.frames_out;
   writer_wake_.notify();
@@ -40,6 +47,7 @@ void Session::send_data(Stream& s, BytesView payload) {
       fl = 0;
     }
   }
+  reserve_first(pending_, kHeaderSize + payload.size());
   append_header(pending_, {FrameType::data, fl, s.id_, static_cast<std::uint32_t>(payload.size())});
   pending_.insert(pending_.end(), payload.begin(), payload.end());
   ++counters_.frames_out;
@@ -87,6 +95,9 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us al
         }
         break;
       }
+      // Idle: hold no queue buffers while waiting.
+      Bytes().swap(pending_);
+      Bytes().swap(writing_);
       co_await writer_wake_.wait();
       continue;
     }
@@ -111,9 +122,9 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us al
 
 asio::awaitable<void> Session::keepalive_loop(std::shared_ptr<Session> /*keeps us alive*/) {
   while (!closed_) {
-    keepalive_timer_.expires_after(cfg_.keepalive_interval);
+    timer_.expires_after(cfg_.keepalive_interval);
     std::error_code ec;
-    co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (closed_) break;
     if (ping_in_flight_) {
       shutdown("keepalive ping not answered", std::nullopt, false);

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
@@ -263,6 +264,107 @@ TEST_F(NoiseStreamTest, EofDuringHandshakeIsAProtocolError) {
   } catch (const net::ProtocolError& e) {
     EXPECT_THAT(e.what(), HasSubstr("closed during the handshake"));
   }
+}
+
+}  // namespace
+}  // namespace mp::noise
+
+namespace mp::noise {
+namespace {
+
+asio::awaitable<Bytes> read_exactly(net::ByteStream& s, std::size_t n) {
+  Bytes out(n);
+  std::size_t got = 0;
+  while (got < n) {
+    const std::size_t k = co_await s.read_some(std::span(out.data() + got, n - got));
+    if (k == 0) throw std::runtime_error("EOF before " + std::to_string(n) + " bytes");
+    got += k;
+  }
+  co_return out;
+}
+
+// An idle connection holds no Noise read buffer: once a burst (frames of
+// up to 40 KiB) is consumed, waiting for the next one frees it, and what
+// arrives after the wait is intact.
+TEST_F(NoiseStreamTest, ReadBufferIsFreedWhileIdleAndTheNextBurstIsIntact) {
+  TcpPair pair = tcp_pair(io);
+  const Bytes burst1 = pattern(40000, 3);
+  const Bytes burst2 = pattern(100, 4);
+  const Bytes burst3 = pattern(70000, 5);  // two frames
+  Bytes got1, got23;
+  std::size_t capacity_after_burst = 0, capacity_while_waiting = 1, capacity_after_all = 1;
+
+  auto client = [&]() -> asio::awaitable<void> {
+    auto a = co_await secure_outbound(std::move(pair.client), alice, bob.peer_id());
+    co_await a->write(burst1);
+    co_await read_exactly(*a, 1);  // the server waits now
+    co_await a->write(burst2);
+    co_await a->write(burst3);
+    co_await read_exactly(*a, 1);
+  };
+  auto server = [&]() -> asio::awaitable<void> {
+    auto b = co_await secure_inbound(std::move(pair.server), bob);
+    got1 = co_await read_exactly(*b, burst1.size());
+    capacity_after_burst = b->read_buffer_capacity();
+    asio::awaitable<void> wait = b->wait_readable();
+    capacity_while_waiting = b->read_buffer_capacity();
+    const Bytes go{1}, done{2};  // named: GCC 12 rejects braced temporaries across co_await
+    co_await b->write(go);
+    co_await std::move(wait);
+    got23 = co_await read_exactly(*b, burst2.size() + burst3.size());
+    { asio::awaitable<void> again = b->wait_readable(); }  // frees, never awaited
+    capacity_after_all = b->read_buffer_capacity();
+    co_await b->write(done);
+  };
+  run_both(io, client(), server());
+
+  EXPECT_GE(capacity_after_burst, 40000u + 16);  // it grew to the burst's frame
+  EXPECT_EQ(capacity_while_waiting, 0u);
+  EXPECT_EQ(capacity_after_all, 0u);
+  EXPECT_TRUE(got1 == burst1);
+  Bytes want23 = burst2;
+  want23.insert(want23.end(), burst3.begin(), burst3.end());
+  EXPECT_TRUE(got23 == want23);
+}
+
+// TcpStream::wait_readable must see bytes that arrived while no operation
+// was pending on the socket (the event loop has already taken their
+// readiness edge): a wait for the next edge only would never finish.
+TEST_F(NoiseStreamTest, TcpWaitReadableSeesBytesAlreadyQueued) {
+  TcpPair pair = tcp_pair(io);
+  auto write_then_loop = [&]() -> asio::awaitable<void> {
+    const Bytes bytes{7, 8, 9};
+    co_await pair.client->write(bytes);
+  };
+  bool written = false;
+  asio::co_spawn(io, write_then_loop(), [&](std::exception_ptr) { written = true; });
+  io.run_for(std::chrono::seconds(30));
+  ASSERT_TRUE(written);
+  io.restart();
+  io.poll();  // one more turn of the reactor with nothing pending on the server socket
+
+  Bytes got;
+  std::size_t at_end = 99;
+  auto waiter = [&]() -> asio::awaitable<void> {
+    co_await pair.server->wait_readable();
+    got = co_await read_exactly(*pair.server, 3);
+    // The end, seen by the peek, is the next read's: it must not wait for
+    // an edge the peek took.
+    co_await pair.client->close_write();
+    co_await pair.server->wait_readable();
+    std::array<std::uint8_t, 4> buf{};
+    at_end = co_await pair.server->read_some(buf);
+  };
+  bool done = false;
+  io.restart();
+  asio::co_spawn(io, waiter(), [&](std::exception_ptr e) {
+    done = true;
+    if (e) std::rethrow_exception(e);
+  });
+  io.run_for(std::chrono::seconds(30));
+  ASSERT_TRUE(done) << "wait_readable missed bytes already queued";
+  EXPECT_EQ(got, (Bytes{7, 8, 9}));
+  EXPECT_EQ(at_end, 0u);
 }
 
 }  // namespace
