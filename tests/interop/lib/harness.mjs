@@ -124,3 +124,16 @@ export async function httpGet (port, path) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`)
   return { status: res.status, text: await res.text(), headers: res.headers }
 }
+
+// Runs the binary once (a subcommand such as `peers stats`) and resolves
+// with its exit code and its stdout and stderr together; killed after `timeout` ms.
+export function runBinary (args, env, timeout = 15000) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BINARY, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    proc.stdout.on('data', d => { out += d })
+    proc.stderr.on('data', d => { out += d })
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`timed out:\n${out}`)) }, timeout)
+    proc.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }) })
+  })
+}

@@ -8,8 +8,7 @@
 // have held its updates within its bound (nothing refused, nothing dropped).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { BINARY, startBootstrap, createJsNode, waitFor, httpGet, sleep } from '../lib/harness.mjs'
+import { startBootstrap, createJsNode, waitFor, httpGet, sleep, runBinary } from '../lib/harness.mjs'
 import { startPg } from '../lib/pg.mjs'
 
 const OUTAGE_MS = 20000
@@ -35,17 +34,6 @@ function identifiedBy (node) {
 
 async function json (node, path) {
   return JSON.parse((await httpGet(node.httpPort, path)).text)
-}
-
-function runBinary (args, env, timeout = 15000) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BINARY, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    proc.stdout.on('data', d => { out += d })
-    proc.stderr.on('data', d => { out += d })
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`timed out:\n${out}`)) }, timeout)
-    proc.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }) })
-  })
 }
 
 test('PostgreSQL stopped for 20 s and restarted under churn loses no identified peer', async (t) => {

@@ -5,20 +5,8 @@
 // `peers` commands, and the password never reaching the log.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { BINARY, startBootstrap, createJsNode, tempDir, waitFor, httpGet } from '../lib/harness.mjs'
+import { startBootstrap, createJsNode, tempDir, waitFor, httpGet, runBinary } from '../lib/harness.mjs'
 import { startPg, PG_PASSWORD } from '../lib/pg.mjs'
-
-function runBinary (args, env, timeout = 15000) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BINARY, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    proc.stdout.on('data', d => { out += d })
-    proc.stderr.on('data', d => { out += d })
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`timed out:\n${out}`)) }, timeout)
-    proc.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }) })
-  })
-}
 
 test('with DATABASE_URL a peer that identified is stored in PostgreSQL and loaded from it after a restart', async () => {
   const pg = startPg()
