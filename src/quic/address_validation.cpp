@@ -3,6 +3,9 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "quic/cid_router.hpp"
 
 namespace mp::quic {
@@ -30,6 +33,45 @@ bool retry_required(host::QuicRetry mode, std::size_t handshakes_in_progress,
 
 bool has_retry_token(const ngtcp2_pkt_hd& hd) {
   return hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY;
+}
+
+ResetSecret derive_reset_secret(std::span<const std::uint8_t> identity_secret) {
+  static constexpr std::string_view kLabel = "mepassa quic stateless reset v1";
+  ResetSecret out{};
+  if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, identity_secret.data(), identity_secret.size(),
+                       kLabel.data(), kLabel.size(), out.data()) != 0)
+    throw std::runtime_error("QUIC: cannot derive the stateless reset secret");
+  return out;
+}
+
+const ResetSecret& process_reset_secret() {
+  static const ResetSecret secret = [] {
+    ResetSecret s{};
+    if (gnutls_rnd(GNUTLS_RND_KEY, s.data(), s.size()) != 0)
+      throw std::runtime_error("QUIC: no randomness for the stateless reset secret");
+    return s;
+  }();
+  return secret;
+}
+
+std::size_t write_stateless_reset(std::span<std::uint8_t> out, const ResetSecret& secret,
+                                  std::string_view dcid, std::size_t datagram_size) {
+  if (datagram_size <= kMinStatelessReset || dcid.size() > NGTCP2_MAX_CIDLEN) return 0;
+  const std::size_t size = std::min(datagram_size - 1, kMaxStatelessReset);
+  if (out.size() < size) return 0;
+  ngtcp2_cid cid{};
+  cid.datalen = dcid.size();
+  std::copy(dcid.begin(), dcid.end(), cid.data);
+  std::array<std::uint8_t, NGTCP2_STATELESS_RESET_TOKENLEN> token{};
+  if (ngtcp2_crypto_generate_stateless_reset_token(token.data(), secret.data(), secret.size(),
+                                                   &cid) != 0)
+    return 0;
+  std::array<std::uint8_t, kMaxStatelessReset> random{};
+  const std::size_t randlen = size - NGTCP2_STATELESS_RESET_TOKENLEN;
+  if (gnutls_rnd(GNUTLS_RND_NONCE, random.data(), randlen) != 0) return 0;
+  const ngtcp2_ssize n =
+      ngtcp2_pkt_write_stateless_reset(out.data(), size, token.data(), random.data(), randlen);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
 RetryTokens::RetryTokens() {

@@ -96,4 +96,34 @@ class TokenBucket {
 // Version Negotiation answers per second (and burst) per transport.
 inline constexpr double kVersionNegotiationRate = 100;
 
+// Stateless Reset (RFC 9000 10.3). Tokens are HMACs of a connection ID under
+// one 32-byte secret. Derived from the node's identity key (with a fixed
+// label), the secret is the same after a restart with the same identity, so
+// a client of the previous process learns at once that its connection is
+// gone. Never logged.
+using ResetSecret = std::array<std::uint8_t, 32>;
+ResetSecret derive_reset_secret(std::span<const std::uint8_t> identity_secret);
+// A random secret, one per process: for connections made without an
+// identity (tests).
+const ResetSecret& process_reset_secret();
+
+// The smallest Stateless Reset (5 unpredictable bytes and the 16-byte
+// token), and the size we never exceed: a reset is also one byte smaller
+// than the datagram it answers, so two endpoints cannot answer each other
+// forever, and it is never an amplification.
+inline constexpr std::size_t kMinStatelessReset =
+    NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN;
+inline constexpr std::size_t kMaxStatelessReset = 43;
+
+// Writes into `out` a Stateless Reset answering a `datagram_size`-byte
+// short header datagram to the unknown connection ID `dcid`: the token
+// under `secret`, random bytes before it, min(datagram_size - 1,
+// kMaxStatelessReset) bytes in all. Returns its size, or 0 when that would
+// be under kMinStatelessReset (the datagram is then not answered).
+std::size_t write_stateless_reset(std::span<std::uint8_t> out, const ResetSecret& secret,
+                                  std::string_view dcid, std::size_t datagram_size);
+
+// Stateless Resets per second (and burst) per transport.
+inline constexpr double kStatelessResetRate = 100;
+
 }  // namespace mp::quic

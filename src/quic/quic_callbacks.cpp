@@ -9,21 +9,6 @@
 
 namespace mp::quic {
 
-namespace {
-
-// Stateless reset tokens: HMAC of the connection ID under a key made once
-// per process (a restart invalidates old tokens, which is harmless).
-const std::array<std::uint8_t, 32>& reset_secret() {
-  static const auto secret = [] {
-    std::array<std::uint8_t, 32> s{};
-    gnutls_rnd(GNUTLS_RND_KEY, s.data(), s.size());
-    return s;
-  }();
-  return secret;
-}
-
-}  // namespace
-
 std::string cid_string(const ngtcp2_cid& cid) {
   return std::string(reinterpret_cast<const char*>(cid.data), cid.datalen);
 }
@@ -45,7 +30,7 @@ int QuicConnection::Callbacks::get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* c
                                                      void* user_data) {
   cid->datalen = cidlen;
   gnutls_rnd(GNUTLS_RND_NONCE, cid->data, cidlen);
-  const auto& secret = reset_secret();
+  const auto& secret = self(user_data).settings_.reset_secret;
   if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), cid) != 0)
     return NGTCP2_ERR_CALLBACK_FAILURE;
   auto& c = self(user_data);
@@ -121,6 +106,12 @@ int QuicConnection::Callbacks::stream_close(ngtcp2_conn* conn, std::uint32_t, st
   return 0;
 }
 
+int QuicConnection::Callbacks::recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*,
+                                                    void* user_data) {
+  self(user_data).stateless_reset_ = true;
+  return 0;
+}
+
 int QuicConnection::Callbacks::stream_reset(ngtcp2_conn*, std::int64_t, std::uint64_t,
                                             std::uint64_t, void*, void* stream_user_data) {
   if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_peer_reset();
@@ -165,6 +156,7 @@ void QuicConnection::Callbacks::fill(ngtcp2_callbacks& cb, bool is_server) {
   cb.acked_stream_data_offset = acked_stream_data_offset;
   cb.stream_close = stream_close;
   cb.stream_reset = stream_reset;
+  cb.recv_stateless_reset = recv_stateless_reset;
   cb.stream_stop_sending = stream_stop_sending;
   cb.extend_max_local_streams_bidi = extend_max_local_streams_bidi;
 }

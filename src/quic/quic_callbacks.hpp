@@ -34,6 +34,9 @@ struct QuicConnection::Callbacks {
                                       void*, void* stream_user_data);
   static int stream_close(ngtcp2_conn* conn, std::uint32_t, std::int64_t id, std::uint64_t,
                           void* user_data, void* stream_user_data);
+  // A Stateless Reset carrying one of the peer's tokens (ngtcp2 checked it).
+  static int recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*,
+                                  void* user_data);
   static int stream_reset(ngtcp2_conn*, std::int64_t, std::uint64_t, std::uint64_t, void*,
                           void* stream_user_data);
   static int stream_stop_sending(ngtcp2_conn*, std::int64_t, std::uint64_t, void*,

@@ -157,6 +157,13 @@ Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* 
       p.retry_scid_present = 1;
       s.token = initial->token;
     }
+    // The token of our first connection ID (RFC 9000 18.2): with those of
+    // NEW_CONNECTION_ID, every ID the client may use has one.
+    if (ngtcp2_crypto_generate_stateless_reset_token(p.stateless_reset_token,
+                                                     settings_.reset_secret.data(),
+                                                     settings_.reset_secret.size(), &scid) != 0)
+      return make_error("stateless reset token");
+    p.stateless_reset_token_present = 1;
     rv = ngtcp2_conn_server_new(&conn_, &initial->scid, &scid, &ours, initial->version, &cb, &s,
                                 &p, nullptr, this);
     original_dcid_ = cid_string(initial->dcid);
@@ -189,7 +196,8 @@ void QuicConnection::on_datagram(const asio::ip::udp::endpoint& from, BytesView 
   const int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data.data(), data.size(), now_ns());
   in_ngtcp2_ = false;
   if (rv != 0) {
-    if (rv == NGTCP2_ERR_DRAINING) return terminate("closed by peer");
+    if (rv == NGTCP2_ERR_DRAINING)
+      return terminate(stateless_reset_ ? "stateless reset" : "closed by peer");
     if (rv == NGTCP2_ERR_DROP_CONN) return terminate("dropped: " + std::string(ngtcp2_strerror(rv)));
     // The TLS layer refused the peer's certificate: say why (a Peer ID
     // other than the one dialled is counted apart).

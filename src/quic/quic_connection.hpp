@@ -26,6 +26,7 @@
 #include <string>
 
 #include "core/peer_id.hpp"
+#include "quic/address_validation.hpp"
 #include "host/transport.hpp"
 #include "tls/certificate.hpp"
 #include "yamux/notifier.hpp"
@@ -44,6 +45,10 @@ struct ConnectionSettings {
   // Client: a token for its first Initial (RFC 9000 8.1.3). Tests use it to
   // present forged ones; a Retry's token is handled by ngtcp2 itself.
   std::string initial_token;
+  // Stateless reset tokens of our connection IDs are made under it
+  // (address_validation.hpp): the transport's is derived from the node's
+  // identity.
+  std::array<std::uint8_t, 32> reset_secret = process_reset_secret();
 };
 
 // What a connection tells its transport. Each runs on the io_context, never
@@ -164,6 +169,7 @@ class QuicConnection final : public host::MuxedConnection,
   bool flush_scheduled_ = false;
   bool handshake_completed_ = false;
   bool crypto_received_ = false;
+  bool stateless_reset_ = false;  // the peer reset the connection (RFC 9000 10.3)
   bool terminated_ = false;
 };
 

@@ -48,6 +48,8 @@ QuicTransport::QuicTransport(asio::any_io_executor executor, const host::HostCon
   settings_.max_streams = config.limits.max_streams_per_connection;
   settings_.handshake_timeout = config.handshake_timeout;
   settings_.idle_timeout = config.idle_timeout;
+  // The same identity makes the same reset tokens after a restart.
+  settings_.reset_secret = derive_reset_secret(identity.secret());
 }
 
 QuicTransport::~QuicTransport() {
@@ -135,7 +137,7 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
       return;
     }
   }
-  if (!header->long_header) return datagram_stats_->count(DropReason::kUnknownConnection);
+  if (!header->long_header) return answer_reset(sock, from, *header, data.size());
   if (header->version != NGTCP2_PROTO_VER_V1)
     return answer_version(sock, from, *header, data.size());
   accept(sock, from, data);
@@ -152,6 +154,20 @@ void QuicTransport::answer_version(const std::shared_ptr<Socket>& sock,
   const std::size_t n = write_version_negotiation(answer_, header.dcid, header.scid, size);
   if (n == 0) return datagram_stats_->count(DropReason::kVersion);
   send_stateless(sock, from, n, StatelessAnswer::kVersionNegotiation);
+}
+
+void QuicTransport::answer_reset(const std::shared_ptr<Socket>& sock,
+                                 const asio::ip::udp::endpoint& from, const DatagramHeader& header,
+                                 std::size_t size) {
+  // Too small for a reset one byte shorter: not answered (a reset of ours
+  // reaching another endpoint of this kind shrinks at each step and stops).
+  if (closing_ || size <= kMinStatelessReset)
+    return datagram_stats_->count(DropReason::kUnknownConnection);
+  if (!reset_answers_.take(std::chrono::steady_clock::now()))
+    return datagram_stats_->count(DropReason::kUnknownConnection);
+  const std::size_t n = write_stateless_reset(answer_, settings_.reset_secret, header.dcid, size);
+  if (n == 0) return datagram_stats_->count(DropReason::kUnknownConnection);
+  send_stateless(sock, from, n, StatelessAnswer::kStatelessReset);
 }
 
 void QuicTransport::send_stateless(const std::shared_ptr<Socket>& sock,

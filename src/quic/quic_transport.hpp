@@ -10,7 +10,11 @@
 // Before any state, a new client may be asked to prove its address with a
 // Retry (QUIC_RETRY; always when half of the handshake slots are taken in
 // auto), and a datagram of another version gets a Version Negotiation
-// answer (rate-bounded); both are stateless (address_validation.hpp).
+// answer (rate-bounded); both are stateless (address_validation.hpp). A
+// short header datagram for a connection we do not know (one of a previous
+// process with the same identity, or one we forgot) gets a Stateless Reset
+// (rate-bounded, always smaller than the datagram), so its client stops at
+// once instead of at its idle timeout.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -40,9 +44,9 @@ struct HostConfig;
 namespace mp::quic {
 
 // Packets the listener answers without any connection (address_validation.hpp).
-enum class StatelessAnswer : std::size_t { kRetry, kVersionNegotiation, kCount };
+enum class StatelessAnswer : std::size_t { kRetry, kVersionNegotiation, kStatelessReset, kCount };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(StatelessAnswer::kCount)>
-    kStatelessAnswerNames = {"retry", "version_negotiation"};
+    kStatelessAnswerNames = {"retry", "version_negotiation", "stateless_reset"};
 
 struct DatagramStats {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
@@ -98,6 +102,10 @@ class QuicTransport {
   // it could be a client's first datagram and the rate allows.
   void answer_version(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
                       const DatagramHeader& header, std::size_t size);
+  // A short header for no connection of ours: a Stateless Reset when the
+  // datagram is large enough and the rate allows.
+  void answer_reset(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
+                    const DatagramHeader& header, std::size_t size);
   void send_stateless(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& to,
                       std::size_t size, StatelessAnswer what);
   ConnectionEvents events_for(std::uint64_t handle);
@@ -134,6 +142,7 @@ class QuicTransport {
   std::shared_ptr<DatagramStats> datagram_stats_ = std::make_shared<DatagramStats>();
   RetryTokens retry_tokens_;
   TokenBucket version_answers_{kVersionNegotiationRate, kVersionNegotiationRate};
+  TokenBucket reset_answers_{kStatelessResetRate, kStatelessResetRate};
   // Where stateless answers are written (one at a time, on the io_context).
   std::array<std::uint8_t, 1500> answer_{};
   bool closing_ = false;

@@ -132,7 +132,7 @@ asio::awaitable<void> send_junk(host::Host& b, asio::ip::udp::socket& sock,
                                 asio::ip::udp::endpoint to) {
   const auto& stats = b.quic().datagram_stats();
   sock.send_to(asio::buffer(std::string("\x01")), to);  // no header at all
-  Bytes short_header(64, 0x41);                          // for no connection of ours
+  Bytes short_header(64, 0x41);  // for no connection of ours: a Stateless Reset
   sock.send_to(asio::buffer(short_header), to);
   Bytes initial(1200, 0);  // a long header whose packet length is 0: not an Initial
   initial[0] = 0xc0;
@@ -142,7 +142,7 @@ asio::awaitable<void> send_junk(host::Host& b, asio::ip::udp::socket& sock,
   Bytes truncated(initial.begin(), initial.begin() + 100);  // an Initial under 1200 bytes
   sock.send_to(asio::buffer(truncated), to);
   EXPECT_TRUE(co_await eventually([&] {
-    return stats.get(DropReason::kMalformed) + stats.get(DropReason::kUnknownConnection) +
+    return stats.get(DropReason::kMalformed) + stats.get(StatelessAnswer::kStatelessReset) +
                stats.get(DropReason::kNotInitial) >= 4;
   }));
   b.shutdown();
@@ -158,7 +158,8 @@ TEST(QuicLoopback, JunkDatagramsAreDroppedAndCountedByReason) {
   test::run_in(io, send_junk(b, sock, to), 20s);
   const auto& stats = b.quic().datagram_stats();
   EXPECT_EQ(stats.get(DropReason::kMalformed), 1u);
-  EXPECT_EQ(stats.get(DropReason::kUnknownConnection), 1u);
+  EXPECT_EQ(stats.get(DropReason::kUnknownConnection), 0u);
+  EXPECT_EQ(stats.get(StatelessAnswer::kStatelessReset), 1u);
   EXPECT_EQ(stats.get(DropReason::kNotInitial), 2u);
   EXPECT_EQ(b.connections().size(), 0u);
 }

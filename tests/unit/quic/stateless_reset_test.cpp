@@ -1,0 +1,233 @@
+// Stateless Reset (RFC 9000 10.3) across a restart:
+// - the reset secret derived from an identity key is stable for that key
+//   and differs between keys; a reset is one byte smaller than the datagram
+//   it answers (at most kMaxStatelessReset), ends with the token of the
+//   datagram's connection ID, and tiny datagrams get none;
+// - a client connected to a node that then stops (without telling it) and
+//   is started again with the same identity on the same UDP port ends by a
+//   Stateless Reset on its next write, which the node counts; a tiny short
+//   header datagram gets no answer;
+// - the same restart with another identity: the reset is sent, and the
+//   client does not accept it (the token is what matters).
+#include <gtest/gtest.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "host/host.hpp"
+#include "quic/address.hpp"
+#include "quic/address_validation.hpp"
+#include "quic/quic_connection.hpp"
+#include "quic/quic_transport.hpp"
+#include "support/poll.hpp"
+#include "support/run_coro.hpp"
+#include "tls/certificate.hpp"
+
+namespace mp::quic {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::ip::udp;
+using test::eventually;
+
+TEST(QuicStatelessReset, SecretIsStablePerKeyAndResetsAreSmallerThanTheirDatagram) {
+  const auto a = Ed25519KeyPair::from_seed_string("a");
+  const auto b = Ed25519KeyPair::from_seed_string("b");
+  const ResetSecret sa = derive_reset_secret(a.secret());
+  EXPECT_EQ(sa, derive_reset_secret(Ed25519KeyPair::from_seed_string("a").secret()));
+  EXPECT_NE(sa, derive_reset_secret(b.secret()));
+  EXPECT_NE(sa, ResetSecret{});
+  EXPECT_NE(ResetSecret(a.secret()), sa);  // not the key itself
+
+  const std::string dcid(kCidLength, '\x5a');
+  ngtcp2_cid cid{};
+  cid.datalen = dcid.size();
+  std::copy(dcid.begin(), dcid.end(), cid.data);
+  std::array<std::uint8_t, NGTCP2_STATELESS_RESET_TOKENLEN> token{};
+  ASSERT_EQ(ngtcp2_crypto_generate_stateless_reset_token(token.data(), sa.data(), sa.size(), &cid),
+            0);
+  std::array<std::uint8_t, 1500> out{};
+  EXPECT_EQ(write_stateless_reset(out, sa, dcid, kMinStatelessReset), 0u);
+  EXPECT_EQ(write_stateless_reset(out, sa, dcid, kMinStatelessReset + 1), kMinStatelessReset);
+  EXPECT_EQ(write_stateless_reset(out, sa, dcid, 30), 29u);
+  const std::size_t n = write_stateless_reset(out, sa, dcid, 1200);
+  ASSERT_EQ(n, kMaxStatelessReset);
+  EXPECT_EQ(out[0] & 0xc0, 0x40);  // looks like a short header
+  EXPECT_TRUE(std::equal(token.begin(), token.end(), out.begin() + static_cast<long>(n - token.size())));
+}
+
+host::HostConfig config_on(std::uint16_t port) {
+  host::HostConfig c;
+  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/udp/" + std::to_string(port) + "/quic-v1")};
+  c.ping_interval = std::chrono::hours(1);
+  c.handshake_timeout = 3s;
+  c.idle_timeout = 60s;
+  return c;
+}
+
+udp::endpoint endpoint_of(const host::Host& h) {
+  const auto ep = *quic_endpoint(h.listen_addrs().at(0));
+  return {asio::ip::make_address(ep.first), ep.second};
+}
+
+// A client of our own stack on a socket of its own, driven by hand; while
+// `deaf`, what it receives is lost (it never hears the old node's close)
+// until a datagram it sent itself comes back: all before it are gone.
+struct Client {
+  std::shared_ptr<udp::socket> socket;
+  std::shared_ptr<tls::Credentials> creds;
+  std::shared_ptr<QuicConnection> conn;
+  std::shared_ptr<bool> deaf = std::make_shared<bool>(false);
+  std::shared_ptr<std::size_t> heard = std::make_shared<std::size_t>(0);  // delivered datagrams
+};
+
+asio::awaitable<void> receive_into(Client c) {
+  std::array<std::uint8_t, 2048> buf{};
+  udp::endpoint from;
+  std::weak_ptr<QuicConnection> weak = c.conn;
+  for (;;) {
+    std::error_code ec;
+    const auto n = co_await c.socket->async_receive_from(
+        asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !c.socket->is_open()) co_return;
+    auto conn = weak.lock();
+    if (!conn) co_return;
+    if (ec) continue;
+    if (*c.deaf) {
+      if (from == c.socket->local_endpoint()) *c.deaf = false;
+      continue;
+    }
+    conn->on_datagram(from, BytesView(buf.data(), n));
+    ++*c.heard;
+  }
+}
+
+asio::awaitable<Client> connect(udp::endpoint server, PeerId expected) {
+  auto ex = co_await asio::this_coro::executor;
+  Client c;
+  const Ed25519KeyPair key = Ed25519KeyPair::generate();
+  auto cert = tls::make_certificate(key);
+  EXPECT_TRUE(cert) << cert.message();
+  auto creds = tls::Credentials::create(*cert);
+  EXPECT_TRUE(creds) << creds.message();
+  c.creds = std::make_shared<tls::Credentials>(std::move(creds.value()));
+  c.socket = std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  ConnectionSettings settings;
+  settings.handshake_timeout = 3s;
+  settings.idle_timeout = 60s;  // far beyond the test's bounds: only a reset ends it
+  ConnectionEvents events;
+  events.cid_added = [](const std::string&) {};
+  events.cid_removed = [](const std::string&) {};
+  events.established = [] {};
+  events.terminated = [](const std::string&) {};
+  auto sock = c.socket;
+  auto conn = QuicConnection::connect(
+      ex, sock->local_endpoint(), server, *c.creds, settings, expected,
+      [sock](const udp::endpoint& to, BytesView d) {
+        std::error_code ec;
+        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
+      },
+      std::move(events));
+  EXPECT_TRUE(conn) << conn.message();
+  c.conn = conn.value();
+  asio::co_spawn(ex, receive_into(c), asio::detached);
+  c.conn->flush();
+  co_await c.conn->wait_handshake();
+  EXPECT_TRUE(c.conn->established());
+  co_return c;
+}
+
+// Connects a client to a node of identity `first`, stops that node without
+// the client hearing it, starts one of identity `second` on the same port,
+// and has the client write on its old connection.
+struct Restart {
+  Client client;
+  std::uint64_t resets_sent = 0;
+  std::uint64_t unknown_before = 0;
+};
+
+asio::awaitable<void> write_something(std::shared_ptr<QuicConnection> conn) {
+  try {
+    auto s = co_await conn->open_stream();
+    const std::array<std::uint8_t, 200> data{};
+    co_await s->write(BytesView(data.data(), data.size()));
+  } catch (const std::exception&) {
+    // the connection ended under the write: what the test waits for
+  }
+}
+
+asio::awaitable<void> restart_with(const Ed25519KeyPair& first, const Ed25519KeyPair& second,
+                                   bool same_identity) {
+  auto ex = co_await asio::this_coro::executor;
+  auto old_node = std::make_unique<host::Host>(ex, config_on(0), first);
+  EXPECT_TRUE(old_node->listen().ok());
+  const udp::endpoint server = endpoint_of(*old_node);
+  Client c = co_await connect(server, old_node->local_peer());
+  *c.deaf = true;
+  old_node->shutdown();
+  old_node.reset();
+  const std::uint8_t marker = 0;
+  c.socket->send_to(asio::buffer(&marker, 1), c.socket->local_endpoint());
+  EXPECT_TRUE(co_await eventually([&] { return !*c.deaf; }));
+
+  host::Host node(ex, config_on(server.port()), second);
+  EXPECT_TRUE(node.listen().ok());
+  EXPECT_EQ(endpoint_of(node), server);
+  const auto& stats = node.quic().datagram_stats();
+  const std::size_t heard_before = *c.heard;
+  asio::co_spawn(ex, write_something(c.conn), asio::detached);
+
+  EXPECT_TRUE(co_await eventually(
+      [&] { return stats.get(StatelessAnswer::kStatelessReset) >= 1 && *c.heard > heard_before; }))
+      << "resets sent " << stats.get(StatelessAnswer::kStatelessReset);
+  if (same_identity) {
+    EXPECT_TRUE(co_await eventually([&] { return c.conn->terminated(); }));
+    EXPECT_EQ(c.conn->close_reason(), "stateless reset");
+
+    // A short header too small to be answered by a smaller reset, then one
+    // that is: the first answer to arrive is the second's (29 bytes).
+    udp::socket raw(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const std::uint64_t resets = stats.get(StatelessAnswer::kStatelessReset);
+    const std::uint64_t unknown = stats.get(DropReason::kUnknownConnection);
+    std::array<std::uint8_t, 30> dgram{};
+    dgram.fill(0x41);
+    raw.send_to(asio::buffer(dgram.data(), kMinStatelessReset), server);
+    raw.send_to(asio::buffer(dgram.data(), dgram.size()), server);
+    std::array<std::uint8_t, 100> in{};
+    udp::endpoint from;
+    const std::size_t n =
+        co_await raw.async_receive_from(asio::buffer(in), from, asio::use_awaitable);
+    EXPECT_EQ(n, dgram.size() - 1);
+    EXPECT_EQ(stats.get(StatelessAnswer::kStatelessReset), resets + 1);
+    EXPECT_EQ(stats.get(DropReason::kUnknownConnection), unknown + 1);
+  } else {
+    // The reset came in and was not taken: its token is not one the old
+    // node gave.
+    EXPECT_FALSE(c.conn->terminated()) << c.conn->close_reason();
+    c.conn->abort("test over");
+  }
+  std::error_code ec;
+  c.socket->close(ec);
+  node.shutdown();
+}
+
+TEST(QuicStatelessReset, RestartWithTheSameIdentityResetsTheOldClientsConnection) {
+  asio::io_context io;
+  const auto key = Ed25519KeyPair::generate();
+  test::run_in(io, restart_with(key, key, true), 30s);
+}
+
+TEST(QuicStatelessReset, RestartWithAnotherIdentityMakesResetsTheClientRefuses) {
+  asio::io_context io;
+  test::run_in(io, restart_with(Ed25519KeyPair::generate(), Ed25519KeyPair::generate(), false),
+               30s);
+}
+
+}  // namespace
+}  // namespace mp::quic
