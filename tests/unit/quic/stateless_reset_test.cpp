@@ -87,24 +87,25 @@ struct Client {
   std::shared_ptr<std::size_t> heard = std::make_shared<std::size_t>(0);  // delivered datagrams
 };
 
-asio::awaitable<void> receive_into(Client c) {
+// Holds no strong reference to the connection: ends with the socket.
+asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak,
+                                   std::shared_ptr<bool> deaf, std::shared_ptr<std::size_t> heard) {
   std::array<std::uint8_t, 2048> buf{};
   udp::endpoint from;
-  std::weak_ptr<QuicConnection> weak = c.conn;
   for (;;) {
     std::error_code ec;
-    const auto n = co_await c.socket->async_receive_from(
-        asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !c.socket->is_open()) co_return;
+    const auto n = co_await s->async_receive_from(asio::buffer(buf), from,
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
     auto conn = weak.lock();
     if (!conn) co_return;
     if (ec) continue;
-    if (*c.deaf) {
-      if (from == c.socket->local_endpoint()) *c.deaf = false;
+    if (*deaf) {
+      if (from == s->local_endpoint()) *deaf = false;
       continue;
     }
     conn->on_datagram(from, BytesView(buf.data(), n));
-    ++*c.heard;
+    ++*heard;
   }
 }
 
@@ -136,7 +137,7 @@ asio::awaitable<Client> connect(udp::endpoint server, PeerId expected) {
       std::move(events));
   EXPECT_TRUE(conn) << conn.message();
   c.conn = conn.value();
-  asio::co_spawn(ex, receive_into(c), asio::detached);
+  asio::co_spawn(ex, receive_into(sock, c.conn, c.deaf, c.heard), asio::detached);
   c.conn->flush();
   co_await c.conn->wait_handshake();
   EXPECT_TRUE(c.conn->established());
