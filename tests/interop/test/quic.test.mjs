@@ -1,7 +1,8 @@
 // QUIC v1 against js-libp2p's QUIC transport (@chainsafe/libp2p-quic): a js
 // node dials our /udp/N/quic-v1 address, identifies (our QUIC listen address,
 // a UDP observed address), pings and runs FIND_NODE; a wrong expected Peer ID
-// fails the dial; junk datagrams are dropped and counted on /metrics while
+// fails the dial; junk datagrams are dropped and counted on /metrics (short
+// headers for no connection of ours answered with a Stateless Reset) while
 // the js peer keeps pinging.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -42,6 +43,14 @@ async function dropped () {
     out[m[1]] = Number(m[2])
   }
   return out
+}
+
+// Short header datagrams for no connection of ours, answered with a
+// Stateless Reset (the others are dropped as unknown_connection).
+async function resets () {
+  const { text } = await httpGet(node.httpPort, '/metrics')
+  const m = text.match(/^mepassa_quic_stateless_packets_sent_total\{type="stateless_reset"\} (\d+)$/m)
+  return m ? Number(m[1]) : 0
 }
 
 test('js-libp2p dials our node over QUIC, identifies and pings it', async () => {
@@ -113,6 +122,7 @@ test('junk datagrams and a truncated Initial are dropped and counted while a js 
   try {
     await js.services.ping.ping(quicAddr)
     const before = await dropped()
+    const resetsBefore = await resets()
     const port = Number(quicAddr.toString().match(/\/udp\/(\d+)\//)[1])
     const send = (buf) => new Promise((resolve, reject) =>
       sock.send(buf, port, '127.0.0.1', (err) => err ? reject(err) : resolve()))
@@ -141,9 +151,10 @@ test('junk datagrams and a truncated Initial are dropped and counted while a js 
     const after = await waitFor(async () => {
       const d = await dropped()
       const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0)
-      return sum(d) - sum(before) >= 23 ? d : null
-    }, { what: 'drops counted' })
-    assert.ok(after.unknown_connection - (before.unknown_connection ?? 0) >= 20)
+      return sum(d) - sum(before) + (await resets()) - resetsBefore >= 23 ? d : null
+    }, { what: 'drops and resets counted' })
+    const reset = (await resets()) - resetsBefore
+    assert.ok(after.unknown_connection - (before.unknown_connection ?? 0) + reset >= 20)
     assert.ok(after.malformed - (before.malformed ?? 0) >= 1)
     assert.ok(after.not_initial - (before.not_initial ?? 0) >= 2)
     // The js peer's connection is untouched.
