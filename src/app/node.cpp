@@ -176,10 +176,13 @@ void Node::on_event(const host::Event& e) {
     on_status_connected(*est);
     dial_failures_.reached(est->peer);
     store_dial_success(*est);
+    // FIND_NODE answers say CONNECTED from the next routing-table snapshot.
+    if (est->connections_to_peer == 1) kad_.on_connectedness_changed(est->peer);
   } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
     on_status_closed(*closed);
     if (closed->remaining_to_peer == 0) {
       last_stored_.erase(closed->peer);
+      kad_.on_connectedness_changed(closed->peer);
       // Seen until now: due for re-verification one interval from here.
       if (reverify_ && kad_.routing_table().contains(closed->peer)) {
         reverify_->book().seen(closed->peer, kad::Clock::now());

@@ -1,5 +1,6 @@
 #include "kad/kademlia.hpp"
 
+#include "core/varint.hpp"
 #include "kad/ipns_record.hpp"
 
 namespace mp::kad {
@@ -118,12 +119,46 @@ HandleResult Kademlia::handle(const PeerId& remote, const Message& request, Time
   return refuse(Refusal::kUnknownType, Disposition::kCloseStream);
 }
 
+const RoutingSnapshot& Kademlia::current_snapshot() {
+  if (!snapshot_ || snapshot_stale_ || snapshot_->table_version() != table_.version()) {
+    snapshot_ = RoutingSnapshot::build(table_, local_addrs_, connectedness_);
+    snapshot_stale_ = false;
+    published_.store(snapshot_);
+    counters_.snapshots_built.fetch_add(1, std::memory_order_relaxed);
+  }
+  return *snapshot_;
+}
+
+HandleResult Kademlia::answer(const PeerId& remote, const Message& request, TimePoint now,
+                              Message& scratch, Bytes& out, const std::string& remote_ip) {
+  if (request.type() == pb::Message_MessageType_FIND_NODE) {
+    counters_.requests[static_cast<std::size_t>(request.type())].fetch_add(
+        1, std::memory_order_relaxed);
+    if (request.key().empty()) return refuse(Refusal::kMissingKey, Disposition::kCloseStream);
+    write_find_node_answer(current_snapshot(), remote, as_bytes(request.key()), config_.k,
+                           closest_scratch_, out);
+    return {Disposition::kRespond, std::nullopt};
+  }
+  const HandleResult r = handle(remote, request, now, scratch, remote_ip);
+  if (r.disposition == Disposition::kRespond) {
+    const std::size_t size = scratch.ByteSizeLong();
+    out.clear();
+    varint::encode(size, out);
+    const std::size_t prefix = out.size();
+    out.resize(prefix + size);
+    scratch.SerializeWithCachedSizesToArray(out.data() + prefix);
+  }
+  return r;
+}
+
 void Kademlia::add_closer_peers(const PeerId& remote, BytesView key, Message& response) {
   // go betterPeersToQuery: never the requester, never ourselves (we are not
   // in our own table).
-  table_.closest(Key::from_bytes(key), config_.k, closest_scratch_, &remote);
-  for (const PeerEntry* e : closest_scratch_) {
-    set_peer(*response.add_closerpeers(), e->id, e->addrs, connection_of(e->id));
+  const RoutingSnapshot& snap = current_snapshot();
+  snap.closest(Key::from_bytes(key), config_.k, closest_scratch_, remote.bytes());
+  for (std::uint32_t i : closest_scratch_) {
+    const BytesView p = snap.peer_bytes(i);
+    response.add_closerpeers()->ParseFromArray(p.data(), static_cast<int>(p.size()));
   }
 }
 
@@ -133,7 +168,8 @@ HandleResult Kademlia::on_find_node(const PeerId& remote, const Message& req, Me
   const BytesView key = as_bytes(req.key());
   if (as_string(key) == as_string(local_.bytes())) {
     // go handleFindPeer: asked for ourselves, answer with ourselves.
-    set_peer(*resp.add_closerpeers(), local_, local_addrs_, pb::Message_ConnectionType_CONNECTED);
+    const BytesView self = current_snapshot().self_bytes();
+    resp.add_closerpeers()->ParseFromArray(self.data(), static_cast<int>(self.size()));
   } else {
     add_closer_peers(remote, key, resp);
   }

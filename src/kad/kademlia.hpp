@@ -27,8 +27,16 @@
 // ends the stream (go resets it), so the client fails fast instead of
 // waiting for its timeout.
 //
-// Not thread-safe: use from the strand that owns it. Counters are atomics
-// so /metrics may read them from another thread.
+// Closer peers (FIND_NODE, GET_VALUE, GET_PROVIDERS) come from a
+// RoutingSnapshot, not the live table: the owner rebuilds it on the first
+// answer after the table (its peers or their addresses), our addresses or a
+// table peer's connectedness changed, and publishes it in a SnapshotCell
+// that any thread may read (snapshot()). write_find_node_answer() on a
+// snapshot is the whole FIND_NODE answer and needs nothing else.
+//
+// Not thread-safe (except snapshot() and the counters): use from the strand
+// that owns it. Counters are atomics so /metrics may read them from another
+// thread.
 #pragma once
 
 #include <array>
@@ -48,6 +56,7 @@
 #include "kad/query.hpp"
 #include "kad/record_store.hpp"
 #include "kad/record_validator.hpp"
+#include "kad/routing_snapshot.hpp"
 #include "kad/routing_table.hpp"
 
 namespace mp::kad {
@@ -101,6 +110,8 @@ struct KadCounters {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::kCount)> refusals{};
   std::atomic<std::uint64_t> inbound_streams{0};
   std::atomic<std::uint64_t> responses_sent{0};
+  // Routing-table snapshots built (one per change followed by an answer).
+  std::atomic<std::uint64_t> snapshots_built{0};
   // Store sizes and evictions, refreshed by Kademlia::expire() and on every
   // store mutation (for /metrics, read from another thread).
   std::atomic<std::uint64_t> records{0}, record_bytes{0}, record_evictions{0};
@@ -139,6 +150,12 @@ class Kademlia {
   // such requests share one IP quota).
   HandleResult handle(const PeerId& remote, const Message& request, TimePoint now,
                       Message& response, const std::string& remote_ip = {});
+  // What serve_stream calls: the answer, length-prefixed as on the wire,
+  // into `out` (when kRespond). FIND_NODE is written from the snapshot's
+  // encoded peers without building a Message; other types go through
+  // handle() with `scratch` and are serialized.
+  HandleResult answer(const PeerId& remote, const Message& request, TimePoint now,
+                      Message& scratch, Bytes& out, const std::string& remote_ip = {});
   // Convenience for tests and cold paths: the response, if any.
   std::optional<Message> handle(const PeerId& remote, const Message& request, TimePoint now,
                                 const std::string& remote_ip = {});
@@ -151,12 +168,32 @@ class Kademlia {
   }
   void on_peer_unreachable(const PeerId& peer) { table_.remove(peer); }
   // Our own listen addresses, for FIND_NODE answers about ourselves.
-  void set_local_addresses(std::vector<Multiaddr> addrs) { local_addrs_ = std::move(addrs); }
+  void set_local_addresses(std::vector<Multiaddr> addrs) {
+    if (addrs != local_addrs_) snapshot_stale_ = true;
+    local_addrs_ = std::move(addrs);
+  }
   // The host may tell how we are connected to a peer (Peer.connection field);
-  // without it every peer is sent as NOT_CONNECTED.
+  // without it every peer is sent as NOT_CONNECTED. Answers carry the
+  // connectedness of the snapshot's build: the host reports changes with
+  // on_connectedness_changed.
   void set_connectedness(std::function<ConnectionType(const PeerId&)> fn) {
     connectedness_ = std::move(fn);
+    snapshot_stale_ = true;
   }
+  // A first connection to `peer` opened or its last one closed.
+  void on_connectedness_changed(const PeerId& peer) {
+    if (connectedness_ && table_.contains(peer)) snapshot_stale_ = true;
+  }
+
+  // --- snapshots ---
+  // Owner: the snapshot answers use, rebuilt and published first if the
+  // table or what the answers show changed since the last one.
+  const RoutingSnapshot& current_snapshot();
+  // Any thread: the last published snapshot (null before the first answer
+  // or publish_snapshot()).
+  std::shared_ptr<const RoutingSnapshot> snapshot() const { return published_.load(); }
+  // Owner: rebuild and publish now if anything changed.
+  void publish_snapshot() { current_snapshot(); }
   // Called by serve_stream after each answered inbound request with its type
   // and the time from the request read whole to the answer written (the
   // node feeds mepassa_kad_request_duration_seconds with it).
@@ -213,7 +250,10 @@ class Kademlia {
   std::vector<Multiaddr> local_addrs_;
   std::function<ConnectionType(const PeerId&)> connectedness_;
   InboundObserver inbound_observer_;
-  std::vector<const PeerEntry*> closest_scratch_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;  // the owner's, = published_
+  bool snapshot_stale_ = true;
+  SnapshotCell published_;
+  std::vector<std::uint32_t> closest_scratch_;
   std::vector<const ProviderRecord*> provider_scratch_;
 };
 

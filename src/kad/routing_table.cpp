@@ -36,6 +36,7 @@ void RoutingTable::insert_entry(std::size_t index, PeerEntry entry) {
   diversity_.add(index, entry.groups);
   buckets_[index].entries_.push_back(std::move(entry));
   ++size_;
+  ++version_;
   ++counters_.inserted;
 }
 
@@ -44,6 +45,7 @@ void RoutingTable::erase_entry(std::size_t index, std::size_t pos) {
   diversity_.remove(index, entries[pos].groups);
   entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(pos));
   --size_;
+  ++version_;
 }
 
 UpdateResult RoutingTable::update(const PeerId& peer, std::vector<Multiaddr> addrs, bool is_server,
@@ -73,6 +75,7 @@ UpdateResult RoutingTable::update(const PeerId& peer, std::vector<Multiaddr> add
       auto groups = ip_groups(addrs);
       diversity_.remove(index, it->groups);
       if (diversity_.allows(index, groups)) {
+        if (it->addrs != addrs) ++version_;
         it->addrs = std::move(addrs);
         it->groups = std::move(groups);
       }

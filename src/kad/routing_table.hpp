@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -139,6 +140,10 @@ class RoutingTable {
   void mark_refreshed(std::size_t bucket, TimePoint now) { buckets_[bucket].last_refreshed_ = now; }
 
   std::size_t size() const { return size_; }
+  // Changes whenever the set of peers or an entry's addresses changes (not
+  // on last_seen or order within a bucket, which no answer shows): a
+  // RoutingSnapshot built at an equal version answers as the table does.
+  std::uint64_t version() const { return version_; }
   const PeerId& local_peer() const { return local_; }
   const Key& local_key() const { return local_key_; }
   const RoutingTableConfig& config() const { return config_; }
@@ -156,6 +161,7 @@ class RoutingTable {
   DiversityFilter diversity_;
   std::array<KBucket, kBuckets> buckets_;
   std::size_t size_ = 0;
+  std::uint64_t version_ = 0;
   RoutingTableCounters counters_;
   mutable std::vector<const PeerEntry*> scratch_;
 };

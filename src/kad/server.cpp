@@ -29,6 +29,8 @@ asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStrea
   // request once warm; they hold at most one max-size message each). Safe
   // because neither is used across a co_await:
   // a request is parsed, handled and its answer serialized in one go.
+  // FIND_NODE answers never build `response`: Kademlia::answer writes them
+  // from the routing-table snapshot straight into `out`.
   thread_local Message request;
   thread_local Message response;
   Bytes out;
@@ -61,7 +63,7 @@ asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStrea
         co_return;
       }
       const TimePoint read_at = Clock::now();
-      const HandleResult r = kad.handle(remote, request, read_at, response, remote_ip);
+      const HandleResult r = kad.answer(remote, request, read_at, response, out, remote_ip);
       if (r.disposition == Disposition::kCloseStream) {
         spdlog::debug("kad: refused {} from {} ({}); closing stream",
                       message_type_name(request.type()), remote.to_string(),
@@ -74,12 +76,6 @@ asio::awaitable<void> serve_stream(Kademlia& kad, std::shared_ptr<net::ByteStrea
                       remote.to_string(), to_string(*r.refusal));
       }
       if (r.disposition == Disposition::kRespond) {
-        const std::size_t size = response.ByteSizeLong();
-        out.clear();
-        varint::encode(size, out);
-        const std::size_t prefix = out.size();
-        out.resize(prefix + size);
-        response.SerializeWithCachedSizesToArray(out.data() + prefix);
         const auto type = request.type();  // other streams reuse `request` during the write
         co_await stream.write(out);
         counters.responses_sent.fetch_add(1, std::memory_order_relaxed);
