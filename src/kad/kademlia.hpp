@@ -192,6 +192,8 @@ class Kademlia {
   // Any thread: the last published snapshot (null before the first answer
   // or publish_snapshot()).
   std::shared_ptr<const RoutingSnapshot> snapshot() const { return published_.load(); }
+  // Any thread: the cell snapshot() reads, for a SnapshotReader.
+  const SnapshotCell& snapshot_cell() const { return published_; }
   // Owner: rebuild and publish now if anything changed.
   void publish_snapshot() { current_snapshot(); }
   // Called by serve_stream after each answered inbound request with its type

@@ -11,10 +11,12 @@
 // table's peers and addresses, once.
 //
 // Thread safety: a RoutingSnapshot never changes once built; any number of
-// threads may read one. SnapshotCell hands the current one to any thread.
+// threads may read one. SnapshotCell hands the current one to any thread;
+// a SnapshotReader per thread keeps it until the cell changes.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,7 +82,9 @@ class RoutingSnapshot {
 };
 
 // The current snapshot, for any thread: the owner store()s, readers load().
-// The mutex is held only for the copy of the pointer.
+// The mutex is held only for the copy of the pointer. generation() changes
+// with every store(), so a reader may keep its copy until it does
+// (SnapshotReader) instead of touching the shared count on every answer.
 class SnapshotCell {
  public:
   std::shared_ptr<const RoutingSnapshot> load() const {
@@ -88,14 +92,42 @@ class SnapshotCell {
     return current_;
   }
   void store(std::shared_ptr<const RoutingSnapshot> s) {
-    std::lock_guard lock(mutex_);
-    current_.swap(s);
-    // The old snapshot, if last, is freed outside the lock (by `s`).
+    {
+      std::lock_guard lock(mutex_);
+      current_.swap(s);
+    }
+    generation_.fetch_add(1, std::memory_order_release);
+    // The old snapshot, if last, is freed here, outside the lock (by `s`).
   }
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   mutable std::mutex mutex_;
   std::shared_ptr<const RoutingSnapshot> current_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+// One reader's (one thread's or one io_context's) view of a SnapshotCell:
+// get() re-loads only when the cell's generation moved, so readers on
+// several cores share nothing written per answer. Holds the snapshot it
+// returned until the next change is seen. Not shared between threads.
+class SnapshotReader {
+ public:
+  explicit SnapshotReader(const SnapshotCell& cell) : cell_(&cell) {}
+  // Null until the cell holds a snapshot.
+  const RoutingSnapshot* get() {
+    const std::uint64_t g = cell_->generation();
+    if (!held_ || g != seen_) {
+      seen_ = g;
+      held_ = cell_->load();
+    }
+    return held_.get();
+  }
+
+ private:
+  const SnapshotCell* cell_;
+  std::uint64_t seen_ = 0;
+  std::shared_ptr<const RoutingSnapshot> held_;
 };
 
 // Appends `peers` as Message.closerPeers fields (field 8) to `out`.

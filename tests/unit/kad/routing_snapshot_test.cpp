@@ -248,7 +248,7 @@ TEST(KademliaSnapshot, AnswerAndHandleAgree) {
   }
 }
 
-// One thread owns the table: it changes it and publishes snapshots; three
+// One thread owns the table: it changes it and publishes snapshots; four
 // others answer FIND_NODE from whatever snapshot is current, as handlers on
 // other io_contexts would. Each answer must be well formed and consistent
 // with the snapshot it came from.
@@ -269,8 +269,11 @@ TEST(RoutingSnapshot, ReadersOnOtherThreadsWhileTheOwnerPublishes) {
     Bytes out;
     Message m;
     std::uint64_t mine = 0;
+    SnapshotReader view(cell);
     while (!done.load(std::memory_order_acquire) || mine < 200) {
-      const auto snap = cell.load();
+      // Half the readers keep their copy until the cell changes.
+      const std::shared_ptr<const RoutingSnapshot> loaded = seed % 2 ? nullptr : cell.load();
+      const RoutingSnapshot* snap = loaded ? loaded.get() : view.get();
       const PeerId remote = random_peer(r);
       const PeerId target = random_peer(r);
       write_find_node_answer(*snap, remote, target.bytes(), kK, scratch, out);
@@ -292,7 +295,7 @@ TEST(RoutingSnapshot, ReadersOnOtherThreadsWhileTheOwnerPublishes) {
     answers.fetch_add(mine, std::memory_order_relaxed);
   };
   std::vector<std::thread> readers;
-  for (std::uint64_t i = 0; i < 3; ++i) readers.emplace_back(reader, 100 + i);
+  for (std::uint64_t i = 0; i < 4; ++i) readers.emplace_back(reader, 100 + i);
 
   std::size_t published = 0;
   for (int change = 0; change < 300; ++change) {
@@ -311,9 +314,25 @@ TEST(RoutingSnapshot, ReadersOnOtherThreadsWhileTheOwnerPublishes) {
   done.store(true, std::memory_order_release);
   for (auto& th : readers) th.join();
   EXPECT_EQ(published, 300u);
-  EXPECT_GE(answers.load(), 600u);
+  EXPECT_GE(answers.load(), 800u);
   EXPECT_EQ(bad.load(), 0u);
   EXPECT_EQ(cell.load()->size(), t.size());
+}
+
+TEST(SnapshotReader, FollowsTheCell) {
+  std::mt19937_64 rng(23);
+  RoutingTable t(random_peer(rng), open_config(), t0());
+  SnapshotCell cell;
+  SnapshotReader reader(cell);
+  EXPECT_EQ(reader.get(), nullptr);
+  cell.store(RoutingSnapshot::build(t, {}, {}));
+  const RoutingSnapshot* first = reader.get();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(reader.get(), first);  // kept while the cell does not change
+  t.update(random_peer(rng), {public_addr(1)}, true, t0());
+  cell.store(RoutingSnapshot::build(t, {}, {}));
+  ASSERT_NE(reader.get(), nullptr);
+  EXPECT_EQ(reader.get()->size(), 1u);
 }
 
 }  // namespace
