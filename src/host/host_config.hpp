@@ -52,6 +52,9 @@ struct HostConfig {
   // crypto steps (net::WorkerPool); connections stay on the host's executor.
   std::size_t network_threads = 1;
   QuicRetry quic_retry = QuicRetry::kAuto;
+  // QUIC packets written back to back leave in one sendmsg with UDP
+  // segmentation offload (benchmarks turn it off to compare).
+  bool quic_gso = true;
 };
 
 }  // namespace mp::host

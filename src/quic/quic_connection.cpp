@@ -244,7 +244,19 @@ void QuicConnection::flush() {
   for (auto& [id, s] : streams_)
     if (s->has_unsent()) ready.push_back(s.get());
   std::size_t next = 0;
-  std::array<std::uint8_t, 1500> buf;
+  // Packets are written back to back into `buf`; with send_segments_ a run
+  // of them to one address goes out in one send: every packet but the last
+  // of the run the size of the first (the segment), at most kMaxSegments.
+  constexpr std::size_t kPacket = 1500;
+  std::array<std::uint8_t, kMaxSegments * kPacket> buf;
+  const std::size_t batch_max = send_segments_ ? kMaxSegments : 1;
+  std::size_t used = 0, count = 0, segment = 0;
+  asio::ip::udp::endpoint batch_to;
+  auto send_batch = [&] {
+    if (count == 1) send_(batch_to, BytesView(buf.data(), used));
+    else if (count > 1) send_segments_(batch_to, BytesView(buf.data(), used), segment);
+    used = count = 0;
+  };
   const auto ts = now_ns();
   for (;;) {
     while (next < ready.size() && !ready[next]->has_unsent()) ++next;
@@ -265,15 +277,16 @@ void QuicConnection::flush() {
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi{};
     ngtcp2_ssize datalen = -1;
-    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf.data(), buf.size(),
-                                                     &datalen, flags, sid, vcnt ? &v : nullptr,
-                                                     vcnt, ts);
+    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf.data() + used,
+                                                     kPacket, &datalen, flags, sid,
+                                                     vcnt ? &v : nullptr, vcnt, ts);
     if (n < 0) {
       if (s && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
                 n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
         ++next;  // waits for credit (or is gone); others may still send
         continue;
       }
+      send_batch();
       return fail(static_cast<int>(n), std::string("quic write: ") + ngtcp2_strerror(static_cast<int>(n)));
     }
     if (s && datalen >= 0) {
@@ -281,10 +294,26 @@ void QuicConnection::flush() {
                  (flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::size_t>(datalen) == v.len);
     }
     if (n == 0) break;  // nothing more, or congestion-limited
+    const auto size = static_cast<std::size_t>(n);
     // To the path ngtcp2 chose (a peer whose NAT rebound its port is
     // reached on its new address once ngtcp2 validated it).
-    send_(path_remote(ps.path, remote_), BytesView(buf.data(), static_cast<std::size_t>(n)));
+    const auto to = path_remote(ps.path, remote_);
+    if (count > 0 && (size > segment || to != batch_to)) {
+      // It cannot join the run: the run goes, the packet starts the next.
+      const std::size_t start = used;
+      send_batch();
+      std::memmove(buf.data(), buf.data() + start, size);
+    }
+    if (count == 0) {
+      segment = size;
+      batch_to = to;
+    }
+    used += size;
+    ++count;
+    // A short packet ends a run, as does a full batch.
+    if (size < segment || count == batch_max) send_batch();
   }
+  send_batch();
   arm_timer();
 }
 

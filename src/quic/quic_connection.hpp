@@ -64,6 +64,12 @@ class QuicConnection final : public host::MuxedConnection,
                              public std::enable_shared_from_this<QuicConnection> {
  public:
   using Send = std::function<void(const asio::ip::udp::endpoint& to, BytesView datagram)>;
+  // Several packets to one address in one send: `datagrams` is packets of
+  // `segment` bytes each, the last one possibly shorter (UDP GSO's rule).
+  using SendSegments = std::function<void(const asio::ip::udp::endpoint& to, BytesView datagrams,
+                                          std::size_t segment)>;
+  // Packets one flush() may hand to SendSegments at once.
+  static constexpr std::size_t kMaxSegments = 10;
 
   // Server side, from a client's first Initial (`hd` as ngtcp2_accept read
   // it). After a Retry, `retried` is the client's original Destination
@@ -91,6 +97,9 @@ class QuicConnection final : public host::MuxedConnection,
   void flush();
   // Ends the connection now without telling the peer (eviction, shutdown).
   void abort(const std::string& reason);
+  // From now on, packets flush() writes back to back go out through `send`
+  // in batches (one system call each) instead of one by one.
+  void set_send_segments(SendSegments send) { send_segments_ = std::move(send); }
 
   bool established() const { return verified_.has_value(); }
   // Whether a packet of the peer was decrypted (its Initial was genuine).
@@ -149,6 +158,7 @@ class QuicConnection final : public host::MuxedConnection,
   ConnectionSettings settings_;
   std::optional<PeerId> expected_;
   Send send_;
+  SendSegments send_segments_;
   ConnectionEvents events_;
   ngtcp2_conn* conn_ = nullptr;
   gnutls_session_t session_ = nullptr;

@@ -1,16 +1,22 @@
 #include "quic/quic_transport.hpp"
 
+#include <netinet/udp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "host/host.hpp"
 #include "host/tcp_transport.hpp"
 #include "quic/address.hpp"
+#include "quic/datagram_batch.hpp"
 
 namespace mp::quic {
 
@@ -18,12 +24,38 @@ struct QuicTransport::Socket {
   explicit Socket(const asio::any_io_executor& ex) : socket(ex) {}
   asio::ip::udp::socket socket;
   asio::ip::udp::endpoint local;
-  // Datagrams over this size are truncated and fail decryption (QUIC
-  // packets fit a path MTU; we never advertise more).
-  std::array<std::uint8_t, 2048> buffer{};
+  // Up to 16 datagrams per recvmmsg(2); one over 2048 bytes is truncated
+  // and dropped (QUIC packets fit a path MTU; we never advertise more).
+  DatagramBatch batch;
+  bool gso_failed = false;  // UDP_SEGMENT refused once: packets go one by one
 };
 
 namespace {
+
+// One sendmsg(2) of `data` cut by the kernel into datagrams of `segment`
+// bytes (UDP_SEGMENT). Returns 0, or the errno.
+int send_segmented(int fd, const asio::ip::udp::endpoint& to, BytesView data, std::size_t segment) {
+  iovec iov{const_cast<std::uint8_t*>(data.data()), data.size()};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(to.data());
+  msg.msg_namelen = static_cast<socklen_t>(to.size());
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+  const auto seg = static_cast<std::uint16_t>(segment);
+  std::memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+  ssize_t rv;
+  do {
+    rv = ::sendmsg(fd, &msg, 0);
+  } while (rv < 0 && errno == EINTR);
+  return rv < 0 ? errno : 0;
+}
 
 host::HandshakeFailure classify(const std::string& reason) {
   if (reason == "handshake timeout") return host::HandshakeFailure::kTimeout;
@@ -105,15 +137,43 @@ Status QuicTransport::listen(bool ipv6_optional) {
 
 asio::awaitable<void> QuicTransport::receive_loop(std::shared_ptr<Socket> sock) {
   auto alive = alive_;
-  asio::ip::udp::endpoint from;
+  // Waits for readiness, then reads until the socket has nothing queued, a
+  // batch (one recvmmsg) at a time; after kBatchesPerTurn full batches it
+  // lets the io_context run its other work first, then reads on.
+  constexpr int kBatchesPerTurn = 4;
   while (*alive && sock->socket.is_open()) {
     std::error_code ec;
-    const std::size_t n = co_await sock->socket.async_receive_from(
-        asio::buffer(sock->buffer), from, asio::redirect_error(asio::use_awaitable, ec));
+    co_await sock->socket.async_wait(asio::socket_base::wait_read,
+                                     asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || closing_ || ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;  // an ICMP error reported on the socket: nothing to read
-    host_.stats().bytes_in.fetch_add(n, std::memory_order_relaxed);
-    on_datagram(sock, from, BytesView(sock->buffer.data(), n));
+    int errors = 0;
+    for (int batches = 0;; ++batches) {
+      if (batches == kBatchesPerTurn) {
+        co_await asio::post(executor_, asio::use_awaitable);
+        if (!*alive || closing_ || !sock->socket.is_open()) co_return;
+        batches = 0;
+      }
+      const int n = sock->batch.receive(sock->socket.native_handle());
+      // An error reported on the socket (an ICMP one) is consumed by the
+      // call: read on, unless errors repeat (then wait for readiness).
+      if (n < 0) {
+        if (++errors == 8) break;
+        continue;
+      }
+      errors = 0;
+      for (int i = 0; i < n; ++i) {
+        const auto slot = static_cast<std::size_t>(i);
+        const BytesView data = sock->batch.data(slot);
+        host_.stats().bytes_in.fetch_add(data.size(), std::memory_order_relaxed);
+        if (sock->batch.truncated(slot)) {
+          datagram_stats_->count(DropReason::kMalformed);
+          continue;
+        }
+        on_datagram(sock, sock->batch.from(slot), data);
+        if (!*alive || closing_) co_return;
+      }
+      if (n < static_cast<int>(DatagramBatch::kSlots)) break;
+    }
   }
 }
 
@@ -218,6 +278,7 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   const std::uint64_t handle = next_handle_++;
   auto conn = QuicConnection::accept(executor_, hd, original_dcid, sock->local, from, *credentials_,
                                      settings_, sender_for(sock), events_for(handle));
+  if (conn && config_.quic_gso) (*conn)->set_send_segments(segments_sender_for(sock));
   if (!conn) {
     host_.registry_.handshakes().remove(admission.id);
     spdlog::debug("quic: cannot accept from {}: {}", ip, conn.message());
@@ -259,6 +320,39 @@ QuicConnection::Send QuicTransport::sender_for(const std::shared_ptr<Socket>& so
     // may; QUIC's loss recovery resends.
     s->socket.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
     if (!ec) bytes_out->fetch_add(datagram.size(), std::memory_order_relaxed);
+  };
+}
+
+QuicConnection::SendSegments QuicTransport::segments_sender_for(const std::shared_ptr<Socket>& sock) {
+  std::weak_ptr<Socket> weak = sock;
+  auto* bytes_out = &host_.stats().bytes_out;
+  auto alive = alive_;
+  auto stats = datagram_stats_;
+  return [weak, bytes_out, alive, stats](const asio::ip::udp::endpoint& to, BytesView datagrams,
+                                         std::size_t segment) {
+    auto s = weak.lock();
+    if (!s || !*alive) return;
+    // One sendmsg with UDP_SEGMENT: the kernel cuts the datagrams (in the
+    // NIC, or just before it). Where it cannot (an old kernel, a device
+    // without it), the packets go one by one from then on.
+    if (!s->gso_failed) {
+      const int rv = send_segmented(s->socket.native_handle(), to, datagrams, segment);
+      if (rv == 0) {
+        bytes_out->fetch_add(datagrams.size(), std::memory_order_relaxed);
+        stats->segmented_sends.fetch_add(1, std::memory_order_relaxed);
+        stats->segmented_packets.fetch_add((datagrams.size() + segment - 1) / segment,
+                                           std::memory_order_relaxed);
+        return;
+      }
+      if (rv == EAGAIN || rv == EWOULDBLOCK) return;  // lost, as one datagram would be
+      s->gso_failed = true;
+    }
+    for (std::size_t off = 0; off < datagrams.size(); off += segment) {
+      const std::size_t len = std::min(segment, datagrams.size() - off);
+      std::error_code ec;
+      s->socket.send_to(asio::buffer(datagrams.data() + off, len), to, 0, ec);
+      if (!ec) bytes_out->fetch_add(len, std::memory_order_relaxed);
+    }
   };
 }
 
@@ -373,6 +467,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   const std::uint64_t handle = next_handle_++;
   auto created = QuicConnection::connect(executor_, sock->local, remote, *credentials_, settings_,
                                          expected, sender_for(sock), events_for(handle));
+  if (created && config_.quic_gso) (*created)->set_send_segments(segments_sender_for(sock));
   if (!created) throw std::runtime_error("dial " + target.to_string() + ": " + created.message());
   auto conn = created.value();
   router_.add(conn->scid(), handle);

@@ -55,6 +55,9 @@ struct DatagramStats {
   // starts), or refused (also dropped as DropReason::kToken).
   std::atomic<std::uint64_t> tokens_accepted{0};
   std::atomic<std::uint64_t> tokens_refused{0};
+  // Sends of several packets at once (UDP_SEGMENT), and the packets in them.
+  std::atomic<std::uint64_t> segmented_sends{0};
+  std::atomic<std::uint64_t> segmented_packets{0};
   void count(DropReason r) {
     dropped[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -110,6 +113,7 @@ class QuicTransport {
                       std::size_t size, StatelessAnswer what);
   ConnectionEvents events_for(std::uint64_t handle);
   QuicConnection::Send sender_for(const std::shared_ptr<Socket>& sock);
+  QuicConnection::SendSegments segments_sender_for(const std::shared_ptr<Socket>& sock);
   // Limits, the budget, and the host's registry for an inbound connection
   // whose peer is verified.
   void on_inbound_established(std::uint64_t handle);
