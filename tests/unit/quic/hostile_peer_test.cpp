@@ -22,6 +22,7 @@
 #include "quic/quic_connection.hpp"
 #include "quic/quic_stream.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_client.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -170,58 +171,15 @@ TEST(QuicHostilePeer, UnacknowledgedAnswerStaysWithinItsShareAndIsReleasedAtTheE
   EXPECT_LE(ans.max_held, b.budget().limits().per_connection);
 }
 
-// A QUIC client of our own stack with a certificate of the test's choosing:
-// our QuicConnection on a socket of its own, driven by hand.
-struct CustomClient {
-  std::shared_ptr<udp::socket> socket;
-  std::shared_ptr<tls::Credentials> creds;
-  std::shared_ptr<QuicConnection> conn;
-};
-
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak) {
-  std::array<std::uint8_t, 2048> buf{};
-  udp::endpoint from;
-  for (;;) {
-    std::error_code ec;
-    const auto n = co_await s->async_receive_from(asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
-    auto c = weak.lock();
-    if (!c) co_return;
-    if (!ec) c->on_datagram(from, BytesView(buf.data(), n));
-  }
-}
-
-// Runs a handshake with `cert` against `server` until the client's side
-// ends or is established; the server's verdict is read from its counters.
-asio::awaitable<CustomClient> handshake_with(const tls::Certificate& cert, udp::endpoint server, PeerId expected) {
-  auto ex = co_await asio::this_coro::executor;
-  CustomClient c;
-  auto creds = tls::Credentials::create(cert);
-  EXPECT_TRUE(creds) << creds.message();
-  c.creds = std::make_shared<tls::Credentials>(std::move(creds.value()));
-  c.socket = std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+// A QUIC client of our own stack with a certificate of the test's choosing,
+// until its side of the handshake ends or is established; the server's
+// verdict is read from its counters.
+asio::awaitable<test::QuicClient> handshake_with(const tls::Certificate& cert, udp::endpoint server,
+                                                 PeerId expected) {
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
   settings.idle_timeout = 3s;
-  ConnectionEvents events;
-  events.cid_added = [](const std::string&) {};
-  events.cid_removed = [](const std::string&) {};
-  events.established = [] {};
-  events.terminated = [](const std::string&) {};
-  auto sock = c.socket;
-  auto conn = QuicConnection::connect(
-      ex, sock->local_endpoint(), server, *c.creds, settings, expected,
-      [sock](const udp::endpoint& to, BytesView d) {
-        std::error_code ec;
-        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
-      },
-      std::move(events));
-  EXPECT_TRUE(conn) << conn.message();
-  c.conn = conn.value();
-  asio::co_spawn(ex, receive_into(sock, c.conn), asio::detached);
-  c.conn->flush();
-  co_await c.conn->wait_handshake();
-  co_return c;
+  co_return co_await test::connect_client(server, expected, settings, &cert);
 }
 
 tls::CertificateSpec spec_for(const Ed25519KeyPair& id) {
@@ -259,9 +217,7 @@ asio::awaitable<void> bad_certificates(host::Host& good, host::Host& b) {
         << "tls failures: " << tls_failures(b);
     EXPECT_TRUE(b.connections().empty());  // never registered
     EXPECT_TRUE(co_await eventually([&] { return client.conn->terminated(); }));
-    client.conn->abort("test over");
-    std::error_code ec;
-    client.socket->close(ec);
+    client.close();
   }
   // A well-behaved client is still served, and costs no failure.
   auto conn = co_await good.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));

@@ -27,6 +27,7 @@
 #include "quic/address_validation.hpp"
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_client.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -222,51 +223,17 @@ TEST(QuicRetry, AutoRetriesOnlyWhileHalfTheHandshakeSlotsAreTaken) {
   test::run_in(io, retry_under_load(a, c, b), 30s);
 }
 
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s,
-                                   std::weak_ptr<QuicConnection> weak) {
-  std::array<std::uint8_t, 2048> buf{};
-  udp::endpoint from;
-  for (;;) {
-    std::error_code ec;
-    const auto n = co_await s->async_receive_from(asio::buffer(buf), from,
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
-    auto c = weak.lock();
-    if (!c) co_return;
-    if (!ec) c->on_datagram(from, BytesView(buf.data(), n));
-  }
-}
-
 // Our own client, whose first Initial carries a token we never issued.
 asio::awaitable<void> forged_token(host::Host& b) {
-  auto ex = co_await asio::this_coro::executor;
-  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
-  EXPECT_TRUE(cert) << cert.message();
-  auto creds = tls::Credentials::create(cert.value());
-  EXPECT_TRUE(creds) << creds.message();
-  auto sock =
-      std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
   settings.initial_token.assign(1, static_cast<char>(NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY));
   std::array<std::uint8_t, 90> forged{};
   gnutls_rnd(GNUTLS_RND_NONCE, forged.data(), forged.size());
   settings.initial_token.append(reinterpret_cast<const char*>(forged.data()), forged.size());
-  ConnectionEvents events;
-  events.cid_added = [](const std::string&) {};
-  events.cid_removed = [](const std::string&) {};
-  events.established = [] {};
-  events.terminated = [](const std::string&) {};
-  auto conn = QuicConnection::connect(
-      ex, sock->local_endpoint(), endpoint_of(b), creds.value(), settings, b.local_peer(),
-      [sock](const udp::endpoint& to, BytesView d) {
-        std::error_code ec;
-        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
-      },
-      std::move(events));
-  EXPECT_TRUE(conn) << conn.message();
-  asio::co_spawn(ex, receive_into(sock, conn.value()), asio::detached);
-  conn.value()->flush();
+  test::QuicClient client =
+      test::start_client(co_await asio::this_coro::executor, endpoint_of(b), b.local_peer(), settings);
+  const auto& conn = client.conn;
   const auto& stats = b.quic().datagram_stats();
   EXPECT_TRUE(co_await eventually([&] { return stats.get(DropReason::kToken) >= 1; }));
   EXPECT_EQ(stats.tokens_refused.load(), stats.get(DropReason::kToken));
@@ -274,10 +241,8 @@ asio::awaitable<void> forged_token(host::Host& b) {
   EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 0u);  // a bad token is not retried
   EXPECT_EQ(b.handshakes_in_progress(), 0u);          // and holds no slot
   EXPECT_TRUE(b.connections().empty());
-  EXPECT_FALSE(conn.value()->established());
-  conn.value()->abort("test over");
-  std::error_code ec;
-  sock->close(ec);
+  EXPECT_FALSE(conn->established());
+  client.close();
   b.shutdown();
 }
 

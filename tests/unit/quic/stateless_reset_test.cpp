@@ -25,6 +25,7 @@
 #include "quic/address_validation.hpp"
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_client.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -76,70 +77,13 @@ udp::endpoint endpoint_of(const host::Host& h) {
   return {asio::ip::make_address(ep.first), ep.second};
 }
 
-// A client of our own stack on a socket of its own, driven by hand; while
-// `deaf`, what it receives is lost (it never hears the old node's close)
-// until a datagram it sent itself comes back: all before it are gone.
-struct Client {
-  std::shared_ptr<udp::socket> socket;
-  std::shared_ptr<tls::Credentials> creds;
-  std::shared_ptr<QuicConnection> conn;
-  std::shared_ptr<bool> deaf = std::make_shared<bool>(false);
-  std::shared_ptr<std::size_t> heard = std::make_shared<std::size_t>(0);  // delivered datagrams
-};
-
-// Holds no strong reference to the connection: ends with the socket.
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak,
-                                   std::shared_ptr<bool> deaf, std::shared_ptr<std::size_t> heard) {
-  std::array<std::uint8_t, 2048> buf{};
-  udp::endpoint from;
-  for (;;) {
-    std::error_code ec;
-    const auto n = co_await s->async_receive_from(asio::buffer(buf), from,
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
-    auto conn = weak.lock();
-    if (!conn) co_return;
-    if (ec) continue;
-    if (*deaf) {
-      if (from == s->local_endpoint()) *deaf = false;
-      continue;
-    }
-    conn->on_datagram(from, BytesView(buf.data(), n));
-    ++*heard;
-  }
-}
-
-asio::awaitable<Client> connect(udp::endpoint server, PeerId expected) {
-  auto ex = co_await asio::this_coro::executor;
-  Client c;
-  const Ed25519KeyPair key = Ed25519KeyPair::generate();
-  auto cert = tls::make_certificate(key);
-  EXPECT_TRUE(cert) << cert.message();
-  auto creds = tls::Credentials::create(*cert);
-  EXPECT_TRUE(creds) << creds.message();
-  c.creds = std::make_shared<tls::Credentials>(std::move(creds.value()));
-  c.socket = std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+// A client of our own stack whose idle timeout is far beyond the test's
+// bounds: only a reset ends it.
+asio::awaitable<test::QuicClient> connect(udp::endpoint server, PeerId expected) {
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
-  settings.idle_timeout = 60s;  // far beyond the test's bounds: only a reset ends it
-  ConnectionEvents events;
-  events.cid_added = [](const std::string&) {};
-  events.cid_removed = [](const std::string&) {};
-  events.established = [] {};
-  events.terminated = [](const std::string&) {};
-  auto sock = c.socket;
-  auto conn = QuicConnection::connect(
-      ex, sock->local_endpoint(), server, *c.creds, settings, expected,
-      [sock](const udp::endpoint& to, BytesView d) {
-        std::error_code ec;
-        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
-      },
-      std::move(events));
-  EXPECT_TRUE(conn) << conn.message();
-  c.conn = conn.value();
-  asio::co_spawn(ex, receive_into(sock, c.conn, c.deaf, c.heard), asio::detached);
-  c.conn->flush();
-  co_await c.conn->wait_handshake();
+  settings.idle_timeout = 60s;
+  auto c = co_await test::connect_client(server, expected, settings);
   EXPECT_TRUE(c.conn->established());
   co_return c;
 }
@@ -148,7 +92,7 @@ asio::awaitable<Client> connect(udp::endpoint server, PeerId expected) {
 // the client hearing it, starts one of identity `second` on the same port,
 // and has the client write on its old connection.
 struct Restart {
-  Client client;
+  test::QuicClient client;
   std::uint64_t resets_sent = 0;
   std::uint64_t unknown_before = 0;
 };
@@ -169,7 +113,7 @@ asio::awaitable<void> restart_with(const Ed25519KeyPair& first, const Ed25519Key
   auto old_node = std::make_unique<host::Host>(ex, config_on(0), first);
   EXPECT_TRUE(old_node->listen().ok());
   const udp::endpoint server = endpoint_of(*old_node);
-  Client c = co_await connect(server, old_node->local_peer());
+  test::QuicClient c = co_await connect(server, old_node->local_peer());
   *c.deaf = true;
   old_node->shutdown();
   old_node.reset();
