@@ -102,6 +102,13 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                      return (i == 0 ? quic.tokens_accepted : quic.tokens_refused).load(relaxed);
                    });
 
+  out += fmt::format(
+      "# HELP mepassa_quic_stateless_resets_received_total Stateless Resets that ended a QUIC "
+      "connection this node dialled (the remote no longer knew it, e.g. it restarted).\n"
+      "# TYPE mepassa_quic_stateless_resets_received_total counter\n"
+      "mepassa_quic_stateless_resets_received_total {}\n",
+      quic.resets_received.load(relaxed));
+
   // wiring: NETWORK_THREADS (issue 13), the Noise crypto steps by where they ran.
   const host::Host::CryptoOffload crypto = h.crypto_offload();
   out += fmt::format(

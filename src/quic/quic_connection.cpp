@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <algorithm>
 #include <cstring>
 #include <asio/use_awaitable.hpp>
 
@@ -228,6 +229,16 @@ void QuicConnection::handshake_done() {
                        peer->peer.to_base58());
   }
   verified_ = std::move(peer);
+  // The token of the server's first connection ID, which we use now
+  // (RFC 9000 18.2); those of later ones come through dcid_status.
+  if (!ngtcp2_conn_is_server(conn_) && events_.reset_token_added) {
+    const ngtcp2_transport_params* p = ngtcp2_conn_get_remote_transport_params(conn_);
+    if (p != nullptr && p->stateless_reset_token_present) {
+      ResetToken t{};
+      std::copy_n(p->stateless_reset_token, t.size(), t.begin());
+      events_.reset_token_added(t);
+    }
+  }
   handshake_notifier_.notify();
   if (events_.established) {
     asio::post(ex_, [w = weak_from_this()] {

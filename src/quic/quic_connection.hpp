@@ -26,8 +26,9 @@
 #include <string>
 
 #include "core/peer_id.hpp"
-#include "quic/address_validation.hpp"
 #include "host/transport.hpp"
+#include "quic/address_validation.hpp"
+#include "quic/reset_tokens.hpp"
 #include "tls/certificate.hpp"
 #include "yamux/notifier.hpp"
 
@@ -58,6 +59,14 @@ struct ConnectionEvents {
   std::function<void(const std::string& cid)> cid_removed;
   std::function<void()> established;                        // peer verified
   std::function<void(const std::string& reason)> terminated;  // once, the end
+  // Client: the stateless reset token of a connection ID of the peer's we
+  // now use (from its transport parameters or a NEW_CONNECTION_ID), or no
+  // longer use (RFC 9000 10.3.1). Optional.
+  std::function<void(const ResetToken&)> reset_token_added;
+  std::function<void(const ResetToken&)> reset_token_removed;
+  // Client: a NEW_TOKEN token for the next connection to this server
+  // (RFC 9000 8.1.3). Optional.
+  std::function<void(const std::string& token)> new_token;
 };
 
 class QuicConnection final : public host::MuxedConnection,

@@ -137,10 +137,26 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
       return;
     }
   }
-  if (!header->long_header) return answer_reset(sock, from, *header, data.size());
+  if (!header->long_header) {
+    if (take_reset(data)) return;
+    return answer_reset(sock, from, *header, data.size());
+  }
   if (header->version != NGTCP2_PROTO_VER_V1)
     return answer_version(sock, from, *header, data.size());
   accept(sock, from, data);
+}
+
+bool QuicTransport::take_reset(BytesView data) {
+  const auto handle = reset_tokens_.match(data);
+  if (!handle) return false;
+  auto it = connections_.find(*handle);
+  if (it == connections_.end()) return false;
+  datagram_stats_->resets_received.fetch_add(1, std::memory_order_relaxed);
+  auto conn = it->second.conn;  // ends inside
+  spdlog::debug("quic: stateless reset of our connection to {}", endpoint_ip(conn->remote()));
+  // RFC 9000 10.3.1: the connection is over, and nothing more is sent on it.
+  conn->abort("stateless reset");
+  return true;
 }
 
 void QuicTransport::answer_version(const std::shared_ptr<Socket>& sock,
@@ -271,6 +287,16 @@ ConnectionEvents QuicTransport::events_for(std::uint64_t handle) {
   ev.cid_removed = [this, alive](const std::string& cid) {
     if (*alive) router_.remove(cid);
   };
+  // Only dialled connections' tokens are indexed: a client gives none in
+  // its transport parameters, and we answer for those we accepted.
+  ev.reset_token_added = [this, alive, handle](const ResetToken& t) {
+    if (!*alive) return;
+    auto it = connections_.find(handle);
+    if (it != connections_.end() && !it->second.inbound) reset_tokens_.add(t, handle);
+  };
+  ev.reset_token_removed = [this, alive, handle](const ResetToken& t) {
+    if (*alive) reset_tokens_.remove(t, handle);
+  };
   ev.established = [this, alive, handle] {
     if (*alive) on_inbound_established(handle);
   };
@@ -329,6 +355,7 @@ std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) 
   Entry e = std::move(it->second);
   connections_.erase(it);
   router_.remove_all(handle);
+  reset_tokens_.remove_all(handle);
   if (e.handshake != 0) {
     host_.registry_.handshakes().remove(e.handshake);
     handshake_handles_.erase(e.handshake);

@@ -14,7 +14,10 @@
 // short header datagram for a connection we do not know (one of a previous
 // process with the same identity, or one we forgot) gets a Stateless Reset
 // (rate-bounded, always smaller than the datagram), so its client stops at
-// once instead of at its idle timeout.
+// once instead of at its idle timeout. Unless it is itself a reset for a
+// connection we dialled: one whose last 16 bytes are a reset token that
+// connection's server gave (ResetTokenIndex) ends that connection at once
+// ("stateless reset"), unanswered.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -34,6 +37,7 @@
 #include "quic/address_validation.hpp"
 #include "quic/cid_router.hpp"
 #include "quic/quic_connection.hpp"
+#include "quic/reset_tokens.hpp"
 #include "tls/certificate.hpp"
 
 namespace mp::host {
@@ -55,6 +59,8 @@ struct DatagramStats {
   // starts), or refused (also dropped as DropReason::kToken).
   std::atomic<std::uint64_t> tokens_accepted{0};
   std::atomic<std::uint64_t> tokens_refused{0};
+  // Stateless Resets that ended a connection we dialled (RFC 9000 10.3.1).
+  std::atomic<std::uint64_t> resets_received{0};
   void count(DropReason r) {
     dropped[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -106,6 +112,9 @@ class QuicTransport {
   // datagram is large enough and the rate allows.
   void answer_reset(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
                     const DatagramHeader& header, std::size_t size);
+  // A datagram for no connection ID of ours that is a Stateless Reset for
+  // a connection we dialled: ends it. False when it is not one.
+  bool take_reset(BytesView data);
   void send_stateless(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& to,
                       std::size_t size, StatelessAnswer what);
   ConnectionEvents events_for(std::uint64_t handle);
@@ -135,6 +144,7 @@ class QuicTransport {
   ConnectionSettings settings_;
   std::unordered_map<std::uint64_t, std::uint64_t> handshake_handles_;  // table id -> handle
   CidRouter router_;
+  ResetTokenIndex reset_tokens_;  // of dialled connections' servers
   std::unordered_map<std::uint64_t, Entry> connections_;
   std::uint64_t next_handle_ = 1;
   std::vector<std::shared_ptr<Socket>> sockets_;

@@ -47,56 +47,7 @@ udp::endpoint endpoint_of(const host::Host& h) {
   return {asio::ip::make_address(ep.first), ep.second};
 }
 
-// A UDP relay between a client and our server that, once `lose_to_client`
-// is set, loses every datagram to the client: the client never sees our
-// data again, so it never acknowledges it.
-struct LossyRelay {
-  LossyRelay(asio::any_io_executor ex, udp::endpoint to)
-      : front(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        back(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        server(to) {}
-  udp::socket front;  // the client's side
-  udp::socket back;   // the server's side
-  udp::endpoint server;
-  udp::endpoint client;
-  bool lose_to_client = false;
-  std::size_t lost = 0;
-
-  Multiaddr address(const PeerId& server_peer) const {
-    return quic_multiaddr(front.local_endpoint()).with_peer_id(server_peer);
-  }
-  asio::awaitable<void> client_to_server() {
-    std::array<std::uint8_t, 2048> buf{};
-    for (;;) {
-      std::error_code ec;
-      const auto n = co_await front.async_receive_from(asio::buffer(buf), client,
-                                                       asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted || !front.is_open()) co_return;
-      if (!ec) back.send_to(asio::buffer(buf.data(), n), server, 0, ec);
-    }
-  }
-  asio::awaitable<void> server_to_client() {
-    std::array<std::uint8_t, 2048> buf{};
-    udp::endpoint from;
-    for (;;) {
-      std::error_code ec;
-      const auto n = co_await back.async_receive_from(asio::buffer(buf), from,
-                                                      asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted || !back.is_open()) co_return;
-      if (ec) continue;
-      if (lose_to_client) {
-        ++lost;
-        continue;
-      }
-      front.send_to(asio::buffer(buf.data(), n), client, 0, ec);
-    }
-  }
-  void close() {
-    std::error_code ec;
-    front.close(ec);
-    back.close(ec);
-  }
-};
+using test::LossyRelay;
 
 constexpr std::string_view kBig = "/test/big-answer/1.0.0";
 constexpr std::size_t kAnswer = 4 * 1024 * 1024;

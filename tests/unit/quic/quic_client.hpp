@@ -5,7 +5,7 @@
 // the connection; while `deaf` is set, received datagrams are lost (the
 // client never hears them) until one it sent to itself comes back, which
 // clears it: all datagrams before it are then gone. `heard` counts the
-// datagrams delivered to the connection.
+// datagrams delivered to the connection. And a lossy UDP relay.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,6 +21,8 @@
 #include <optional>
 
 #include "core/keys.hpp"
+#include "core/multiaddr.hpp"
+#include "quic/address.hpp"
 #include "quic/quic_connection.hpp"
 #include "tls/certificate.hpp"
 
@@ -115,10 +117,71 @@ inline asio::awaitable<QuicClient> connect_client(asio::ip::udp::endpoint server
                                                   std::optional<PeerId> expected,
                                                   const ConnectionSettings& settings,
                                                   const tls::Certificate* cert = nullptr) {
-  QuicClient c = start_client(co_await asio::this_coro::executor, server, std::move(expected),
-                              settings, cert);
+  QuicClient c =
+      start_client(co_await asio::this_coro::executor, server, std::move(expected), settings, cert);
   co_await c.conn->wait_handshake();
   co_return c;
 }
+
+// A UDP relay between a client and our server that, while `lose_to_client`
+// is set, loses every datagram to the client. A datagram the relay's server
+// side sends to itself (mark_end_of_loss) clears it when it comes back: the
+// server's datagrams before it are lost, those after it reach the client.
+struct LossyRelay {
+  LossyRelay(asio::any_io_executor ex, asio::ip::udp::endpoint to)
+      : front(ex, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        back(ex, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        server(to) {}
+  asio::ip::udp::socket front;  // the client's side
+  asio::ip::udp::socket back;   // the server's side
+  asio::ip::udp::endpoint server;
+  asio::ip::udp::endpoint client;
+  bool lose_to_client = false;
+  std::size_t lost = 0;
+
+  Multiaddr address(const PeerId& server_peer) const {
+    return quic::quic_multiaddr(front.local_endpoint()).with_peer_id(server_peer);
+  }
+  asio::awaitable<void> client_to_server() {
+    std::array<std::uint8_t, 2048> buf{};
+    for (;;) {
+      std::error_code ec;
+      const auto n = co_await front.async_receive_from(
+          asio::buffer(buf), client, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !front.is_open()) co_return;
+      if (!ec) back.send_to(asio::buffer(buf.data(), n), server, 0, ec);
+    }
+  }
+  asio::awaitable<void> server_to_client() {
+    std::array<std::uint8_t, 2048> buf{};
+    asio::ip::udp::endpoint from;
+    for (;;) {
+      std::error_code ec;
+      const auto n = co_await back.async_receive_from(
+          asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !back.is_open()) co_return;
+      if (ec) continue;
+      if (lose_to_client && from == back.local_endpoint()) {
+        lose_to_client = false;
+        continue;
+      }
+      if (lose_to_client) {
+        ++lost;
+        continue;
+      }
+      front.send_to(asio::buffer(buf.data(), n), client, 0, ec);
+    }
+  }
+  void mark_end_of_loss() {
+    const std::uint8_t marker = 0;
+    std::error_code ec;
+    back.send_to(asio::buffer(&marker, 1), back.local_endpoint(), 0, ec);
+  }
+  void close() {
+    std::error_code ec;
+    front.close(ec);
+    back.close(ec);
+  }
+};
 
 }  // namespace mp::test
