@@ -50,6 +50,10 @@ struct ConnectionSettings {
   // (address_validation.hpp): the transport's is derived from the node's
   // identity.
   std::array<std::uint8_t, 32> reset_secret = process_reset_secret();
+  // Server: once the handshake is over, a NEW_TOKEN token for the client's
+  // address is made under it and sent (address_validation.hpp). None: no
+  // token is sent.
+  std::optional<TokenSecret> new_token_secret;
 };
 
 // What a connection tells its transport. Each runs on the io_context, never
@@ -78,12 +82,13 @@ class QuicConnection final : public host::MuxedConnection,
   // it). After a Retry, `retried` is the client's original Destination
   // Connection ID from the token it returned (hd.dcid is then our Retry's
   // Source Connection ID): both go in our transport parameters (RFC 9000
-  // 7.3), and the address counts as validated.
+  // 7.3), and the address counts as validated; so it does when
+  // `token_validated` (hd carries one of our valid NEW_TOKEN tokens).
   static Result<std::shared_ptr<QuicConnection>> accept(
       asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const std::optional<ngtcp2_cid>& retried,
       const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
       const tls::Credentials& creds, const ConnectionSettings& settings, Send send,
-      ConnectionEvents events);
+      ConnectionEvents events, bool token_validated = false);
   // Client side; the first Initial goes out when flush() is called.
   static Result<std::shared_ptr<QuicConnection>> connect(
       asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
@@ -138,7 +143,7 @@ class QuicConnection final : public host::MuxedConnection,
                  std::optional<PeerId> expected, Send send, ConnectionEvents events);
   // Server side when `initial` (the client's first Initial) is given.
   Status init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial,
-              const std::optional<ngtcp2_cid>& retried);
+              const std::optional<ngtcp2_cid>& retried, bool token_validated = false);
   Status init_tls(const tls::Credentials& creds, bool is_server);
   void init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const;
   ngtcp2_path path();

@@ -59,6 +59,10 @@ struct DatagramStats {
   // starts), or refused (also dropped as DropReason::kToken).
   std::atomic<std::uint64_t> tokens_accepted{0};
   std::atomic<std::uint64_t> tokens_refused{0};
+  // Initials that carried a NEW_TOKEN token: valid (the address counts as
+  // validated), or ignored (treated as no token: RFC 9000 8.1.3).
+  std::atomic<std::uint64_t> new_tokens_accepted{0};
+  std::atomic<std::uint64_t> new_tokens_ignored{0};
   // Stateless Resets that ended a connection we dialled (RFC 9000 10.3.1).
   std::atomic<std::uint64_t> resets_received{0};
   void count(DropReason r) {
@@ -93,6 +97,8 @@ class QuicTransport {
   // Ends an inbound handshake the host's HandshakeTable evicted.
   void evict_handshake(std::uint64_t id);
   const DatagramStats& datagram_stats() const { return *datagram_stats_; }
+  // NEW_TOKEN tokens kept for our next dials, by server address.
+  std::size_t stored_tokens() const { return new_tokens_.size(); }
   // Stops receiving; connections in progress end.
   void close();
 
@@ -117,7 +123,7 @@ class QuicTransport {
   bool take_reset(BytesView data);
   void send_stateless(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& to,
                       std::size_t size, StatelessAnswer what);
-  ConnectionEvents events_for(std::uint64_t handle);
+  ConnectionEvents events_for(std::uint64_t handle, const asio::ip::udp::endpoint& remote);
   QuicConnection::Send sender_for(const std::shared_ptr<Socket>& sock);
   // Limits, the budget, and the host's registry for an inbound connection
   // whose peer is verified.
@@ -151,6 +157,7 @@ class QuicTransport {
   std::vector<Multiaddr> listen_addrs_;
   std::shared_ptr<DatagramStats> datagram_stats_ = std::make_shared<DatagramStats>();
   RetryTokens retry_tokens_;
+  TokenStore new_tokens_;  // given by servers we dialled
   TokenBucket version_answers_{kVersionNegotiationRate, kVersionNegotiationRate};
   TokenBucket reset_answers_{kStatelessResetRate, kStatelessResetRate};
   // Where stateless answers are written (one at a time, on the io_context).
