@@ -94,13 +94,25 @@ void render_host_metrics(const host::Host& h, std::string& out) {
                    "validation, QUIC_RETRY) and Version Negotiation.",
                    "type", quic::kStatelessAnswerNames,
                    [&](std::size_t i) { return quic.sent[i].load(relaxed); });
-  static constexpr std::array<std::string_view, 2> kTokenResults = {"accepted", "refused"};
+  static constexpr std::array<std::string_view, 4> kTokenResults = {
+      "accepted", "refused", "new_token_accepted", "new_token_ignored"};
+  const std::array<const std::atomic<std::uint64_t>*, 4> token_counts = {
+      &quic.tokens_accepted, &quic.tokens_refused, &quic.new_tokens_accepted,
+      &quic.new_tokens_ignored};
   labelled_counter(out, "mepassa_quic_retry_tokens_total",
-                   "Initials that carried a Retry token: accepted (a handshake starts) or refused "
-                   "(forged, expired or another address's; also dropped with reason token).",
-                   "result", kTokenResults, [&](std::size_t i) {
-                     return (i == 0 ? quic.tokens_accepted : quic.tokens_refused).load(relaxed);
-                   });
+                   "Initials that carried an address validation token: a Retry token accepted (a "
+                   "handshake starts) or refused (forged, expired or another address's; also "
+                   "dropped with reason token), or a NEW_TOKEN token accepted (no Retry) or "
+                   "ignored (expired, forged or another address's: treated as no token).",
+                   "result", kTokenResults,
+                   [&](std::size_t i) { return token_counts[i]->load(relaxed); });
+
+  out += fmt::format(
+      "# HELP mepassa_quic_stateless_resets_received_total Stateless Resets that ended a QUIC "
+      "connection this node dialled (the remote no longer knew it, e.g. it restarted).\n"
+      "# TYPE mepassa_quic_stateless_resets_received_total counter\n"
+      "mepassa_quic_stateless_resets_received_total {}\n",
+      quic.resets_received.load(relaxed));
 
   // wiring: NETWORK_THREADS (issue 13), the Noise crypto steps by where they ran.
   const host::Host::CryptoOffload crypto = h.crypto_offload();

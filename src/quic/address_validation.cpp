@@ -35,13 +35,78 @@ bool has_retry_token(const ngtcp2_pkt_hd& hd) {
   return hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY;
 }
 
-ResetSecret derive_reset_secret(std::span<const std::uint8_t> identity_secret) {
-  static constexpr std::string_view kLabel = "mepassa quic stateless reset v1";
-  ResetSecret out{};
+namespace {
+
+std::array<std::uint8_t, 32> derive(std::span<const std::uint8_t> identity_secret,
+                                    std::string_view label) {
+  std::array<std::uint8_t, 32> out{};
   if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, identity_secret.data(), identity_secret.size(),
-                       kLabel.data(), kLabel.size(), out.data()) != 0)
-    throw std::runtime_error("QUIC: cannot derive the stateless reset secret");
+                       label.data(), label.size(), out.data()) != 0)
+    throw std::runtime_error("QUIC: cannot derive a secret from the identity key");
   return out;
+}
+
+// The client's address without its port: what a NEW_TOKEN token binds.
+asio::ip::udp::endpoint without_port(const asio::ip::udp::endpoint& ep) {
+  return asio::ip::udp::endpoint(ep.address(), 0);
+}
+
+}  // namespace
+
+ResetSecret derive_reset_secret(std::span<const std::uint8_t> identity_secret) {
+  return derive(identity_secret, "mepassa quic stateless reset v1");
+}
+
+TokenSecret derive_token_secret(std::span<const std::uint8_t> identity_secret) {
+  return derive(identity_secret, "mepassa quic new token v1");
+}
+
+bool has_new_token(const ngtcp2_pkt_hd& hd) {
+  return hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR;
+}
+
+std::size_t write_new_token(std::span<std::uint8_t> out, const TokenSecret& secret,
+                            const asio::ip::udp::endpoint& remote, ngtcp2_tstamp now) {
+  if (out.size() < NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN) return 0;
+  const auto ep = without_port(remote);
+  const ngtcp2_ssize n = ngtcp2_crypto_generate_regular_token(
+      out.data(), secret.data(), secret.size(), sockaddr_of(ep),
+      static_cast<ngtcp2_socklen>(ep.size()), now);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+bool verify_new_token(const ngtcp2_pkt_hd& hd, const TokenSecret& secret,
+                      const asio::ip::udp::endpoint& remote, ngtcp2_tstamp now) {
+  if (!has_new_token(hd)) return false;
+  const auto ep = without_port(remote);
+  const auto lifetime = static_cast<ngtcp2_duration>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(kNewTokenLifetime).count());
+  return ngtcp2_crypto_verify_regular_token(
+             hd.token.base, hd.token.len, secret.data(), secret.size(), sockaddr_of(ep),
+             static_cast<ngtcp2_socklen>(ep.size()), lifetime, now) == 0;
+}
+
+void TokenStore::put(const std::string& server, std::string token) {
+  if (capacity_ == 0) return;
+  if (auto it = map_.find(server); it != map_.end()) {
+    order_.erase(it->second);
+    map_.erase(it);
+  }
+  order_.emplace_front(server, std::move(token));
+  map_[server] = order_.begin();
+  if (map_.size() > capacity_) {
+    map_.erase(order_.back().first);
+    order_.pop_back();
+  }
+}
+
+std::optional<std::string> TokenStore::take(const std::string& server) {
+  auto it = map_.find(server);
+  if (it == map_.end()) return std::nullopt;
+  std::string token = std::move(it->second->second);
+  order_.erase(it->second);
+  map_.erase(it);
+  return token;
 }
 
 const ResetSecret& process_reset_secret() {

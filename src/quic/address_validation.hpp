@@ -18,9 +18,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "host/host_config.hpp"
 
@@ -37,7 +40,7 @@ bool retry_required(host::QuicRetry mode, std::size_t handshakes_in_progress,
                     std::size_t max_handshakes);
 
 // Whether the token of `hd` (an Initial) is one of our Retry tokens by its
-// first byte; other tokens (NEW_TOKEN, which we never issue) are ignored.
+// first byte; NEW_TOKEN tokens are checked by verify_new_token.
 bool has_retry_token(const ngtcp2_pkt_hd& hd);
 
 // Issues and checks Retry tokens under one secret (random per process: a
@@ -122,6 +125,47 @@ inline constexpr std::size_t kMaxStatelessReset = 43;
 // be under kMinStatelessReset (the datagram is then not answered).
 std::size_t write_stateless_reset(std::span<std::uint8_t> out, const ResetSecret& secret,
                                   std::string_view dcid, std::size_t datagram_size);
+
+// NEW_TOKEN (RFC 9000 8.1.3): after a handshake, the server gives the
+// client a token for its next connection; an Initial carrying a valid one
+// counts as address-validated (no Retry, no 3x limit). Tokens bind the
+// client's IP address (not its port, which changes between connections),
+// and are good for kNewTokenLifetime; the server keeps nothing, so a token
+// may be used more than once within it (the RFC leaves reuse to the
+// server; our client uses each once). They are made under a secret derived
+// from the identity key (another label than the reset secret's), so those
+// given before a restart still spare their clients a Retry after it. A bad
+// or expired one is treated as no token, not as an error.
+inline constexpr std::chrono::seconds kNewTokenLifetime{3600};
+using TokenSecret = std::array<std::uint8_t, 32>;
+TokenSecret derive_token_secret(std::span<const std::uint8_t> identity_secret);
+// Whether the token of `hd` is a NEW_TOKEN token by its first byte.
+bool has_new_token(const ngtcp2_pkt_hd& hd);
+// Writes a token for `remote` stamped `now` into `out` (at least
+// NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN bytes); returns its size, 0 on failure.
+std::size_t write_new_token(std::span<std::uint8_t> out, const TokenSecret& secret,
+                            const asio::ip::udp::endpoint& remote, ngtcp2_tstamp now);
+// Whether `hd` carries a token we issued to `remote`'s IP address less than
+// kNewTokenLifetime ago.
+bool verify_new_token(const ngtcp2_pkt_hd& hd, const TokenSecret& secret,
+                      const asio::ip::udp::endpoint& remote, ngtcp2_tstamp now);
+
+// The dialling side's NEW_TOKEN tokens, one per server address, the least
+// recently stored dropped beyond `capacity`; each is used once.
+class TokenStore {
+ public:
+  static constexpr std::size_t kDefaultCapacity = 1024;
+  explicit TokenStore(std::size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
+  void put(const std::string& server, std::string token);
+  std::optional<std::string> take(const std::string& server);
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  using Entry = std::pair<std::string, std::string>;  // server, token
+  std::size_t capacity_;
+  std::list<Entry> order_;  // most recent first
+  std::unordered_map<std::string, std::list<Entry>::iterator> map_;
+};
 
 // Stateless Resets per second (and burst) per transport.
 inline constexpr double kStatelessResetRate = 100;

@@ -3,6 +3,7 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include <algorithm>
 #include <array>
 
 #include "quic/quic_stream.hpp"
@@ -112,6 +113,29 @@ int QuicConnection::Callbacks::recv_stateless_reset(ngtcp2_conn*, const ngtcp2_p
   return 0;
 }
 
+int QuicConnection::Callbacks::dcid_status(ngtcp2_conn*, int type, std::uint64_t,
+                                           const ngtcp2_cid*, const std::uint8_t* token,
+                                           void* user_data) {
+  if (token == nullptr) return 0;
+  auto& c = self(user_data);
+  ResetToken t{};
+  std::copy_n(token, t.size(), t.begin());
+  if (type == NGTCP2_CONNECTION_ID_STATUS_TYPE_ACTIVATE) {
+    if (c.events_.reset_token_added) c.events_.reset_token_added(t);
+  } else if (type == NGTCP2_CONNECTION_ID_STATUS_TYPE_DEACTIVATE) {
+    if (c.events_.reset_token_removed) c.events_.reset_token_removed(t);
+  }
+  return 0;
+}
+
+int QuicConnection::Callbacks::recv_new_token(ngtcp2_conn*, const ngtcp2_vec* token,
+                                              void* user_data) {
+  auto& c = self(user_data);
+  if (token != nullptr && token->len > 0 && c.events_.new_token)
+    c.events_.new_token(std::string(reinterpret_cast<const char*>(token->base), token->len));
+  return 0;
+}
+
 int QuicConnection::Callbacks::stream_reset(ngtcp2_conn*, std::int64_t, std::uint64_t,
                                             std::uint64_t, void*, void* stream_user_data) {
   if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_peer_reset();
@@ -157,6 +181,8 @@ void QuicConnection::Callbacks::fill(ngtcp2_callbacks& cb, bool is_server) {
   cb.stream_close = stream_close;
   cb.stream_reset = stream_reset;
   cb.recv_stateless_reset = recv_stateless_reset;
+  cb.dcid_status = dcid_status;
+  if (!is_server) cb.recv_new_token = recv_new_token;
   cb.stream_stop_sending = stream_stop_sending;
   cb.extend_max_local_streams_bidi = extend_max_local_streams_bidi;
 }

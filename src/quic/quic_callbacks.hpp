@@ -37,6 +37,11 @@ struct QuicConnection::Callbacks {
   // A Stateless Reset carrying one of the peer's tokens (ngtcp2 checked it).
   static int recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*,
                                   void* user_data);
+  // The peer's connection ID we use changed: its reset token with it.
+  static int dcid_status(ngtcp2_conn*, int type, std::uint64_t, const ngtcp2_cid*,
+                         const std::uint8_t* token, void* user_data);
+  // Client: a NEW_TOKEN frame.
+  static int recv_new_token(ngtcp2_conn*, const ngtcp2_vec* token, void* user_data);
   static int stream_reset(ngtcp2_conn*, std::int64_t, std::uint64_t, std::uint64_t, void*,
                           void* stream_user_data);
   static int stream_stop_sending(ngtcp2_conn*, std::int64_t, std::uint64_t, void*,

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <algorithm>
 #include <cstring>
 #include <asio/use_awaitable.hpp>
 
@@ -114,10 +115,10 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::accept(
     asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const std::optional<ngtcp2_cid>& retried,
     const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
     const tls::Credentials& creds, const ConnectionSettings& settings, Send send,
-    ConnectionEvents events) {
+    ConnectionEvents events, bool token_validated) {
   std::shared_ptr<QuicConnection> c(new QuicConnection(ex, local, remote, settings, std::nullopt,
                                                        std::move(send), std::move(events)));
-  if (auto st = c->init(creds, &hd, retried); !st) return st.error();
+  if (auto st = c->init(creds, &hd, retried, token_validated); !st) return st.error();
   return c;
 }
 
@@ -134,7 +135,7 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::connect(
 }
 
 Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial,
-                            const std::optional<ngtcp2_cid>& retried) {
+                            const std::optional<ngtcp2_cid>& retried, bool token_validated) {
   const bool is_server = initial != nullptr;
   if (auto st = init_tls(creds, is_server); !st) return st;
   ngtcp2_callbacks cb;
@@ -155,6 +156,9 @@ Status QuicConnection::init(const tls::Credentials& creds, const ngtcp2_pkt_hd* 
       p.original_dcid = *retried;
       p.retry_scid = initial->dcid;
       p.retry_scid_present = 1;
+      s.token = initial->token;
+    } else if (token_validated) {
+      // A NEW_TOKEN token of ours proved the address the same way.
       s.token = initial->token;
     }
     // The token of our first connection ID (RFC 9000 18.2): with those of
@@ -228,6 +232,22 @@ void QuicConnection::handshake_done() {
                        peer->peer.to_base58());
   }
   verified_ = std::move(peer);
+  // A token for the client's next connection (RFC 9000 8.1.3).
+  if (ngtcp2_conn_is_server(conn_) && settings_.new_token_secret) {
+    std::array<std::uint8_t, NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN> token{};
+    const std::size_t n = write_new_token(token, *settings_.new_token_secret, remote_, now_ns());
+    if (n > 0) ngtcp2_conn_submit_new_token(conn_, token.data(), n);
+  }
+  // The token of the server's first connection ID, which we use now
+  // (RFC 9000 18.2); those of later ones come through dcid_status.
+  if (!ngtcp2_conn_is_server(conn_) && events_.reset_token_added) {
+    const ngtcp2_transport_params* p = ngtcp2_conn_get_remote_transport_params(conn_);
+    if (p != nullptr && p->stateless_reset_token_present) {
+      ResetToken t{};
+      std::copy_n(p->stateless_reset_token, t.size(), t.begin());
+      events_.reset_token_added(t);
+    }
+  }
   handshake_notifier_.notify();
   if (events_.established) {
     asio::post(ex_, [w = weak_from_this()] {

@@ -26,8 +26,9 @@
 #include <string>
 
 #include "core/peer_id.hpp"
-#include "quic/address_validation.hpp"
 #include "host/transport.hpp"
+#include "quic/address_validation.hpp"
+#include "quic/reset_tokens.hpp"
 #include "tls/certificate.hpp"
 #include "yamux/notifier.hpp"
 
@@ -49,6 +50,10 @@ struct ConnectionSettings {
   // (address_validation.hpp): the transport's is derived from the node's
   // identity.
   std::array<std::uint8_t, 32> reset_secret = process_reset_secret();
+  // Server: once the handshake is over, a NEW_TOKEN token for the client's
+  // address is made under it and sent (address_validation.hpp). None: no
+  // token is sent.
+  std::optional<TokenSecret> new_token_secret;
 };
 
 // What a connection tells its transport. Each runs on the io_context, never
@@ -58,6 +63,14 @@ struct ConnectionEvents {
   std::function<void(const std::string& cid)> cid_removed;
   std::function<void()> established;                        // peer verified
   std::function<void(const std::string& reason)> terminated;  // once, the end
+  // Client: the stateless reset token of a connection ID of the peer's we
+  // now use (from its transport parameters or a NEW_CONNECTION_ID), or no
+  // longer use (RFC 9000 10.3.1). Optional.
+  std::function<void(const ResetToken&)> reset_token_added;
+  std::function<void(const ResetToken&)> reset_token_removed;
+  // Client: a NEW_TOKEN token for the next connection to this server
+  // (RFC 9000 8.1.3). Optional.
+  std::function<void(const std::string& token)> new_token;
 };
 
 class QuicConnection final : public host::MuxedConnection,
@@ -75,12 +88,13 @@ class QuicConnection final : public host::MuxedConnection,
   // it). After a Retry, `retried` is the client's original Destination
   // Connection ID from the token it returned (hd.dcid is then our Retry's
   // Source Connection ID): both go in our transport parameters (RFC 9000
-  // 7.3), and the address counts as validated.
+  // 7.3), and the address counts as validated; so it does when
+  // `token_validated` (hd carries one of our valid NEW_TOKEN tokens).
   static Result<std::shared_ptr<QuicConnection>> accept(
       asio::any_io_executor ex, const ngtcp2_pkt_hd& hd, const std::optional<ngtcp2_cid>& retried,
       const asio::ip::udp::endpoint& local, const asio::ip::udp::endpoint& remote,
       const tls::Credentials& creds, const ConnectionSettings& settings, Send send,
-      ConnectionEvents events);
+      ConnectionEvents events, bool token_validated = false);
   // Client side; the first Initial goes out when flush() is called.
   static Result<std::shared_ptr<QuicConnection>> connect(
       asio::any_io_executor ex, const asio::ip::udp::endpoint& local,
@@ -138,7 +152,7 @@ class QuicConnection final : public host::MuxedConnection,
                  std::optional<PeerId> expected, Send send, ConnectionEvents events);
   // Server side when `initial` (the client's first Initial) is given.
   Status init(const tls::Credentials& creds, const ngtcp2_pkt_hd* initial,
-              const std::optional<ngtcp2_cid>& retried);
+              const std::optional<ngtcp2_cid>& retried, bool token_validated = false);
   Status init_tls(const tls::Credentials& creds, bool is_server);
   void init_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const;
   ngtcp2_path path();

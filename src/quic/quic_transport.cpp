@@ -82,6 +82,8 @@ QuicTransport::QuicTransport(asio::any_io_executor executor, const host::HostCon
   settings_.idle_timeout = config.idle_timeout;
   // The same identity makes the same reset tokens after a restart.
   settings_.reset_secret = derive_reset_secret(identity.secret());
+  // So does the NEW_TOKEN key: tokens given before a restart still count.
+  settings_.new_token_secret = derive_token_secret(identity.secret());
 }
 
 QuicTransport::~QuicTransport() {
@@ -197,10 +199,26 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
       return;
     }
   }
-  if (!header->long_header) return answer_reset(sock, from, *header, data.size());
+  if (!header->long_header) {
+    if (take_reset(data)) return;
+    return answer_reset(sock, from, *header, data.size());
+  }
   if (header->version != NGTCP2_PROTO_VER_V1)
     return answer_version(sock, from, *header, data.size());
   accept(sock, from, data);
+}
+
+bool QuicTransport::take_reset(BytesView data) {
+  const auto handle = reset_tokens_.match(data);
+  if (!handle) return false;
+  auto it = connections_.find(*handle);
+  if (it == connections_.end()) return false;
+  datagram_stats_->resets_received.fetch_add(1, std::memory_order_relaxed);
+  auto conn = it->second.conn;  // ends inside
+  spdlog::debug("quic: stateless reset of our connection to {}", endpoint_ip(conn->remote()));
+  // RFC 9000 10.3.1: the connection is over, and nothing more is sent on it.
+  conn->abort("stateless reset");
+  return true;
 }
 
 void QuicTransport::answer_version(const std::shared_ptr<Socket>& sock,
@@ -251,6 +269,7 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   // ours must be genuine, fresh and for this address; without one, the
   // client may be asked to come back with one.
   std::optional<ngtcp2_cid> original_dcid;
+  bool token_validated = false;
   const auto now = QuicConnection::now();
   if (has_retry_token(hd)) {
     original_dcid = retry_tokens_.verify(hd, from, now);
@@ -259,13 +278,22 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
       return datagram_stats_->count(DropReason::kToken);
     }
     datagram_stats_->tokens_accepted.fetch_add(1, std::memory_order_relaxed);
-  } else if (retry_required(config_.quic_retry, host_.handshakes_in_progress(),
-                            config_.max_handshakes)) {
-    // ngtcp2_accept took only Initials of 1200 bytes or more: the Retry,
-    // a header and a token of under 200 bytes, is far from 3x that.
-    const std::size_t n = retry_tokens_.write_retry(answer_, hd, from, now);
-    if (n == 0 || n > 3 * data.size()) return datagram_stats_->count(DropReason::kNotInitial);
-    return send_stateless(sock, from, n, StatelessAnswer::kRetry);
+  } else {
+    // A NEW_TOKEN token of ours: a returning client, whose address counts
+    // as validated. A bad one is as no token (RFC 9000 8.1.3).
+    if (has_new_token(hd)) {
+      token_validated = verify_new_token(hd, *settings_.new_token_secret, from, now);
+      (token_validated ? datagram_stats_->new_tokens_accepted : datagram_stats_->new_tokens_ignored)
+          .fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!token_validated && retry_required(config_.quic_retry, host_.handshakes_in_progress(),
+                                           config_.max_handshakes)) {
+      // ngtcp2_accept took only Initials of 1200 bytes or more: the Retry,
+      // a header and a token of under 200 bytes, is far from 3x that.
+      const std::size_t n = retry_tokens_.write_retry(answer_, hd, from, now);
+      if (n == 0 || n > 3 * data.size()) return datagram_stats_->count(DropReason::kNotInitial);
+      return send_stateless(sock, from, n, StatelessAnswer::kRetry);
+    }
   }
   const std::string ip = endpoint_ip(from);
   auto& stats = host_.stats();
@@ -277,7 +305,8 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
   const std::uint64_t handle = next_handle_++;
   auto conn = QuicConnection::accept(executor_, hd, original_dcid, sock->local, from, *credentials_,
-                                     settings_, sender_for(sock), events_for(handle));
+                                     settings_, sender_for(sock), events_for(handle, from),
+                                     token_validated);
   if (conn && config_.quic_gso) (*conn)->set_send_segments(segments_sender_for(sock));
   if (!conn) {
     host_.registry_.handshakes().remove(admission.id);
@@ -356,14 +385,29 @@ QuicConnection::SendSegments QuicTransport::segments_sender_for(const std::share
   };
 }
 
-ConnectionEvents QuicTransport::events_for(std::uint64_t handle) {
+ConnectionEvents QuicTransport::events_for(std::uint64_t handle,
+                                           const asio::ip::udp::endpoint& remote) {
   auto alive = alive_;
   ConnectionEvents ev;
+  // Only clients receive NEW_TOKEN (ngtcp2 refuses it from a client).
+  ev.new_token = [this, alive, key = quic_multiaddr(remote).to_string()](const std::string& t) {
+    if (*alive) new_tokens_.put(key, t);
+  };
   ev.cid_added = [this, alive, handle](const std::string& cid) {
     if (*alive) router_.add(cid, handle);
   };
   ev.cid_removed = [this, alive](const std::string& cid) {
     if (*alive) router_.remove(cid);
+  };
+  // Only dialled connections' tokens are indexed: a client gives none in
+  // its transport parameters, and we answer for those we accepted.
+  ev.reset_token_added = [this, alive, handle](const ResetToken& t) {
+    if (!*alive) return;
+    auto it = connections_.find(handle);
+    if (it != connections_.end() && !it->second.inbound) reset_tokens_.add(t, handle);
+  };
+  ev.reset_token_removed = [this, alive, handle](const ResetToken& t) {
+    if (*alive) reset_tokens_.remove(t, handle);
   };
   ev.established = [this, alive, handle] {
     if (*alive) on_inbound_established(handle);
@@ -423,6 +467,7 @@ std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) 
   Entry e = std::move(it->second);
   connections_.erase(it);
   router_.remove_all(handle);
+  reset_tokens_.remove_all(handle);
   if (e.handshake != 0) {
     host_.registry_.handshakes().remove(e.handshake);
     handshake_handles_.erase(e.handshake);
@@ -465,8 +510,12 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
     if (!sock) throw std::system_error(ec, "dial " + target.to_string());
   }
   const std::uint64_t handle = next_handle_++;
-  auto created = QuicConnection::connect(executor_, sock->local, remote, *credentials_, settings_,
-                                         expected, sender_for(sock), events_for(handle));
+  // A NEW_TOKEN token this server gave us spares us its Retry (used once).
+  ConnectionSettings settings = settings_;
+  if (auto token = new_tokens_.take(quic_multiaddr(remote).to_string()))
+    settings.initial_token = std::move(*token);
+  auto created = QuicConnection::connect(executor_, sock->local, remote, *credentials_, settings,
+                                         expected, sender_for(sock), events_for(handle, remote));
   if (created && config_.quic_gso) (*created)->set_send_segments(segments_sender_for(sock));
   if (!created) throw std::runtime_error("dial " + target.to_string() + ": " + created.message());
   auto conn = created.value();

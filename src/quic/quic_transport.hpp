@@ -14,7 +14,10 @@
 // short header datagram for a connection we do not know (one of a previous
 // process with the same identity, or one we forgot) gets a Stateless Reset
 // (rate-bounded, always smaller than the datagram), so its client stops at
-// once instead of at its idle timeout.
+// once instead of at its idle timeout. Unless it is itself a reset for a
+// connection we dialled: one whose last 16 bytes are a reset token that
+// connection's server gave (ResetTokenIndex) ends that connection at once
+// ("stateless reset"), unanswered.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -34,6 +37,7 @@
 #include "quic/address_validation.hpp"
 #include "quic/cid_router.hpp"
 #include "quic/quic_connection.hpp"
+#include "quic/reset_tokens.hpp"
 #include "tls/certificate.hpp"
 
 namespace mp::host {
@@ -58,6 +62,12 @@ struct DatagramStats {
   // Sends of several packets at once (UDP_SEGMENT), and the packets in them.
   std::atomic<std::uint64_t> segmented_sends{0};
   std::atomic<std::uint64_t> segmented_packets{0};
+  // Initials that carried a NEW_TOKEN token: valid (the address counts as
+  // validated), or ignored (treated as no token: RFC 9000 8.1.3).
+  std::atomic<std::uint64_t> new_tokens_accepted{0};
+  std::atomic<std::uint64_t> new_tokens_ignored{0};
+  // Stateless Resets that ended a connection we dialled (RFC 9000 10.3.1).
+  std::atomic<std::uint64_t> resets_received{0};
   void count(DropReason r) {
     dropped[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -90,6 +100,8 @@ class QuicTransport {
   // Ends an inbound handshake the host's HandshakeTable evicted.
   void evict_handshake(std::uint64_t id);
   const DatagramStats& datagram_stats() const { return *datagram_stats_; }
+  // NEW_TOKEN tokens kept for our next dials, by server address.
+  std::size_t stored_tokens() const { return new_tokens_.size(); }
   // Stops receiving; connections in progress end.
   void close();
 
@@ -109,9 +121,12 @@ class QuicTransport {
   // datagram is large enough and the rate allows.
   void answer_reset(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
                     const DatagramHeader& header, std::size_t size);
+  // A datagram for no connection ID of ours that is a Stateless Reset for
+  // a connection we dialled: ends it. False when it is not one.
+  bool take_reset(BytesView data);
   void send_stateless(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& to,
                       std::size_t size, StatelessAnswer what);
-  ConnectionEvents events_for(std::uint64_t handle);
+  ConnectionEvents events_for(std::uint64_t handle, const asio::ip::udp::endpoint& remote);
   QuicConnection::Send sender_for(const std::shared_ptr<Socket>& sock);
   QuicConnection::SendSegments segments_sender_for(const std::shared_ptr<Socket>& sock);
   // Limits, the budget, and the host's registry for an inbound connection
@@ -139,12 +154,14 @@ class QuicTransport {
   ConnectionSettings settings_;
   std::unordered_map<std::uint64_t, std::uint64_t> handshake_handles_;  // table id -> handle
   CidRouter router_;
+  ResetTokenIndex reset_tokens_;  // of dialled connections' servers
   std::unordered_map<std::uint64_t, Entry> connections_;
   std::uint64_t next_handle_ = 1;
   std::vector<std::shared_ptr<Socket>> sockets_;
   std::vector<Multiaddr> listen_addrs_;
   std::shared_ptr<DatagramStats> datagram_stats_ = std::make_shared<DatagramStats>();
   RetryTokens retry_tokens_;
+  TokenStore new_tokens_;  // given by servers we dialled
   TokenBucket version_answers_{kVersionNegotiationRate, kVersionNegotiationRate};
   TokenBucket reset_answers_{kStatelessResetRate, kStatelessResetRate};
   // Where stateless answers are written (one at a time, on the io_context).

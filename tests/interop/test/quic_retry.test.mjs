@@ -3,7 +3,9 @@
 // QUIC_RETRY=always answers the js peer's first Initial with a Retry; the
 // js peer comes back with the token, completes the handshake, identifies
 // our node and pings it; /metrics shows the Retry sent and the token
-// accepted. A datagram of an unknown QUIC version of 1200 bytes gets a
+// accepted. A js peer that dials twice (quinn keeps NEW_TOKEN tokens) is
+// retried only the first time: the second Initial carries our NEW_TOKEN
+// token. A datagram of an unknown QUIC version of 1200 bytes gets a
 // Version Negotiation packet listing QUIC v1.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -48,6 +50,28 @@ test('with QUIC_RETRY=always a js QUIC peer is retried once, then identifies and
     assert.equal(await metric('mepassa_quic_stateless_packets_sent_total', 'type', 'retry'), 1)
     assert.equal(await metric('mepassa_quic_retry_tokens_total', 'result', 'accepted'), 1)
     assert.equal(await metric('mepassa_quic_retry_tokens_total', 'result', 'refused'), 0)
+  } finally {
+    await js.stop()
+  }
+})
+
+test('a js QUIC peer dialling again comes back with our NEW_TOKEN token and is not retried', async () => {
+  const js = await createJsNode({
+    listen: false,
+    config: { transports: [quic()], connectionEncrypters: [], streamMuxers: [] }
+  })
+  try {
+    const retries = await metric('mepassa_quic_stateless_packets_sent_total', 'type', 'retry')
+    await js.services.ping.ping(quicAddr)
+    // Our NEW_TOKEN goes with HANDSHAKE_DONE, before any stream data: once
+    // our node has identified the js peer, the js peer has the token.
+    await node.waitForLog(new RegExp(`identified ${js.peerId.toString()}`))
+    await js.hangUp(peerIdFromString(node.peerId))
+    const rtt = await js.services.ping.ping(quicAddr)
+    assert.ok(rtt >= 0)
+    assert.equal(await metric('mepassa_quic_stateless_packets_sent_total', 'type', 'retry'), retries + 1)
+    assert.equal(await metric('mepassa_quic_retry_tokens_total', 'result', 'new_token_accepted'), 1)
+    assert.equal(await metric('mepassa_quic_retry_tokens_total', 'result', 'new_token_ignored'), 0)
   } finally {
     await js.stop()
   }

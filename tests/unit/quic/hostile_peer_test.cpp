@@ -22,6 +22,7 @@
 #include "quic/quic_connection.hpp"
 #include "quic/quic_stream.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_client.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -46,56 +47,7 @@ udp::endpoint endpoint_of(const host::Host& h) {
   return {asio::ip::make_address(ep.first), ep.second};
 }
 
-// A UDP relay between a client and our server that, once `lose_to_client`
-// is set, loses every datagram to the client: the client never sees our
-// data again, so it never acknowledges it.
-struct LossyRelay {
-  LossyRelay(asio::any_io_executor ex, udp::endpoint to)
-      : front(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        back(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        server(to) {}
-  udp::socket front;  // the client's side
-  udp::socket back;   // the server's side
-  udp::endpoint server;
-  udp::endpoint client;
-  bool lose_to_client = false;
-  std::size_t lost = 0;
-
-  Multiaddr address(const PeerId& server_peer) const {
-    return quic_multiaddr(front.local_endpoint()).with_peer_id(server_peer);
-  }
-  asio::awaitable<void> client_to_server() {
-    std::array<std::uint8_t, 2048> buf{};
-    for (;;) {
-      std::error_code ec;
-      const auto n = co_await front.async_receive_from(asio::buffer(buf), client,
-                                                       asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted || !front.is_open()) co_return;
-      if (!ec) back.send_to(asio::buffer(buf.data(), n), server, 0, ec);
-    }
-  }
-  asio::awaitable<void> server_to_client() {
-    std::array<std::uint8_t, 2048> buf{};
-    udp::endpoint from;
-    for (;;) {
-      std::error_code ec;
-      const auto n = co_await back.async_receive_from(asio::buffer(buf), from,
-                                                      asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted || !back.is_open()) co_return;
-      if (ec) continue;
-      if (lose_to_client) {
-        ++lost;
-        continue;
-      }
-      front.send_to(asio::buffer(buf.data(), n), client, 0, ec);
-    }
-  }
-  void close() {
-    std::error_code ec;
-    front.close(ec);
-    back.close(ec);
-  }
-};
+using test::LossyRelay;
 
 constexpr std::string_view kBig = "/test/big-answer/1.0.0";
 constexpr std::size_t kAnswer = 4 * 1024 * 1024;
@@ -170,58 +122,15 @@ TEST(QuicHostilePeer, UnacknowledgedAnswerStaysWithinItsShareAndIsReleasedAtTheE
   EXPECT_LE(ans.max_held, b.budget().limits().per_connection);
 }
 
-// A QUIC client of our own stack with a certificate of the test's choosing:
-// our QuicConnection on a socket of its own, driven by hand.
-struct CustomClient {
-  std::shared_ptr<udp::socket> socket;
-  std::shared_ptr<tls::Credentials> creds;
-  std::shared_ptr<QuicConnection> conn;
-};
-
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak) {
-  std::array<std::uint8_t, 2048> buf{};
-  udp::endpoint from;
-  for (;;) {
-    std::error_code ec;
-    const auto n = co_await s->async_receive_from(asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
-    auto c = weak.lock();
-    if (!c) co_return;
-    if (!ec) c->on_datagram(from, BytesView(buf.data(), n));
-  }
-}
-
-// Runs a handshake with `cert` against `server` until the client's side
-// ends or is established; the server's verdict is read from its counters.
-asio::awaitable<CustomClient> handshake_with(const tls::Certificate& cert, udp::endpoint server, PeerId expected) {
-  auto ex = co_await asio::this_coro::executor;
-  CustomClient c;
-  auto creds = tls::Credentials::create(cert);
-  EXPECT_TRUE(creds) << creds.message();
-  c.creds = std::make_shared<tls::Credentials>(std::move(creds.value()));
-  c.socket = std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+// A QUIC client of our own stack with a certificate of the test's choosing,
+// until its side of the handshake ends or is established; the server's
+// verdict is read from its counters.
+asio::awaitable<test::QuicClient> handshake_with(const tls::Certificate& cert, udp::endpoint server,
+                                                 PeerId expected) {
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
   settings.idle_timeout = 3s;
-  ConnectionEvents events;
-  events.cid_added = [](const std::string&) {};
-  events.cid_removed = [](const std::string&) {};
-  events.established = [] {};
-  events.terminated = [](const std::string&) {};
-  auto sock = c.socket;
-  auto conn = QuicConnection::connect(
-      ex, sock->local_endpoint(), server, *c.creds, settings, expected,
-      [sock](const udp::endpoint& to, BytesView d) {
-        std::error_code ec;
-        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
-      },
-      std::move(events));
-  EXPECT_TRUE(conn) << conn.message();
-  c.conn = conn.value();
-  asio::co_spawn(ex, receive_into(sock, c.conn), asio::detached);
-  c.conn->flush();
-  co_await c.conn->wait_handshake();
-  co_return c;
+  co_return co_await test::connect_client(server, expected, settings, &cert);
 }
 
 tls::CertificateSpec spec_for(const Ed25519KeyPair& id) {
@@ -259,9 +168,7 @@ asio::awaitable<void> bad_certificates(host::Host& good, host::Host& b) {
         << "tls failures: " << tls_failures(b);
     EXPECT_TRUE(b.connections().empty());  // never registered
     EXPECT_TRUE(co_await eventually([&] { return client.conn->terminated(); }));
-    client.conn->abort("test over");
-    std::error_code ec;
-    client.socket->close(ec);
+    client.close();
   }
   // A well-behaved client is still served, and costs no failure.
   auto conn = co_await good.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));

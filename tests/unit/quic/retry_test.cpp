@@ -7,6 +7,12 @@
 //   without a Retry or a connection;
 // - with QUIC_RETRY=auto, clients are retried only while half of the
 //   handshake slots (TCP and QUIC together) are taken;
+// - NEW_TOKEN tokens: bound to the client's IP (not its port), expiring,
+//   under their own secret; the dialling side keeps at most a bound of
+//   them, least recently stored dropped first, each used once; a client
+//   that comes back with its token is not retried under QUIC_RETRY=always,
+//   while one with a token of another address is, and the token is only
+//   counted as ignored;
 // - a 1200-byte long header packet of an unknown version is answered with
 //   Version Negotiation listing QUIC v1; a small one is not answered.
 #include <gnutls/crypto.h>
@@ -27,6 +33,7 @@
 #include "quic/address_validation.hpp"
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_client.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -222,51 +229,17 @@ TEST(QuicRetry, AutoRetriesOnlyWhileHalfTheHandshakeSlotsAreTaken) {
   test::run_in(io, retry_under_load(a, c, b), 30s);
 }
 
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s,
-                                   std::weak_ptr<QuicConnection> weak) {
-  std::array<std::uint8_t, 2048> buf{};
-  udp::endpoint from;
-  for (;;) {
-    std::error_code ec;
-    const auto n = co_await s->async_receive_from(asio::buffer(buf), from,
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
-    auto c = weak.lock();
-    if (!c) co_return;
-    if (!ec) c->on_datagram(from, BytesView(buf.data(), n));
-  }
-}
-
 // Our own client, whose first Initial carries a token we never issued.
 asio::awaitable<void> forged_token(host::Host& b) {
-  auto ex = co_await asio::this_coro::executor;
-  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
-  EXPECT_TRUE(cert) << cert.message();
-  auto creds = tls::Credentials::create(cert.value());
-  EXPECT_TRUE(creds) << creds.message();
-  auto sock =
-      std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
   settings.initial_token.assign(1, static_cast<char>(NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY));
   std::array<std::uint8_t, 90> forged{};
   gnutls_rnd(GNUTLS_RND_NONCE, forged.data(), forged.size());
   settings.initial_token.append(reinterpret_cast<const char*>(forged.data()), forged.size());
-  ConnectionEvents events;
-  events.cid_added = [](const std::string&) {};
-  events.cid_removed = [](const std::string&) {};
-  events.established = [] {};
-  events.terminated = [](const std::string&) {};
-  auto conn = QuicConnection::connect(
-      ex, sock->local_endpoint(), endpoint_of(b), creds.value(), settings, b.local_peer(),
-      [sock](const udp::endpoint& to, BytesView d) {
-        std::error_code ec;
-        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
-      },
-      std::move(events));
-  EXPECT_TRUE(conn) << conn.message();
-  asio::co_spawn(ex, receive_into(sock, conn.value()), asio::detached);
-  conn.value()->flush();
+  test::QuicClient client =
+      test::start_client(co_await asio::this_coro::executor, endpoint_of(b), b.local_peer(), settings);
+  const auto& conn = client.conn;
   const auto& stats = b.quic().datagram_stats();
   EXPECT_TRUE(co_await eventually([&] { return stats.get(DropReason::kToken) >= 1; }));
   EXPECT_EQ(stats.tokens_refused.load(), stats.get(DropReason::kToken));
@@ -274,10 +247,8 @@ asio::awaitable<void> forged_token(host::Host& b) {
   EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 0u);  // a bad token is not retried
   EXPECT_EQ(b.handshakes_in_progress(), 0u);          // and holds no slot
   EXPECT_TRUE(b.connections().empty());
-  EXPECT_FALSE(conn.value()->established());
-  conn.value()->abort("test over");
-  std::error_code ec;
-  sock->close(ec);
+  EXPECT_FALSE(conn->established());
+  client.close();
   b.shutdown();
 }
 
@@ -337,6 +308,111 @@ TEST(QuicVersionNegotiation, UnknownVersionInitialGetsVersionNegotiationListingV
   EXPECT_EQ(stats.get(StatelessAnswer::kVersionNegotiation), 1u);
   EXPECT_EQ(stats.get(DropReason::kVersion), 1u);
   EXPECT_EQ(b.connections().size(), 0u);
+}
+
+TEST(QuicNewToken, TokenBindsTheIpNotThePortAndExpires) {
+  const TokenSecret secret = derive_token_secret(Ed25519KeyPair::from_seed_string("a").secret());
+  EXPECT_EQ(secret, derive_token_secret(Ed25519KeyPair::from_seed_string("a").secret()));
+  EXPECT_NE(secret, derive_reset_secret(Ed25519KeyPair::from_seed_string("a").secret()));
+  const udp::endpoint client(asio::ip::make_address("192.0.2.7"), 4000);
+  const ngtcp2_tstamp t0 = 1000 * kSecond;
+  std::array<std::uint8_t, NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN> out{};
+  const std::size_t n = write_new_token(out, secret, client, t0);
+  ASSERT_GT(n, 0u);
+  std::vector<std::uint8_t> token(out.begin(), out.begin() + static_cast<long>(n));
+  const ngtcp2_pkt_hd hd = initial_with(token, cid_of(0x44, 8));
+  EXPECT_TRUE(has_new_token(hd));
+  EXPECT_FALSE(has_retry_token(hd));
+  EXPECT_TRUE(verify_new_token(hd, secret, client, t0 + kSecond));
+  const udp::endpoint other_port(client.address(), 5000);
+  EXPECT_TRUE(verify_new_token(hd, secret, other_port, t0 + kSecond));
+  const udp::endpoint other_ip(asio::ip::make_address("192.0.2.8"), 4000);
+  EXPECT_FALSE(verify_new_token(hd, secret, other_ip, t0 + kSecond));
+  const ngtcp2_tstamp lifetime = static_cast<ngtcp2_tstamp>(kNewTokenLifetime.count()) * kSecond;
+  EXPECT_FALSE(verify_new_token(hd, secret, client, t0 + lifetime + kSecond));
+  TokenSecret another = secret;
+  another[0] ^= 1;
+  EXPECT_FALSE(verify_new_token(hd, another, client, t0 + kSecond));
+}
+
+TEST(QuicNewToken, StoreIsBoundedDropsTheOldestAndGivesEachTokenOnce) {
+  TokenStore store(3);
+  store.put("a", "1");
+  store.put("b", "2");
+  store.put("c", "3");
+  store.put("a", "4");  // replaces a's, now the most recent
+  EXPECT_EQ(store.size(), 3u);
+  store.put("d", "5");  // b is the least recently stored
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_FALSE(store.take("b"));
+  EXPECT_EQ(store.take("a"), std::optional<std::string>("4"));
+  EXPECT_FALSE(store.take("a"));  // used once
+  EXPECT_EQ(store.size(), 2u);
+  TokenStore big;
+  for (int i = 0; i < 1500; ++i) big.put(std::to_string(i), "t");
+  EXPECT_EQ(big.size(), TokenStore::kDefaultCapacity);
+  EXPECT_FALSE(big.take("0"));
+  EXPECT_TRUE(big.take("1499"));
+}
+
+asio::awaitable<void> come_back_with_token(host::Host& a, host::Host& b) {
+  const auto& stats = b.quic().datagram_stats();
+  const Multiaddr target = b.listen_addrs().at(0).with_peer_id(b.local_peer());
+  auto first = co_await a.dial(target);
+  EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 1u);
+  // b's NEW_TOKEN follows the handshake.
+  EXPECT_TRUE(co_await eventually([&] { return a.quic().stored_tokens() == 1; }));
+  first->close("test");
+  EXPECT_TRUE(co_await eventually([&] { return b.connections().empty(); }));
+  auto second = co_await a.dial(target);
+  EXPECT_EQ(second->remote_peer(), b.local_peer());
+  EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 1u);  // none for the second
+  EXPECT_EQ(stats.new_tokens_accepted.load(), 1u);
+  EXPECT_EQ(stats.new_tokens_ignored.load(), 0u);
+  EXPECT_EQ(stats.tokens_accepted.load(), 1u);  // the first's Retry token
+  a.shutdown();
+  b.shutdown();
+}
+
+TEST(QuicNewToken, ReturningClientIsNotRetriedWithRetryAlways) {
+  asio::io_context io;
+  host::Host a(io.get_executor(), quic_config(host::QuicRetry::kNever), Ed25519KeyPair::generate());
+  host::Host b(io.get_executor(), quic_config(host::QuicRetry::kAlways),
+               Ed25519KeyPair::generate());
+  ASSERT_TRUE(a.listen().ok());
+  ASSERT_TRUE(b.listen().ok());
+  test::run_in(io, come_back_with_token(a, b), 30s);
+}
+
+// A client on 127.0.0.1 presenting a genuine token of the server's, but
+// made for another address.
+asio::awaitable<void> token_of_another_address(host::Host& b, const Ed25519KeyPair& b_key) {
+  std::array<std::uint8_t, NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN> out{};
+  const std::size_t n =
+      write_new_token(out, derive_token_secret(b_key.secret()),
+                      udp::endpoint(asio::ip::make_address("127.0.0.2"), 1), QuicConnection::now());
+  EXPECT_GT(n, 0u);
+  ConnectionSettings settings;
+  settings.handshake_timeout = 3s;
+  settings.initial_token.assign(reinterpret_cast<const char*>(out.data()), n);
+  test::QuicClient client = co_await test::connect_client(endpoint_of(b), b.local_peer(), settings);
+  const auto& stats = b.quic().datagram_stats();
+  EXPECT_TRUE(client.conn->established());  // through the Retry
+  EXPECT_EQ(stats.get(StatelessAnswer::kRetry), 1u);
+  EXPECT_EQ(stats.new_tokens_ignored.load(), 1u);
+  EXPECT_EQ(stats.new_tokens_accepted.load(), 0u);
+  EXPECT_EQ(stats.tokens_accepted.load(), 1u);
+  EXPECT_EQ(stats.get(DropReason::kToken), 0u);  // not an error
+  client.close();
+  b.shutdown();
+}
+
+TEST(QuicNewToken, TokenOfAnotherAddressIsIgnoredAndTheClientRetried) {
+  asio::io_context io;
+  const auto key = Ed25519KeyPair::generate();
+  host::Host b(io.get_executor(), quic_config(host::QuicRetry::kAlways), key);
+  ASSERT_TRUE(b.listen().ok());
+  test::run_in(io, token_of_another_address(b, key), 20s);
 }
 
 }  // namespace

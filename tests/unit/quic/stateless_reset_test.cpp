@@ -8,7 +8,15 @@
 //   Stateless Reset on its next write, which the node counts; a tiny short
 //   header datagram gets no answer;
 // - the same restart with another identity: the reset is sent, and the
-//   client does not accept it (the token is what matters).
+//   client does not accept it (the token is what matters);
+// - the index of dialled connections' reset tokens: matching by a
+//   datagram's last 16 bytes, bounded per connection, one connection's
+//   token not claimed by another, removed with its connection;
+// - a node that dialled another, which then restarts with the same
+//   identity on the same port: the dialled connection ends at the first
+//   reset the restarted node sends (counted), and is not answered with a
+//   reset of ours (the loop between two of our nodes stops there); a short
+//   header whose tail is no token is still answered, and ends nothing.
 #include <gtest/gtest.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
@@ -25,6 +33,8 @@
 #include "quic/address_validation.hpp"
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic/reset_tokens.hpp"
+#include "quic_client.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -76,70 +86,13 @@ udp::endpoint endpoint_of(const host::Host& h) {
   return {asio::ip::make_address(ep.first), ep.second};
 }
 
-// A client of our own stack on a socket of its own, driven by hand; while
-// `deaf`, what it receives is lost (it never hears the old node's close)
-// until a datagram it sent itself comes back: all before it are gone.
-struct Client {
-  std::shared_ptr<udp::socket> socket;
-  std::shared_ptr<tls::Credentials> creds;
-  std::shared_ptr<QuicConnection> conn;
-  std::shared_ptr<bool> deaf = std::make_shared<bool>(false);
-  std::shared_ptr<std::size_t> heard = std::make_shared<std::size_t>(0);  // delivered datagrams
-};
-
-// Holds no strong reference to the connection: ends with the socket.
-asio::awaitable<void> receive_into(std::shared_ptr<udp::socket> s, std::weak_ptr<QuicConnection> weak,
-                                   std::shared_ptr<bool> deaf, std::shared_ptr<std::size_t> heard) {
-  std::array<std::uint8_t, 2048> buf{};
-  udp::endpoint from;
-  for (;;) {
-    std::error_code ec;
-    const auto n = co_await s->async_receive_from(asio::buffer(buf), from,
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !s->is_open()) co_return;
-    auto conn = weak.lock();
-    if (!conn) co_return;
-    if (ec) continue;
-    if (*deaf) {
-      if (from == s->local_endpoint()) *deaf = false;
-      continue;
-    }
-    conn->on_datagram(from, BytesView(buf.data(), n));
-    ++*heard;
-  }
-}
-
-asio::awaitable<Client> connect(udp::endpoint server, PeerId expected) {
-  auto ex = co_await asio::this_coro::executor;
-  Client c;
-  const Ed25519KeyPair key = Ed25519KeyPair::generate();
-  auto cert = tls::make_certificate(key);
-  EXPECT_TRUE(cert) << cert.message();
-  auto creds = tls::Credentials::create(*cert);
-  EXPECT_TRUE(creds) << creds.message();
-  c.creds = std::make_shared<tls::Credentials>(std::move(creds.value()));
-  c.socket = std::make_shared<udp::socket>(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+// A client of our own stack whose idle timeout is far beyond the test's
+// bounds: only a reset ends it.
+asio::awaitable<test::QuicClient> connect(udp::endpoint server, PeerId expected) {
   ConnectionSettings settings;
   settings.handshake_timeout = 3s;
-  settings.idle_timeout = 60s;  // far beyond the test's bounds: only a reset ends it
-  ConnectionEvents events;
-  events.cid_added = [](const std::string&) {};
-  events.cid_removed = [](const std::string&) {};
-  events.established = [] {};
-  events.terminated = [](const std::string&) {};
-  auto sock = c.socket;
-  auto conn = QuicConnection::connect(
-      ex, sock->local_endpoint(), server, *c.creds, settings, expected,
-      [sock](const udp::endpoint& to, BytesView d) {
-        std::error_code ec;
-        sock->send_to(asio::buffer(d.data(), d.size()), to, 0, ec);
-      },
-      std::move(events));
-  EXPECT_TRUE(conn) << conn.message();
-  c.conn = conn.value();
-  asio::co_spawn(ex, receive_into(sock, c.conn, c.deaf, c.heard), asio::detached);
-  c.conn->flush();
-  co_await c.conn->wait_handshake();
+  settings.idle_timeout = 60s;
+  auto c = co_await test::connect_client(server, expected, settings);
   EXPECT_TRUE(c.conn->established());
   co_return c;
 }
@@ -148,7 +101,7 @@ asio::awaitable<Client> connect(udp::endpoint server, PeerId expected) {
 // the client hearing it, starts one of identity `second` on the same port,
 // and has the client write on its old connection.
 struct Restart {
-  Client client;
+  test::QuicClient client;
   std::uint64_t resets_sent = 0;
   std::uint64_t unknown_before = 0;
 };
@@ -169,7 +122,7 @@ asio::awaitable<void> restart_with(const Ed25519KeyPair& first, const Ed25519Key
   auto old_node = std::make_unique<host::Host>(ex, config_on(0), first);
   EXPECT_TRUE(old_node->listen().ok());
   const udp::endpoint server = endpoint_of(*old_node);
-  Client c = co_await connect(server, old_node->local_peer());
+  test::QuicClient c = co_await connect(server, old_node->local_peer());
   *c.deaf = true;
   old_node->shutdown();
   old_node.reset();
@@ -228,6 +181,123 @@ TEST(QuicStatelessReset, RestartWithAnotherIdentityMakesResetsTheClientRefuses) 
   asio::io_context io;
   test::run_in(io, restart_with(Ed25519KeyPair::generate(), Ed25519KeyPair::generate(), false),
                30s);
+}
+
+ResetToken token_of(std::uint8_t fill) {
+  ResetToken t{};
+  t.fill(fill);
+  return t;
+}
+
+Bytes datagram_ending_with(const ResetToken& t, std::size_t size) {
+  Bytes d(size, 0x47);
+  std::copy(t.begin(), t.end(), d.end() - static_cast<long>(t.size()));
+  return d;
+}
+
+TEST(QuicResetTokenIndex, MatchesATailBoundsEachConnectionAndForgetsItsTokens) {
+  ResetTokenIndex index;
+  EXPECT_FALSE(index.match(datagram_ending_with(token_of(1), 40)));
+  EXPECT_TRUE(index.add(token_of(1), 7));
+  EXPECT_TRUE(index.add(token_of(1), 7));  // already there: not twice
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_FALSE(index.add(token_of(1), 8));  // another connection's
+  EXPECT_EQ(index.match(datagram_ending_with(token_of(1), 40)), std::optional<std::uint64_t>(7));
+  // A tail that differs in its last byte only, and a datagram too short
+  // to be a reset, match nothing.
+  ResetToken near = token_of(1);
+  near.back() = 2;
+  EXPECT_FALSE(index.match(datagram_ending_with(near, 40)));
+  EXPECT_FALSE(index.match(datagram_ending_with(token_of(1), kMinStatelessReset - 1)));
+  EXPECT_TRUE(index.match(datagram_ending_with(token_of(1), kMinStatelessReset)));
+  for (std::uint8_t i = 2; i < 2 + ResetTokenIndex::kMaxTokensPerConnection - 1; ++i)
+    EXPECT_TRUE(index.add(token_of(i), 7));
+  EXPECT_FALSE(index.add(token_of(100), 7));  // over the bound
+  EXPECT_EQ(index.size(), ResetTokenIndex::kMaxTokensPerConnection);
+  EXPECT_TRUE(index.add(token_of(100), 8));
+  index.remove(token_of(1), 8);  // not 8's: nothing happens
+  EXPECT_TRUE(index.match(datagram_ending_with(token_of(1), 40)));
+  index.remove(token_of(1), 7);
+  EXPECT_FALSE(index.match(datagram_ending_with(token_of(1), 40)));
+  index.remove_all(7);
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(index.match(datagram_ending_with(token_of(100), 40)), std::optional<std::uint64_t>(8));
+  index.remove_all(8);
+  EXPECT_TRUE(index.empty());
+}
+
+udp::endpoint quic_endpoint_of(const host::Host& h) {
+  for (const auto& m : h.listen_addrs()) {
+    if (auto ep = quic_endpoint(m)) return {asio::ip::make_address(ep->first), ep->second};
+  }
+  throw std::runtime_error("no QUIC address");
+}
+
+asio::awaitable<void> write_on(std::shared_ptr<host::Connection> conn) {
+  try {
+    std::vector<std::string> protocols{"/test/nothing/1.0.0"};
+    auto s = co_await conn->open_stream(std::move(protocols));
+  } catch (const std::exception&) {
+    // the connection ended under it: what the test waits for
+  }
+}
+
+asio::awaitable<void> dialled_node_restarts(host::Host& a, const Ed25519KeyPair& key) {
+  auto ex = co_await asio::this_coro::executor;
+  auto b = std::make_unique<host::Host>(ex, config_on(0), key);
+  EXPECT_TRUE(b->listen().ok());
+  const udp::endpoint server = endpoint_of(*b);
+  test::LossyRelay relay(ex, server);
+  asio::co_spawn(ex, relay.client_to_server(), asio::detached);
+  asio::co_spawn(ex, relay.server_to_client(), asio::detached);
+  auto conn = co_await a.dial(relay.address(b->local_peer()));
+  EXPECT_TRUE(co_await eventually([&] { return b->connections().size() == 1; }));
+  const auto& a_stats = a.quic().datagram_stats();
+
+  // A short header for no connection of ours whose tail is no token: still
+  // answered with a reset, and our dialled connection lives on.
+  udp::socket raw(ex, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::array<std::uint8_t, 40> junk{};
+  junk.fill(0x41);
+  raw.send_to(asio::buffer(junk), quic_endpoint_of(a));
+  std::array<std::uint8_t, 100> in{};
+  udp::endpoint from;
+  const std::size_t n = co_await raw.async_receive_from(asio::buffer(in), from, asio::use_awaitable);
+  EXPECT_EQ(n, junk.size() - 1);
+  EXPECT_EQ(a_stats.get(StatelessAnswer::kStatelessReset), 1u);
+  EXPECT_EQ(a_stats.resets_received.load(), 0u);
+  EXPECT_TRUE(conn->is_open());
+
+  // The server stops without the dialler hearing it, and comes back with
+  // the same identity on the same port.
+  relay.lose_to_client = true;
+  b->shutdown();
+  b.reset();
+  relay.mark_end_of_loss();
+  EXPECT_TRUE(co_await eventually([&] { return !relay.lose_to_client; }));
+  host::Host b2(ex, config_on(server.port()), key);
+  EXPECT_TRUE(b2.listen().ok());
+  EXPECT_EQ(endpoint_of(b2), server);
+
+  asio::co_spawn(ex, write_on(conn), asio::detached);
+  EXPECT_TRUE(co_await eventually([&] { return a_stats.resets_received.load() == 1; }))
+      << "resets received " << a_stats.resets_received.load();
+  EXPECT_TRUE(co_await eventually([&] { return !conn->is_open() && a.connections().empty(); }));
+  // The restarted node's reset was taken, not answered: the dialler sent
+  // no reset beyond the junk's.
+  EXPECT_EQ(a_stats.get(StatelessAnswer::kStatelessReset), 1u);
+  EXPECT_GE(b2.quic().datagram_stats().get(StatelessAnswer::kStatelessReset), 1u);
+  relay.close();
+  b2.shutdown();
+  a.shutdown();
+}
+
+TEST(QuicStatelessReset, DialledConnectionEndsAtTheFirstResetOfARestartedServer) {
+  asio::io_context io;
+  auto dialler = config_on(0);
+  host::Host a(io.get_executor(), dialler, Ed25519KeyPair::generate());
+  ASSERT_TRUE(a.listen().ok());
+  test::run_in(io, dialled_node_restarts(a, Ed25519KeyPair::generate()), 30s);
 }
 
 }  // namespace
