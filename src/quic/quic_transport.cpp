@@ -196,6 +196,10 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
     if (it != connections_.end()) {
       auto conn = it->second.conn;  // may end inside
       conn->on_datagram(from, data);
+      // The datagram that completes a client's handshake registers it now,
+      // not when the posted event runs: the limits must count it before the
+      // next datagram of the same batch (another Initial from that IP).
+      if (conn->established() && !conn->terminated()) on_inbound_established(*handle);
       return;
     }
   }
