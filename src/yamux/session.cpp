@@ -44,9 +44,6 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
       cfg_(config),
       remote_ids_(/*remote_is_client=*/!is_client),
       next_id_(is_client ? 1 : 2),
-      writer_wake_(ex_),
-      queue_space_(ex_),
-      ack_backlog_(ex_),
       timer_(ex_),
       last_activity_(std::chrono::steady_clock::now()),
       last_remote_activity_(last_activity_) {
