@@ -8,7 +8,8 @@ Schedule::Clock::duration Schedule::first_delay(std::uint64_t id) const {
   const std::uint64_t h = id * 0x9E3779B97F4A7C15ULL;
   const double fraction = static_cast<double>(h >> 11) * 0x1p-53;  // [0, 1)
   const auto half = interval_ / 2;
-  return half + Clock::duration(static_cast<Clock::rep>(static_cast<double>(half.count()) * fraction));
+  return half +
+         Clock::duration(static_cast<Clock::rep>(static_cast<double>(half.count()) * fraction));
 }
 
 void Schedule::add(std::uint64_t id, TimePoint now) {

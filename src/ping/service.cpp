@@ -95,7 +95,7 @@ asio::awaitable<void> Service::ping(std::uint64_t id) {
     // A peer that does not speak ping is fine; one that stops answering is not.
     const auto* se = dynamic_cast<const std::system_error*>(&e);
     result = se && se->code() == multistream::Errc::not_supported ? Schedule::Result::not_supported
-                                                                   : Schedule::Result::failed;
+                                                                  : Schedule::Result::failed;
     error = e.what();
   }
   if (!*alive) co_return;
