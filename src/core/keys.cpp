@@ -239,6 +239,15 @@ const char* key_type_name(KeyType t) {
 // ---------------------------------------------------------------- PublicKey
 
 Result<PublicKey> PublicKey::from_raw(KeyType type, BytesView data) {
+  if (type == KeyType::kEd25519) {
+    // Any 32 bytes load (OpenSSL checks the point when verifying): keep the
+    // bytes, build the EVP_PKEY in verify().
+    if (data.size() != 32) return make_error("invalid Ed25519 public key (want 32 bytes)");
+    PublicKey k;
+    k.type_ = type;
+    k.data_.assign(data.begin(), data.end());
+    return k;
+  }
   auto pkey = load_public(type, data);
   ERR_clear_error();  // failures leave entries on this thread's error queue
   if (!pkey) return pkey.error();
@@ -266,13 +275,21 @@ Bytes PublicKey::to_protobuf() const {
 }
 
 bool PublicKey::verify(BytesView msg, BytesView sig) const {
-  if (pkey_ == nullptr || sig.empty()) return false;
+  if (empty() || sig.empty()) return false;
   if (type_ == KeyType::kEd25519 && sig.size() != 64) return false;
+  std::shared_ptr<void> pkey = pkey_;
+  if (type_ == KeyType::kEd25519) {
+    pkey = share_pkey(ed25519_public(data_));
+    if (pkey == nullptr) {
+      ERR_clear_error();
+      return false;
+    }
+  }
   MdCtx md;
   // Ed25519 hashes internally (no digest); the others sign SHA-256(msg).
   const EVP_MD* digest = type_ == KeyType::kEd25519 ? nullptr : EVP_sha256();
   const bool ok = md.ctx != nullptr &&
-                  EVP_DigestVerifyInit(md.ctx, nullptr, digest, nullptr, as_pkey(pkey_)) == 1 &&
+                  EVP_DigestVerifyInit(md.ctx, nullptr, digest, nullptr, as_pkey(pkey)) == 1 &&
                   EVP_DigestVerify(md.ctx, sig.data(), sig.size(), nonnull(msg), msg.size()) == 1;
   if (!ok) ERR_clear_error();
   return ok;

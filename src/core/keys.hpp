@@ -50,7 +50,7 @@ class PublicKey {
   const Bytes& data() const { return data_; }
   // Deterministic protobuf PublicKey encoding (the bytes a Peer ID hashes).
   Bytes to_protobuf() const;
-  bool empty() const { return pkey_ == nullptr; }
+  bool empty() const { return data_.empty(); }
 
   // Verifies `sig` over `msg`: Ed25519 directly (RFC 8032); secp256k1 and
   // ECDSA: DER-encoded ECDSA signature over SHA-256(msg); RSA: RSASSA-PKCS1-v1_5
@@ -62,7 +62,9 @@ class PublicKey {
  private:
   KeyType type_ = KeyType::kEd25519;
   Bytes data_;
-  std::shared_ptr<void> pkey_;  // EVP_PKEY, shared so copies are cheap
+  // EVP_PKEY, shared so copies are cheap; null for Ed25519, whose 32 bytes
+  // are all a connection keeps of its remote (verify() builds one).
+  std::shared_ptr<void> pkey_;
 };
 
 // Our Ed25519 identity key pair.

@@ -1,6 +1,7 @@
 #include "net/prefixed_stream.hpp"
 
 #include <algorithm>
+#include <asio/post.hpp>
 #include <cstring>
 
 namespace mp::net {
@@ -22,6 +23,14 @@ asio::awaitable<std::size_t> PrefixedStream::read_some(std::span<std::uint8_t> b
 asio::awaitable<void> PrefixedStream::wait_readable() {
   if (!drained() || inner_ready_ == nullptr) return ready_now();
   return inner_ready_->wait_readable();
+}
+
+void PrefixedStream::on_readable(const asio::any_io_executor& ex, ReadableHandler done) {
+  if (!drained() || inner_ready_ == nullptr) {
+    asio::post(ex, [done = std::move(done)] { done(nullptr); });
+    return;
+  }
+  inner_ready_->on_readable(ex, std::move(done));
 }
 
 asio::awaitable<std::size_t> PrefixedStream::read_prefix(std::span<std::uint8_t> buf) {

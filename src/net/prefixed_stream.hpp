@@ -3,7 +3,7 @@
 // proposal), then reads from the inner stream. Writes go straight through.
 //
 // Once the prefix is drained its buffer is freed and reads (and
-// wait_readable, when the inner stream has it) are the inner stream's own
+// wait_readable and on_readable, when the inner stream has them) are the inner stream's own
 // operations, handed back without a coroutine frame of this layer: a
 // drained PrefixedStream leaves the read chain of an idle connection.
 #pragma once
@@ -31,6 +31,7 @@ class PrefixedStream final : public ByteStream, public WaitReadable {
   // Ready at once while prefix bytes remain; otherwise the inner stream's
   // wait (ready at once if it has none).
   asio::awaitable<void> wait_readable() override;
+  void on_readable(const asio::any_io_executor& ex, ReadableHandler done) override;
 
   ByteStream& inner() { return *inner_; }
   bool drained() const { return pos_ == prefix_.size(); }

@@ -1,5 +1,6 @@
 #include "net/tcp_stream.hpp"
 
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -42,6 +43,26 @@ asio::awaitable<void> TcpStream::wait_readable() {
   if (ec == asio::error::operation_aborted) throw std::system_error(ec);
   peek_error_ = ec;
   maybe_more_ = true;  // the next read will not wait: no need to peek again
+}
+
+void TcpStream::on_readable(const asio::any_io_executor& ex, ReadableHandler done) {
+  if (maybe_more_) {
+    asio::post(ex, [done = std::move(done)] { done(nullptr); });
+    return;
+  }
+  // The peek of wait_readable, with a completion handler. The handler
+  // touches this stream only when the wait was not aborted: an aborted wait
+  // may mean the stream is gone.
+  socket_.async_receive(asio::buffer(&probe_, 1), asio::socket_base::message_peek,
+                        [this, done = std::move(done)](std::error_code ec, std::size_t) {
+                          if (ec == asio::error::operation_aborted) {
+                            done(std::make_exception_ptr(std::system_error(ec)));
+                            return;
+                          }
+                          peek_error_ = ec;
+                          maybe_more_ = true;
+                          done(nullptr);
+                        });
 }
 
 asio::awaitable<void> TcpStream::write(BytesView data) {

@@ -1,5 +1,7 @@
 // TcpStream: ByteStream over an Asio TCP socket. wait_readable waits on
-// the socket's readiness (no buffer held while the connection is idle).
+// the socket's readiness (no buffer held while the connection is idle);
+// on_readable is the same wait with a plain completion handler (no
+// coroutine frame either).
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -21,6 +23,7 @@ class TcpStream final : public ByteStream, public WaitReadable {
   asio::awaitable<void> close_write() override;
   void reset() override;
   asio::awaitable<void> wait_readable() override;
+  void on_readable(const asio::any_io_executor& ex, ReadableHandler done) override;
 
   asio::ip::tcp::socket& socket() { return socket_; }
   std::uint64_t bytes_read() const { return bytes_read_; }
@@ -30,9 +33,10 @@ class TcpStream final : public ByteStream, public WaitReadable {
   asio::ip::tcp::socket socket_;
   bool maybe_more_ = false;     // the last read filled its buffer, or a peek saw bytes
   std::error_code peek_error_;  // EOF or the error a peek ended with: the next reads' result
+  std::uint8_t probe_ = 0;      // on_readable's peeked byte (left in the socket)
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
-  std::atomic<std::uint64_t>* total_in_;   // process-wide counters (may be null)
+  std::atomic<std::uint64_t>* total_in_;  // process-wide counters (may be null)
   std::atomic<std::uint64_t>* total_out_;
 };
 

@@ -1,6 +1,7 @@
 #include "noise/noise_stream.hpp"
 
 #include <algorithm>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -59,6 +60,15 @@ asio::awaitable<void> NoiseStream::wait_readable() {
   }
   reader_.release_if_empty();
   return inner_ready_->wait_readable();
+}
+
+void NoiseStream::on_readable(const asio::any_io_executor& ex, ReadableHandler done) {
+  if (!plain_.empty() || reader_.buffered() > 0 || inner_ready_ == nullptr || read_failed_) {
+    asio::post(ex, [done = std::move(done)] { done(nullptr); });
+    return;
+  }
+  reader_.release_if_empty();
+  inner_ready_->on_readable(ex, std::move(done));
 }
 
 asio::awaitable<void> NoiseStream::acquire_write() {

@@ -34,9 +34,9 @@
 //    before taking one again: an idle connection holds no Noise buffer. The
 //    cost is one allocation per burst of frames, not per frame.
 //  - Each write() encrypts into a buffer of its own, freed when it returns.
-//  - wait_readable (net::WaitReadable): ready at once while plaintext or
-//    raw bytes are buffered, otherwise the raw stream's wait (at once when
-//    it has none).
+//  - wait_readable and on_readable (net::WaitReadable): ready at once while
+//    plaintext or raw bytes are buffered, otherwise the raw stream's wait
+//    (at once when it has none).
 #pragma once
 
 #include <asio/steady_timer.hpp>
@@ -69,6 +69,7 @@ class NoiseStream final : public net::ByteStream, public net::WaitReadable {
   asio::awaitable<void> close_write() override;
   void reset() override;
   asio::awaitable<void> wait_readable() override;
+  void on_readable(const asio::any_io_executor& ex, ReadableHandler done) override;
 
   const PeerId& remote_peer() const { return remote_.peer_id; }
   const PublicKey& remote_public_key() const { return remote_.public_key; }

@@ -4,7 +4,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "multistream/error.hpp"
@@ -20,7 +19,8 @@ asio::awaitable<void> serve_stream(host::StreamContext ctx) {
 
 }  // namespace
 
-Service::Service(host::Host& host) : host_(host) {
+Service::Service(host::Host& host)
+    : host_(host), schedule_(host.config().ping_interval), timer_(host.executor()) {
   // A plain lambda returning a coroutine: GCC 12 miscompiles coroutine
   // lambdas that take parameters by value.
   host_.set_handler(std::string(kProtocol),
@@ -33,56 +33,81 @@ Service::Service(host::Host& host) : host_(host) {
 Service::~Service() {
   *alive_ = false;
   host_.remove_handler(std::string(kProtocol));
-  for (auto& [id, timer] : timers_) timer->cancel();
+  timer_.cancel();
 }
 
 void Service::on_event(const host::Event& e) {
   if (const auto* est = std::get_if<host::ConnectionEstablished>(&e)) {
-    auto conn = host_.connection(est->connection_id);
-    if (!conn) return;
-    auto timer = std::make_shared<asio::steady_timer>(host_.executor());
-    timers_[est->connection_id] = timer;
-    asio::co_spawn(host_.executor(), run(conn, std::move(timer)), asio::detached);
+    if (!host_.connection(est->connection_id)) return;
+    schedule_.add(est->connection_id, Schedule::Clock::now());
+    arm();
   } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
-    if (auto it = timers_.find(closed->connection_id); it != timers_.end()) {
-      it->second->cancel();
-      timers_.erase(it);
-    }
+    // The timer stays set: firing early for nobody costs one wake-up.
+    schedule_.remove(closed->connection_id);
   }
 }
 
-asio::awaitable<void> Service::run(std::weak_ptr<host::Connection> weak,
-                                   std::shared_ptr<asio::steady_timer> timer) {
+void Service::arm() {
+  const auto next = schedule_.next_due();
+  if (!next || (armed_ && *armed_ <= *next)) return;
+  armed_ = *next;
+  timer_.expires_at(*next);  // a wait already pending completes as aborted
+  timer_.async_wait([this, alive = alive_](std::error_code ec) {
+    if (!*alive || ec == asio::error::operation_aborted) return;
+    on_timer();
+  });
+}
+
+void Service::on_timer() {
+  armed_.reset();
+  for (const auto id : schedule_.take_due(Schedule::Clock::now())) {
+    asio::co_spawn(host_.executor(), ping(id), asio::detached);
+  }
+  arm();
+}
+
+asio::awaitable<void> Service::ping(std::uint64_t id) {
   auto alive = alive_;
+  auto conn = host_.connection(id);
+  if (!conn || !conn->is_open()) {
+    schedule_.remove(id);
+    co_return;
+  }
   const auto& cfg = host_.config();
-  int failures = 0;
-  for (;;) {
-    timer->expires_after(cfg.ping_interval);
-    std::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    auto conn = weak.lock();
-    if (ec || !*alive || !conn || !conn->is_open()) co_return;
-    try {
-      std::vector<std::string> proposals{std::string(kProtocol)};
-      auto s = co_await conn->open_stream(std::move(proposals));
-      net::Deadline deadline(host_.executor(), cfg.ping_timeout, s.stream);
-      const auto rtt = co_await ping_once(*s.stream);
-      co_await s.stream->close_write();
-      if (!*alive) co_return;
-      host_.stats().pings_sent.fetch_add(1, std::memory_order_relaxed);
-      failures = 0;
-      host_.events().publish(host::PingRtt{conn->remote_peer(), rtt});
-    } catch (const std::exception& e) {
-      if (!*alive || !conn->is_open()) co_return;
-      host_.stats().pings_failed.fetch_add(1, std::memory_order_relaxed);
-      // A peer that does not speak ping is fine; one that stops answering is not.
-      const auto* se = dynamic_cast<const std::system_error*>(&e);
-      if (se && se->code() == multistream::Errc::not_supported) co_return;
-      if (++failures >= 3) {
-        conn->close("ping failed 3 times: " + std::string(e.what()));
-        co_return;
-      }
+  auto result = Schedule::Result::ok;
+  std::string error;
+  try {
+    std::vector<std::string> proposals{std::string(kProtocol)};
+    auto s = co_await conn->open_stream(std::move(proposals));
+    net::Deadline deadline(host_.executor(), cfg.ping_timeout, s.stream);
+    const auto rtt = co_await ping_once(*s.stream);
+    co_await s.stream->close_write();
+    if (!*alive) co_return;
+    host_.stats().pings_sent.fetch_add(1, std::memory_order_relaxed);
+    host_.events().publish(host::PingRtt{conn->remote_peer(), rtt});
+  } catch (const std::exception& e) {
+    if (!*alive) co_return;
+    if (!conn->is_open()) {
+      schedule_.remove(id);
+      co_return;
     }
+    host_.stats().pings_failed.fetch_add(1, std::memory_order_relaxed);
+    // A peer that does not speak ping is fine; one that stops answering is not.
+    const auto* se = dynamic_cast<const std::system_error*>(&e);
+    result = se && se->code() == multistream::Errc::not_supported ? Schedule::Result::not_supported
+                                                                  : Schedule::Result::failed;
+    error = e.what();
+  }
+  if (!*alive) co_return;
+  switch (schedule_.finish(id, result, Schedule::Clock::now())) {
+    case Schedule::Next::wait:
+      arm();
+      break;
+    case Schedule::Next::close:
+      conn->close("ping failed 3 times: " + error);
+      break;
+    case Schedule::Next::stop:
+      break;
   }
 }
 

@@ -62,7 +62,7 @@ int QuicConnection::Callbacks::handshake_completed(ngtcp2_conn*, void* user_data
 int QuicConnection::Callbacks::stream_open(ngtcp2_conn* conn, std::int64_t id, void* user_data) {
   auto& c = self(user_data);
   if (!ngtcp2_is_bidi_stream(id)) return 0;  // libp2p uses none; no credit given anyway
-  auto s = std::make_shared<QuicStream>(c.ex_, c.weak_from_this(), id);
+  auto s = std::make_shared<QuicStream>(c.weak_from_this(), id);
   ngtcp2_conn_set_stream_user_data(conn, id, s.get());
   c.streams_[id] = s;
   c.pending_inbound_.push_back(std::move(s));

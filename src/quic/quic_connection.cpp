@@ -65,7 +65,6 @@ QuicConnection::QuicConnection(asio::any_io_executor ex, const asio::ip::udp::en
       send_(std::move(send)),
       events_(std::move(events)),
       timer_(ex),
-      handshake_notifier_(ex),
       last_remote_activity_(std::chrono::steady_clock::now()) {
   conn_ref_.get_conn = Callbacks::get_conn;
   conn_ref_.user_data = this;
@@ -426,7 +425,7 @@ asio::awaitable<std::shared_ptr<net::ByteStream>> QuicConnection::open_stream() 
     std::int64_t id = -1;
     const int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
     if (rv == 0) {
-      auto s = std::make_shared<QuicStream>(ex_, weak_from_this(), id);
+      auto s = std::make_shared<QuicStream>(weak_from_this(), id);
       ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
       streams_[id] = s;
       co_return s;

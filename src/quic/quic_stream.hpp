@@ -31,8 +31,8 @@ class QuicStream final : public net::ByteStream {
  public:
   static constexpr std::size_t kMaxUnacked = 64 * 1024;
 
-  QuicStream(asio::any_io_executor ex, std::weak_ptr<QuicConnection> conn, std::int64_t id)
-      : notifier_(ex), conn_(std::move(conn)), id_(id) {}
+  QuicStream(std::weak_ptr<QuicConnection> conn, std::int64_t id)
+      : conn_(std::move(conn)), id_(id) {}
   ~QuicStream() override;
 
   asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> buf) override;

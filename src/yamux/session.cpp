@@ -44,9 +44,6 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
       cfg_(config),
       remote_ids_(/*remote_is_client=*/!is_client),
       next_id_(is_client ? 1 : 2),
-      writer_wake_(ex_),
-      queue_space_(ex_),
-      ack_backlog_(ex_),
       timer_(ex_),
       last_activity_(std::chrono::steady_clock::now()),
       last_remote_activity_(last_activity_) {
@@ -79,8 +76,8 @@ void Session::start(InboundHandler on_inbound) {
   started_ = true;
   if (closed_) return;
   on_inbound_ = std::move(on_inbound);
-  asio::co_spawn(ex_, read_loop(shared_from_this()), asio::detached);
-  asio::co_spawn(ex_, write_loop(shared_from_this()), asio::detached);
+  asio::co_spawn(ex_, read_loop(shared_from_this(), false, nullptr), asio::detached);
+  if (!pending_.empty()) wake_writer();
   if (cfg_.keepalive_interval.count() > 0) {
     asio::co_spawn(ex_, keepalive_loop(shared_from_this()), asio::detached);
   }
@@ -153,12 +150,26 @@ asio::awaitable<bool> Session::fill(std::size_t n) {
   co_return true;
 }
 
-asio::awaitable<void> Session::read_loop(std::shared_ptr<Session> /*keeps us alive*/) {
+asio::awaitable<void> Session::read_loop(std::shared_ptr<Session> self, bool woken,
+                                         std::exception_ptr wait_error) {
   std::string reason;
   std::optional<GoAwayCode> code;
   bool remote_eof = false;
   try {
+    if (wait_error) std::rethrow_exception(wait_error);
     while (!closed_) {
+      if (!std::exchange(woken, false) && rpos_ == rend_ && conn_ready_ != nullptr) {
+        // Between frames with nothing buffered: park the connection with a
+        // callback and end this coroutine, so that an idle session holds
+        // neither a reader frame nor a read buffer. Bytes (or the end, or a
+        // reset) start the next reader, which carries on from here.
+        rbuf_.reset();
+        rpos_ = rend_ = 0;
+        conn_ready_->on_readable(ex_, [self](std::exception_ptr e) {
+          asio::co_spawn(self->ex_, self->read_loop(self, true, std::move(e)), asio::detached);
+        });
+        co_return;
+      }
       if (!co_await fill(kHeaderSize)) {
         remote_eof = true;
         reason = rend_ == rpos_ ? "connection closed by remote" : "connection closed mid-frame";
@@ -412,7 +423,7 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
   for (auto& [id, s] : streams) s->on_session_closed();
   on_inbound_ = nullptr;  // may hold references back to us
 
-  writer_wake_.notify();
+  wake_writer();
   queue_space_.notify();
   ack_backlog_.notify();
   timer_.cancel();  // the keepalive loop wakes, sees closed_ and ends

@@ -4,7 +4,12 @@
 // Runs as coroutines on one io_context thread: a reader that parses frames
 // and routes them to streams, a writer that drains one bounded write queue
 // (frames of all streams, coalesced into one write to the connection, which
-// means fewer Noise frames), and an optional keepalive pinger.
+// means fewer Noise frames), and an optional keepalive pinger. Neither the
+// reader nor the writer exists while the session is idle: the reader parks
+// the connection with a callback between frames (net::WaitReadable::
+// on_readable) and the writer ends when the queue is empty; bytes arriving,
+// or a frame queued, start them again. An idle session is this object, its
+// connection and one pending socket wait.
 //
 // What callers may rely on:
 //  - The client (dialer) opens odd stream ids, the server even ones.
@@ -152,8 +157,17 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn, bool is_client,
           Config config);
 
-  asio::awaitable<void> read_loop(std::shared_ptr<Session> self);
+  // Reads frames until the session ends. Between frames, with nothing
+  // buffered, it parks the connection (net::WaitReadable::on_readable) and
+  // returns; the callback starts it again with `woken` set and the wait's
+  // error, if any.
+  asio::awaitable<void> read_loop(std::shared_ptr<Session> self, bool woken,
+                                  std::exception_ptr wait_error);
+  // Writes what is queued and returns once the queue is empty (after the
+  // final half-close once closed); wake_writer starts it when a frame is
+  // queued and none runs.
   asio::awaitable<void> write_loop(std::shared_ptr<Session> self);
+  void wake_writer();
   asio::awaitable<void> keepalive_loop(std::shared_ptr<Session> self);
   // Ensures `n` unparsed bytes are buffered; false on EOF.
   asio::awaitable<bool> fill(std::size_t n);
@@ -211,7 +225,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<std::uint8_t[]> rbuf_;
   std::size_t rpos_ = 0;
   std::size_t rend_ = 0;
-  Notifier writer_wake_;
   Notifier queue_space_;
   Notifier ack_backlog_;
   // One timer per session: the keepalive interval while open, the linger
@@ -225,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool local_go_away_ = false;
   bool reader_done_ = false;
   bool writer_done_ = false;
+  bool writer_running_ = false;
   bool ping_in_flight_ = false;
   std::uint32_t ping_id_ = 0;
   std::optional<GoAwayCode> remote_go_away_;

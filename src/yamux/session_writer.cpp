@@ -4,6 +4,9 @@
 // lifecycle are in session.cpp.
 #include "yamux/session.hpp"
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <exception>
@@ -36,7 +39,7 @@ void Session::enqueue_control(const FrameHeader& h) {
   reserve_first(pending_, kHeaderSize);
   append_header(pending_, h);
   ++counters_.frames_out;
-  writer_wake_.notify();
+  wake_writer();
 }
 
 void Session::send_data(Stream& s, BytesView payload) {
@@ -52,7 +55,7 @@ void Session::send_data(Stream& s, BytesView payload) {
   pending_.insert(pending_.end(), payload.begin(), payload.end());
   ++counters_.frames_out;
   touch();
-  writer_wake_.notify();
+  wake_writer();
 }
 
 void Session::send_window_update(Stream& s, std::uint32_t delta) {
@@ -82,6 +85,16 @@ void Session::reset_for_memory(Stream& s) {
   forget(s);
 }
 
+void Session::wake_writer() {
+  if (!started_ || writer_running_ || writer_done_) return;
+  writer_running_ = true;
+  // Posted, not started here: co_spawn would run the writer inline, writing
+  // each frame as it is queued instead of what one handler queues at once.
+  asio::post(ex_, [self = shared_from_this()] {
+    asio::co_spawn(self->ex_, self->write_loop(self), asio::detached);
+  });
+}
+
 asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us alive*/) {
   for (;;) {
     if (closed_ && !flush_on_close_) break;
@@ -95,11 +108,12 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> /*keeps us al
         }
         break;
       }
-      // Idle: hold no queue buffers while waiting.
+      // Idle: hold no queue buffers, and no frame: the next frame queued
+      // starts a writer again (wake_writer).
       Bytes().swap(pending_);
       Bytes().swap(writing_);
-      co_await writer_wake_.wait();
-      continue;
+      writer_running_ = false;
+      co_return;
     }
     writing_.swap(pending_);
     writing_reserved_ = std::exchange(pending_reserved_, 0);

@@ -11,9 +11,7 @@ Stream::Stream(std::shared_ptr<Session> session, std::uint32_t id, bool outbound
                std::uint32_t recv_window)
     : session_(std::move(session)),
       id_(id),
-      state_(outbound, recv_window),
-      readable_(session_->ex_),
-      writable_(session_->ex_) {}
+      state_(outbound, recv_window) {}
 
 Stream::~Stream() {
   release_reserved(reserved_);
