@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 #include "core/hash.hpp"
@@ -129,9 +130,28 @@ Result<KeyType> to_key_type(std::uint64_t v) {
   return static_cast<KeyType>(v);
 }
 
+// Through one import context per thread: EVP_PKEY_new_raw_public_key looks
+// the key type up by name on every call (hash-table walks and string
+// compares), and every handshake loads the remote's key.
 EVP_PKEY* ed25519_public(BytesView raw32) {
   if (raw32.size() != 32) return nullptr;
-  return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw32.data(), raw32.size());
+  struct CtxFree {
+    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_PKEY_CTX, CtxFree> ctx = [] {
+    std::unique_ptr<EVP_PKEY_CTX, CtxFree> c(EVP_PKEY_CTX_new_from_name(nullptr, "ED25519", nullptr));
+    if (c && EVP_PKEY_fromdata_init(c.get()) != 1) c.reset();
+    return c;
+  }();
+  if (!ctx) return nullptr;
+  // OpenSSL copies the octets; it does not write through the pointer.
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                        const_cast<std::uint8_t*>(raw32.data()), raw32.size()),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* pkey = nullptr;
+  if (EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) return nullptr;
+  return pkey;
 }
 
 // secp256k1: "standard Bitcoin EC encoding", i.e. the 33-byte SEC1

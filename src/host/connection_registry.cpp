@@ -46,8 +46,13 @@ std::shared_ptr<Connection> ConnectionRegistry::add(SecuredConnection secured) {
         if (auto c = weak.lock()) on_closed(c, reason);
       });
 
-  spdlog::debug("connection {} established with {} ({}, {})", conn->id_, conn->peer_.to_base58(),
-                to_string(conn->direction_), conn->remote_addr_.to_string());
+  // Checked first: the arguments (base58, the address's text) cost more than
+  // the rest of the bookkeeping, at a level that is usually off.
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("connection {} established with {} ({}, {})", conn->id_,
+                  conn->peer_.to_base58(), to_string(conn->direction_),
+                  conn->remote_addr_.to_string());
+  }
   events_.publish(ConnectionEstablished{conn->id_, conn->peer_, conn->direction_,
                                         conn->remote_addr_, list.size()});
   start_idle_sweep();
@@ -73,7 +78,9 @@ void ConnectionRegistry::on_closed(const std::shared_ptr<Connection>& conn,
   limits_.socket_closed(conn->remote_ip_);
   stats_.connections_current.fetch_sub(1, std::memory_order_relaxed);
   stats_.count_closed(conn->transport_, conn->direction_ == Direction::kInbound);
-  spdlog::debug("connection {} with {} closed: {}", conn->id_, conn->peer_.to_base58(), why);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("connection {} with {} closed: {}", conn->id_, conn->peer_.to_base58(), why);
+  }
   events_.publish(ConnectionClosed{conn->id_, conn->peer_, conn->direction_, why, remaining});
   if (connections_.empty() && idle_timer_) idle_timer_->cancel();
 }

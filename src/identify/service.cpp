@@ -137,9 +137,11 @@ void Service::keep(const host::Connection& conn, Info info) {
     pc.reserved = need;
   }
   pc.info = info;
-  spdlog::debug("identified {}: agent '{}', {} listen addrs, {} protocols",
-                conn.remote_peer().to_base58(), info.agent_version, info.listen_addrs.size(),
-                info.protocols.size());
+  if (spdlog::should_log(spdlog::level::debug)) {  // base58 only when it is written
+    spdlog::debug("identified {}: agent '{}', {} listen addrs, {} protocols",
+                  conn.remote_peer().to_base58(), info.agent_version, info.listen_addrs.size(),
+                  info.protocols.size());
+  }
   host_.events().publish(host::IdentifyReceived{conn.id(), conn.remote_peer(), std::move(info)});
 }
 

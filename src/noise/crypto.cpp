@@ -1,7 +1,9 @@
 #include "noise/crypto.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <cstring>
@@ -52,9 +54,33 @@ Hash32 digest(std::initializer_list<BytesView> parts) {
   return out;
 }
 
+// One X25519 import context per thread. EVP_PKEY_new_raw_*_key looks the
+// key type up by name on every call (the legacy ASN.1 method table and the
+// key manager fetch: hash-table walks and string compares, ~1 us each, three
+// to four times per handshake); importing through a context that already
+// holds the key manager skips them.
+EVP_PKEY* x25519_import(const Key32& bytes, const char* param, int selection) {
+  thread_local std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx = [] {
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> c(
+        EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr));
+    if (!c || EVP_PKEY_fromdata_init(c.get()) != 1) {
+      throw std::runtime_error("noise: OpenSSL has no X25519");
+    }
+    return c;
+  }();
+  // OpenSSL copies the octets; it does not write through the pointer.
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(param, const_cast<std::uint8_t*>(bytes.data()),
+                                        bytes.size()),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* key = nullptr;
+  if (EVP_PKEY_fromdata(ctx.get(), &key, selection, params) != 1) return nullptr;
+  return key;
+}
+
 PkeyPtr x25519_private(const Key32& private_key) {
-  PkeyPtr key(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, private_key.data(),
-                                           private_key.size()));
+  // The key manager derives the public key from the private one.
+  PkeyPtr key(x25519_import(private_key, OSSL_PKEY_PARAM_PRIV_KEY, EVP_PKEY_KEYPAIR));
   if (!key) throw std::runtime_error("noise: cannot load X25519 private key");
   return key;
 }
@@ -91,8 +117,7 @@ Result<Key32> x25519(const X25519KeyPair& ours_pair, const Key32& remote_public)
     loaded = x25519_private(ours_pair.private_key);
     ours = loaded.get();
   }
-  PkeyPtr theirs(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, remote_public.data(),
-                                             remote_public.size()));
+  PkeyPtr theirs(x25519_import(remote_public, OSSL_PKEY_PARAM_PUB_KEY, EVP_PKEY_PUBLIC_KEY));
   if (!theirs) return make_error("noise: invalid X25519 public key");
   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(ours, nullptr));
   Key32 shared{};
