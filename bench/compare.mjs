@@ -13,7 +13,8 @@
 //
 //   node --import ./tests/interop/polyfill.mjs bench/compare.mjs \
 //     [--binary build/mepassa-bootstrap] [--loadgen build/bench/loadgen/mp-loadgen] \
-//     [--duration 5] [--idle 1000] [--only setups,findnode-new,findnode-reuse,idle,relay]
+//     [--duration 5] [--idle 1000]
+//     [--only setups,findnode-new,findnode-reuse,idle,relay,quic-setups,quic-findnode-new,quic-findnode-reuse]
 //     [--chunk 16384] [--out FILE] [--x2 setups|MODES|none]
 //
 // The relay mode (Circuit Relay v2: --conns listener/client pairs, CONNECT
@@ -21,6 +22,12 @@
 // per-circuit limits out of the way: ours with RELAY_CIRCUIT_MAX_BYTES=0 and
 // the other RELAY_* caps raised, js with applyDefaultLimit: false
 // (js-server.mjs, MP_JS_RELAY=1).
+//
+// The quic-* modes run setups, findnode-new and findnode-reuse over QUIC v1:
+// our node's QUIC listen address (on the TCP port's number), js's
+// @chainsafe/libp2p-quic listener (js-server.mjs, MP_JS_QUIC=1). For a mode
+// a server cannot take at the full load, --js-quic-concurrency and
+// --js-quic-conns lower it for js's QUIC rows only (printed beside the table).
 //
 // Loopback only; stops by itself (--deadline seconds) and kills what it started.
 // Not a test: nothing is asserted.
@@ -38,13 +45,15 @@ const { values: opt } = parseArgs({
     loadgen: { type: 'string', default: resolve(ROOT, 'build/bench/loadgen/mp-loadgen') },
     duration: { type: 'string', default: '5' },
     idle: { type: 'string', default: '1000' },
-    only: { type: 'string', default: 'setups,findnode-new,findnode-reuse,idle,relay' },
+    only: { type: 'string', default: 'setups,findnode-new,findnode-reuse,idle,relay,quic-setups,quic-findnode-new,quic-findnode-reuse' },
     'server-cpu': { type: 'string', default: '0' },
     'client-cpus': { type: 'string', default: '1' },
     'client-threads': { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '16' },
     conns: { type: 'string', default: '8' },
     inflight: { type: 'string', default: '4' },
+    'js-quic-concurrency': { type: 'string' },
+    'js-quic-conns': { type: 'string' },
     chunk: { type: 'string', default: '16384' },
     out: { type: 'string' },
     x2: { type: 'string', default: 'setups' },
@@ -96,7 +105,7 @@ async function startOurs (threads = 1) {
   const env = {
     PATH: process.env.PATH,
     DATA_DIR: dataDir,
-    LISTEN_ADDRS: `/ip4/127.0.0.1/tcp/${port}`,
+    LISTEN_ADDRS: `/ip4/127.0.0.1/tcp/${port},/ip4/127.0.0.1/udp/${port}/quic-v1`,
     HEALTH_PORT: String(httpPort),
     HEALTH_BIND: '127.0.0.1',
     ALLOW_PRIVATE_ADDRS: 'true',
@@ -128,6 +137,7 @@ async function startOurs (threads = 1) {
       if (res.ok) {
         return {
           name: threads === 1 ? 'ours' : 'ours2', pid: proc.pid, proc, target: `/ip4/127.0.0.1/tcp/${port}`,
+          quicTarget: `/ip4/127.0.0.1/udp/${port}/quic-v1`,
           httpPort, cpus: cpusOf, clientCpus: threads === 1 ? opt['client-cpus'] : opt['all-cpus'], threads
         }
       }
@@ -140,7 +150,14 @@ async function startJs () {
   const polyfill = resolve(ROOT, 'tests/interop/polyfill.mjs')
   const proc = spawn('taskset', ['-c', opt['server-cpu'], process.execPath, '--import', polyfill,
     resolve(ROOT, 'bench/network/js-server.mjs')],
-  { env: { ...process.env, MP_JS_RELAY: modes.includes('relay') ? '1' : '0' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  {
+    env: {
+      ...process.env,
+      MP_JS_RELAY: modes.includes('relay') ? '1' : '0',
+      MP_JS_QUIC: modes.some(m => m.startsWith('quic-')) ? '1' : '0'
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+  })
   children.add(proc)
   const ready = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('js server did not start')), 30000)
@@ -149,6 +166,7 @@ async function startJs () {
   })
   return {
     name: 'js', pid: proc.pid, proc, target: ready.addr.replace(/\/p2p\/.*/, ''), httpPort: 0,
+    quicTarget: ready.quicAddr?.replace(/\/p2p\/.*/, ''),
     cpus: opt['server-cpu'], clientCpus: opt['client-cpus']
   }
 }
@@ -160,10 +178,14 @@ async function stop (server) {
 }
 
 // Runs mp-loadgen pinned to the client cores; resolves with its RESULT object.
+// A quic-* mode is the same mode against the server's QUIC address.
 function loadgen (server, mode) {
-  const args = [mode, '--target', server.target, '--pid', String(server.pid),
-    '--threads', opt['client-threads'], '--duration', opt.duration,
-    '--concurrency', opt.concurrency, '--conns', opt.conns, '--inflight', opt.inflight,
+  const quic = mode.startsWith('quic-')
+  const jsQuic = quic && server.name === 'js'
+  const args = [quic ? mode.slice('quic-'.length) : mode, '--target', quic ? server.quicTarget : server.target,
+    '--pid', String(server.pid), '--threads', opt['client-threads'], '--duration', opt.duration,
+    '--concurrency', (jsQuic && opt['js-quic-concurrency']) || opt.concurrency,
+    '--conns', (jsQuic && opt['js-quic-conns']) || opt.conns, '--inflight', opt.inflight,
     '--idle', opt.idle, '--chunk', opt.chunk]
   if (mode === 'idle' && server.httpPort) args.push('--health-port', String(server.httpPort))
   return new Promise((done, reject) => {
@@ -193,17 +215,24 @@ function findNodeFigures (how) {
   ]
 }
 
+function setupFigures (prefix) {
+  return [
+    [`${prefix}server CPU per setup`, 'us', r => r.server_cpu_us_per_op, 'lower'],
+    [`${prefix}setups per server CPU-second`, '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
+    [`${prefix}setups/s (wall)`, '/s', r => r.ops_per_s, 'higher'],
+    [`${prefix}setup latency p50`, 'us', r => r.p50_us, 'lower'],
+    [`${prefix}setup latency p99`, 'us', r => r.p99_us, 'lower'],
+    [`${prefix}setup latency p99.9`, 'us', r => r.p999_us, 'lower']
+  ]
+}
+
 const FIGURES = {
-  setups: [
-    ['server CPU per setup', 'us', r => r.server_cpu_us_per_op, 'lower'],
-    ['setups per server CPU-second', '/s', r => 1e6 / r.server_cpu_us_per_op, 'higher'],
-    ['setups/s (wall)', '/s', r => r.ops_per_s, 'higher'],
-    ['setup latency p50', 'us', r => r.p50_us, 'lower'],
-    ['setup latency p99', 'us', r => r.p99_us, 'lower'],
-    ['setup latency p99.9', 'us', r => r.p999_us, 'lower']
-  ],
+  setups: setupFigures(''),
   'findnode-new': findNodeFigures('new stream'),
   'findnode-reuse': findNodeFigures('reused stream'),
+  'quic-setups': setupFigures('QUIC '),
+  'quic-findnode-new': findNodeFigures('QUIC, new stream'),
+  'quic-findnode-reuse': findNodeFigures('QUIC, reused stream'),
   relay: [
     ['server CPU per circuit', 'us', r => r.circuit_server_cpu_us, 'lower'],
     ['circuits per server CPU-second', '/s', r => r.circuits_per_server_cpu_s, 'higher'],
@@ -224,6 +253,9 @@ const FIGURES = {
   ]
 }
 
+const sum = (r) => r == null ? undefined : (r.errors ?? 0) + (r.bad_answers ?? 0)
+const jsQuicLowered = () => modes.some(m => m.startsWith('quic-')) &&
+  (opt['js-quic-concurrency'] != null || opt['js-quic-conns'] != null)
 const fmt = (v) => v == null || Number.isNaN(v) ? '-' : (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2))
 
 async function main () {
@@ -265,18 +297,25 @@ async function main () {
       rows.push({ figure: '  crypto bound, responder setups/s on one core', ours: crypto.setupsPerS })
     }
     if (mode === 'idle') rows.push({ figure: '  /health status while held (ours)', ours: results.ours.idle?.health_status })
+    const failures = ['ours', 'js'].map(n => results[n][mode]).filter(Boolean)
+      .reduce((sum, r) => sum + (r.errors ?? 0) + (r.bad_answers ?? 0), 0)
+    if (failures > 0) rows.push({ figure: `  failed operations + bad answers (${mode})`, ours: sum(results.ours[mode]), js: sum(results.js[mode]) })
   }
   const x = (v) => v == null ? ''.padStart(9) : (fmt(v) + 'x').padStart(9)
-  console.log(`\n${'figure'.padEnd(46)} ${'ours'.padStart(11)} ${'js'.padStart(11)} ${'ratio'.padStart(9)}` +
+  console.log(`\n${'figure'.padEnd(52)} ${'ours'.padStart(11)} ${'js'.padStart(11)} ${'ratio'.padStart(9)}` +
     ` ${'ours T=2'.padStart(11)} ${'T=2/T=1'.padStart(9)}`)
   for (const r of rows) {
     if (r.ours == null && r.js == null) { console.log(r.figure); continue }
-    console.log(`${r.figure.padEnd(46)} ${fmt(r.ours).padStart(11)} ${fmt(r.js).padStart(11)} ${x(r.ratio)}` +
+    console.log(`${r.figure.padEnd(52)} ${fmt(r.ours).padStart(11)} ${fmt(r.js).padStart(11)} ${x(r.ratio)}` +
       ` ${fmt(r.ours2).padStart(11)} ${x(r.scaling)}`)
   }
   console.log('(ours and js: NETWORK_THREADS=1, the server pinned to one core, the load generator on the other;' +
     '\n ours T=2: NETWORK_THREADS=2, server and load generator on both cores. ratio = ours vs js,' +
     '\n T=2/T=1 = ours at 2 threads vs 1, both > 1 when better; server CPU from /proc/<pid>/stat)')
+  if (jsQuicLowered()) {
+    console.log(`(js over QUIC at a lower load: --concurrency ${opt['js-quic-concurrency'] ?? opt.concurrency},` +
+      ` --conns ${opt['js-quic-conns'] ?? opt.conns})`)
+  }
   if (opt.out) {
     writeFileSync(opt.out, JSON.stringify({ date: started.toISOString(), crypto, results, rows }, null, 2))
   }

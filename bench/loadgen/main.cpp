@@ -1,9 +1,10 @@
 // mp-loadgen: a multi-threaded libp2p load generator on this project's own
-// stack (TCP, multistream-select, Noise XX, Yamux, Identify, Kademlia
-// codecs), for driving a bootstrap node past one core. See modes.hpp for
+// stack (TCP, multistream-select, Noise XX, Yamux, or QUIC with libp2p TLS;
+// Identify, Kademlia codecs), for driving a bootstrap node past one core. See modes.hpp for
 // what each mode does and bench/README.md for how the figures are used.
 //
 //   mp-loadgen <mode> --target /ip4/127.0.0.1/tcp/4001 [--pid N] [flags]
+//   mp-loadgen <mode> --target /ip4/127.0.0.1/udp/4001/quic-v1 [--pid N] [flags]
 //
 // Prints one human line per phase and one "RESULT {json}" line. Exit code:
 // 0, or 1 when --check is given and an operation failed or an answer was
@@ -24,7 +25,8 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: mp-loadgen MODE --target ADDR [flags]
 modes: setups | findnode-new | findnode-reuse | idle | relay
-  --target ADDR       /ip4/A/tcp/P[/p2p/ID] or A:P of the server
+  --target ADDR       /ip4/A/tcp/P[/p2p/ID], /ip4/A/udp/P/quic-v1[/p2p/ID] or A:P of the server
+  --transport T       tcp or quic (with an A:P target; a multiaddr says it itself)
   --pid N             the server's pid: its CPU time (and RSS for idle) from /proc
   --threads N         load threads, one io_context each (2)
   --duration S        seconds of load (5)
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   Options opt;
   bool check = false;
   std::string target;
+  bool quic = false;
   try {
     if (argc < 2) throw std::invalid_argument("no mode");
     opt.mode = argv[1];
@@ -82,6 +85,11 @@ int main(int argc, char** argv) {
         return argv[++i];
       };
       if (a == "--target") target = value();
+      else if (a == "--transport") {
+        const std::string t = value();
+        if (t != "tcp" && t != "quic") throw std::invalid_argument("--transport: tcp or quic");
+        quic = t == "quic";
+      }
       else if (a == "--pid") opt.pid = to_int(a, value());
       else if (a == "--threads") opt.threads = to_int(a, value());
       else if (a == "--duration") opt.duration = std::stod(value());
@@ -100,7 +108,10 @@ int main(int argc, char** argv) {
       else throw std::invalid_argument("unknown flag " + a);
     }
     if (target.empty()) throw std::invalid_argument("--target is required");
-    opt.target = parse_target(target);
+    opt.target = parse_target(target, quic);
+    if (opt.target.quic && opt.mode == "relay") {
+      throw std::invalid_argument("relay runs over TCP only");
+    }
     if (opt.threads < 1 || opt.concurrency < 1 || opt.conns < 1 || opt.inflight < 1 ||
         opt.seed < 0 || opt.idle < 1 || opt.duration <= 0 || opt.chunk < 1 ||
         opt.chunk > 256 * 1024) {

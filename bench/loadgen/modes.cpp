@@ -18,7 +18,8 @@
 namespace mp::loadgen {
 
 asio::ip::address source_for(const Options& opt, std::size_t i) {
-  if (opt.sources <= 0 || !opt.target.address().is_loopback() || !opt.target.address().is_v4()) {
+  const auto& a = opt.target.endpoint.address();
+  if (opt.sources <= 0 || !a.is_loopback() || !a.is_v4()) {
     return {};
   }
   const auto n = static_cast<unsigned>(i % static_cast<std::size_t>(opt.sources));

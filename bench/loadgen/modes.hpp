@@ -4,7 +4,8 @@
 // when a pid is given.
 //
 //  setups         C dialers, each in a loop: TCP, multistream, Noise XX,
-//                 Yamux, the server's Identify asked and verified, its
+//                 Yamux (or QUIC: the TLS handshake, both certificates
+//                 verified), the server's Identify asked and verified, its
 //                 Identify request answered, close. Latency: dial to both
 //                 identifies done.
 //  findnode-new   `seed` kad-server peers connect and identify first (so the
@@ -30,13 +31,14 @@
 #include <optional>
 #include <string>
 
+#include "loadgen/connection.hpp"
 #include "loadgen/stats.hpp"
 
 namespace mp::loadgen {
 
 struct Options {
   std::string mode;
-  asio::ip::tcp::endpoint target;
+  Target target;  // TCP, or QUIC (setups, findnode-new, findnode-reuse, idle)
   int threads = 2;
   int concurrency = 16;  // setups: dialers at once
   int conns = 8;         // findnode: client connections; relay: listener/client pairs

@@ -306,7 +306,7 @@ asio::awaitable<void> set_up(std::shared_ptr<Connection>& slot, const Options& o
       };
     }
     std::shared_ptr<Connection> conn =
-        co_await Connection::dial(opt.target, source, id, opt.timeout, std::move(stop));
+        co_await Connection::dial(opt.target.endpoint, source, id, opt.timeout, std::move(stop));
     if (!co_await conn->wait_identified(opt.timeout)) {
       throw std::runtime_error("the server did not ask for our identify");
     }

@@ -10,6 +10,10 @@
 // v2 (@libp2p/circuit-relay-v2 circuitRelayServer) with its limits out of the
 // way: no data or duration Limit per circuit, 100,000 reservations, hop and
 // stop streams per connection raised.
+//
+// With MP_JS_QUIC=1 (compare.mjs's quic-* modes) it also listens on QUIC v1
+// (@chainsafe/libp2p-quic, its defaults: 256 streams per connection) and
+// the ready message carries that address as `quicAddr`.
 import { libp2pLibs, OPEN_LIMITS, KAD } from './common.mjs'
 import { load } from './deps.mjs'
 
@@ -23,9 +27,11 @@ const relay = process.env.MP_JS_RELAY === '1'
       })
     }
   : {}
+const withQuic = process.env.MP_JS_QUIC === '1'
+const quicTransports = withQuic ? [(await load('@chainsafe/libp2p-quic')).quic()] : []
 const node = await l.createLibp2p({
-  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-  transports: [l.tcp()],
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0', ...(withQuic ? ['/ip4/127.0.0.1/udp/0/quic-v1'] : [])] },
+  transports: [l.tcp(), ...quicTransports],
   connectionEncrypters: [l.noise()],
   streamMuxers: [l.yamux()],
   connectionManager: OPEN_LIMITS,
@@ -65,4 +71,10 @@ process.on('message', async (m) => {
 })
 process.on('disconnect', () => process.exit(0))
 
-process.send({ type: 'ready', peerId: node.peerId.toString(), addr: node.getMultiaddrs()[0].toString() })
+const addrs = node.getMultiaddrs().map(a => a.toString())
+process.send({
+  type: 'ready',
+  peerId: node.peerId.toString(),
+  addr: addrs.find(a => a.includes('/tcp/')),
+  quicAddr: addrs.find(a => a.includes('/quic-v1'))
+})

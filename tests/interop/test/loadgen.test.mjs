@@ -1,7 +1,7 @@
 // The C++ load generator (bench/loadgen, mp-loadgen) against the real
-// binary, briefly: its answers must parse and carry peers, and the node's own
-// counters must agree with what it reports, so a broken benchmark cannot
-// look fast. Built with -DMP_BUILD_BENCH=ON (MP_LOADGEN overrides the path).
+// binary, briefly, over TCP and over QUIC: its answers must parse and carry
+// peers, and the node's own counters must agree with what it reports, so a
+// broken benchmark cannot look fast. Built with -DMP_BUILD_BENCH=ON (MP_LOADGEN overrides the path).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -35,23 +35,26 @@ async function metric (node, re) {
 }
 
 const FIND_NODES = /^mepassa_kad_requests_total\{type="find_node"\} (\d+)/m
-const OPENED = /^mepassa_connections_opened_total\{direction="inbound",transport="tcp"\} (\d+)/m
+const opened = (transport) =>
+  new RegExp(`^mepassa_connections_opened_total\\{direction="inbound",transport="${transport}"\\} (\\d+)`, 'm')
+const QUIC_ENV = { LISTEN_ADDRS: '/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0/quic-v1' }
 
-function target (node) {
-  return node.addrs.find(a => a.startsWith('/ip4/127.0.0.1/tcp/')).replace(/\/p2p\/.*/, '')
+function target (node, transport = 'tcp') {
+  const prefix = transport === 'quic' ? '/ip4/127.0.0.1/udp/' : '/ip4/127.0.0.1/tcp/'
+  return node.addrs.find(a => a.startsWith(prefix)).replace(/\/p2p\/.*/, '')
 }
 
 test('mp-loadgen is built', () => {
   assert.ok(existsSync(LOADGEN), `${LOADGEN} is missing: configure with -DMP_BUILD_BENCH=ON or set MP_LOADGEN`)
 })
 
-test('FIND_NODE load: every answer parses and carries the seeded peers, on new and on reused streams', async () => {
-  const node = await startBootstrap({ env: { RUST_LOG: 'info' } })
+async function findNodeLoad (transport) {
+  const node = await startBootstrap({ env: { RUST_LOG: 'info', ...(transport === 'quic' ? QUIC_ENV : {}) } })
   try {
     const seeds = 8
     for (const [round, mode] of ['findnode-new', 'findnode-reuse'].entries()) {
       const before = await metric(node, FIND_NODES)
-      const { code, out, result } = await loadgen([mode, '--target', target(node), '--pid', String(node.proc.pid),
+      const { code, out, result } = await loadgen([mode, '--target', target(node, transport), '--pid', String(node.proc.pid),
         '--threads', '2', '--conns', '2', '--inflight', '2', '--seed', String(seeds), '--ops', '200',
         '--duration', '30', '--check-all', '--check'])
       assert.equal(code, 0, out)
@@ -77,15 +80,21 @@ test('FIND_NODE load: every answer parses and carries the seeded peers, on new a
       await waitFor(async () => await metric(node, FIND_NODES) - before >= 200,
         { timeout: 5000, what: 'the node\'s find_node counter' })
     }
+    // Every load connection came in over the transport asked for.
+    await waitFor(async () => await metric(node, opened(transport)) >= 2 * (seeds + 2),
+      { timeout: 5000, what: `the seeds' and clients' ${transport} connections counted` })
   } finally {
     await node.stop()
   }
-})
+}
 
-test('setups load: each connection is secured, identified both ways and counted', async () => {
-  const node = await startBootstrap({ env: { RUST_LOG: 'info' } })
+test('FIND_NODE load: every answer parses and carries the seeded peers, on new and on reused streams', () => findNodeLoad('tcp'))
+test('FIND_NODE load over QUIC: every answer parses and carries the seeded peers, on new and on reused streams', () => findNodeLoad('quic'))
+
+async function setupsLoad (transport) {
+  const node = await startBootstrap({ env: { RUST_LOG: 'info', ...(transport === 'quic' ? QUIC_ENV : {}) } })
   try {
-    const { code, out, result } = await loadgen(['setups', '--target', target(node), '--pid', String(node.proc.pid),
+    const { code, out, result } = await loadgen(['setups', '--target', target(node, transport), '--pid', String(node.proc.pid),
       '--threads', '2', '--concurrency', '4', '--ops', '24', '--duration', '30', '--check'])
     assert.equal(code, 0, out)
     assert.equal(result.ops, 24)
@@ -93,11 +102,15 @@ test('setups load: each connection is secured, identified both ways and counted'
     assert.equal(result.identify_served, 24)
     assert.equal(result.errors, 0)
     assert.ok(result.server_cpu_s > 0, 'the node spent CPU on 24 handshakes')
-    await waitFor(async () => await metric(node, OPENED) >= 24, { timeout: 5000, what: '24 inbound connections counted' })
+    await waitFor(async () => await metric(node, opened(transport)) >= 24,
+      { timeout: 5000, what: `24 inbound ${transport} connections counted` })
   } finally {
     await node.stop()
   }
-})
+}
+
+test('setups load: each connection is secured, identified both ways and counted', () => setupsLoad('tcp'))
+test('setups load over QUIC: each connection is verified by TLS both ways, identified both ways and counted', () => setupsLoad('quic'))
 
 test('idle load: connections from several source addresses are held while /health answers', async () => {
   const node = await startBootstrap({ env: { RUST_LOG: 'info' } })

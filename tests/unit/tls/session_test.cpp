@@ -122,6 +122,42 @@ TEST_F(SessionTest, BothSidesLearnTheOthersPeerId) {
   EXPECT_EQ(std::string(buf, hello.size()), hello);
 }
 
+TEST_F(SessionTest, KeyExchangeIsX25519BetweenTwoOfOurs) {
+  ASSERT_TRUE(configure_session(client.session, alice.creds, false, bob.peer));
+  ASSERT_TRUE(configure_session(server.session, bob.creds, true, std::nullopt));
+  run(client, server);
+  ASSERT_EQ(server.rc, 0) << gnutls_strerror(server.rc);
+  EXPECT_EQ(gnutls_group_get(server.session), GNUTLS_GROUP_X25519);
+  EXPECT_EQ(gnutls_group_get(client.session), GNUTLS_GROUP_X25519);
+}
+
+// A client that offers one group only gets it if it is one of ours: a NIST
+// curve yes, a finite-field group (an exponentiation the client would make
+// us pay for) no.
+void offer_only(gnutls_session_t s, const char* group) {
+  const std::string p = std::string("NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-") + group +
+                        ":%DISABLE_TLS13_COMPAT_MODE";
+  ASSERT_EQ(gnutls_priority_set_direct(s, p.c_str(), nullptr), 0) << p;
+}
+
+TEST_F(SessionTest, ClientWithSecp256r1OnlyIsServed) {
+  ASSERT_TRUE(configure_session(client.session, alice.creds, false, bob.peer));
+  offer_only(client.session, "SECP256R1");
+  ASSERT_TRUE(configure_session(server.session, bob.creds, true, std::nullopt));
+  run(client, server);
+  ASSERT_EQ(server.rc, 0) << gnutls_strerror(server.rc);
+  EXPECT_EQ(gnutls_group_get(server.session), GNUTLS_GROUP_SECP256R1);
+}
+
+TEST_F(SessionTest, ClientWithFiniteFieldGroupOnlyIsRefused) {
+  ASSERT_TRUE(configure_session(client.session, alice.creds, false, bob.peer));
+  offer_only(client.session, "FFDHE2048");
+  ASSERT_TRUE(configure_session(server.session, bob.creds, true, std::nullopt));
+  run(client, server);
+  EXPECT_TRUE(gnutls_error_is_fatal(server.rc)) << gnutls_strerror(server.rc);
+  EXPECT_NE(client.rc, 0);
+}
+
 TEST_F(SessionTest, ClientRefusesAnotherPeerIdThanDialled) {
   const Identity mallory;
   ASSERT_TRUE(configure_session(client.session, alice.creds, false, mallory.peer));
