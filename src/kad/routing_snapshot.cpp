@@ -65,39 +65,15 @@ std::size_t RoutingSnapshot::memory_bytes() const {
 
 void RoutingSnapshot::closest(const Key& target, std::size_t count, std::vector<std::uint32_t>& out,
                               BytesView exclude) const {
-  out.clear();
-  if (count == 0) return;
-  // The bands of RoutingTable::closest: bucket i of distance(local, target)
-  // first, then the buckets below it together, then each bucket above.
+  // The same bands as RoutingTable::closest, over the snapshot's buckets.
   auto add_bucket = [&](std::size_t b) {
     for (std::uint32_t j = bucket_begin_[b]; j < bucket_begin_[b + 1]; ++j) {
       if (!exclude.empty() && std::ranges::equal(peer_id_bytes(j), exclude)) continue;
       out.push_back(j);
     }
   };
-  const auto i_opt = local_key_.distance(target).bucket_index();
-  std::size_t next_high = 0;
-  if (i_opt) {
-    const std::size_t i = *i_opt;
-    add_bucket(i);
-    if (out.size() < count) {
-      for (std::size_t b = 0; b < i; ++b) add_bucket(b);
-    }
-    next_high = i + 1;
-  }
-  for (std::size_t b = next_high; b < RoutingTable::kBuckets && out.size() < count; ++b) {
-    add_bucket(b);
-  }
-  auto by_distance = [&](std::uint32_t a, std::uint32_t b) {
-    return closer_to(target, entries_[a].key, entries_[b].key);
-  };
-  if (out.size() > count) {
-    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(count), out.end(),
-                      by_distance);
-    out.resize(count);
-  } else {
-    std::sort(out.begin(), out.end(), by_distance);
-  }
+  closest_in_bands(local_key_, target, count, RoutingTable::kBuckets, out, add_bucket,
+                   [this](std::uint32_t i) -> const Key& { return entries_[i].key; });
 }
 
 std::size_t closer_peers_size(const RoutingSnapshot& snap, std::span<const std::uint32_t> peers) {

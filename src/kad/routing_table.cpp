@@ -183,42 +183,14 @@ const PeerEntry* RoutingTable::find(const PeerId& peer) const {
 
 void RoutingTable::closest(const Key& target, std::size_t count, std::vector<const PeerEntry*>& out,
                            const PeerId* exclude) const {
-  out.clear();
-  if (count == 0) return;
-  // Buckets fall into bands of strictly increasing distance to the target.
-  // With d = distance(local, target) and i its bucket index:
-  //   bucket i          -> distance to target < 2^i
-  //   buckets j < i     -> distance in [2^i, 2^(i+1))  (one band together)
-  //   each bucket j > i -> distance in [2^j, 2^(j+1))
-  // So we gather whole bands until we hold `count` peers and sort only those.
   auto add_bucket = [&](std::size_t j) {
     for (const auto& e : buckets_[j].entries_) {
       if (exclude && e.id == *exclude) continue;
       out.push_back(&e);
     }
   };
-  const auto i_opt = local_key_.distance(target).bucket_index();
-  std::size_t next_high = 0;
-  if (i_opt) {
-    const std::size_t i = *i_opt;
-    add_bucket(i);
-    if (out.size() < count) {
-      for (std::size_t j = 0; j < i; ++j) add_bucket(j);
-    }
-    next_high = i + 1;
-  }
-  for (std::size_t j = next_high; j < kBuckets && out.size() < count; ++j) add_bucket(j);
-
-  auto by_distance = [&](const PeerEntry* a, const PeerEntry* b) {
-    return closer_to(target, a->key, b->key);
-  };
-  if (out.size() > count) {
-    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(count), out.end(),
-                      by_distance);
-    out.resize(count);
-  } else {
-    std::sort(out.begin(), out.end(), by_distance);
-  }
+  closest_in_bands(local_key_, target, count, kBuckets, out, add_bucket,
+                   [](const PeerEntry* e) -> const Key& { return e->key; });
 }
 
 std::vector<PeerId> RoutingTable::closest_peers(const Key& target, std::size_t count,

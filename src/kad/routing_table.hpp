@@ -20,6 +20,7 @@
 // call it from the one strand that owns the Kademlia node.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -105,6 +106,44 @@ struct RoutingTableCounters {
   std::size_t rejected_no_addresses = 0;
   std::size_t dropped_bucket_full = 0;
 };
+
+// The `count` entries closest to `target` of a table whose bucket b holds
+// the keys at bucket index b from `local` (RoutingTable, RoutingSnapshot).
+// Buckets fall into bands of strictly increasing distance to the target.
+// With d = distance(local, target) and i its bucket index:
+//   bucket i          -> distance to target < 2^i
+//   buckets j < i     -> distance in [2^i, 2^(i+1))  (one band together)
+//   each bucket j > i -> distance in [2^j, 2^(j+1))
+// So whole bands are gathered (add_bucket(b) appends bucket b's entries to
+// `out`) until `count` are held, and only those are sorted (key_of(entry)).
+template <class T, class AddBucket, class KeyOf>
+void closest_in_bands(const Key& local, const Key& target, std::size_t count,
+                      std::size_t buckets, std::vector<T>& out, AddBucket add_bucket,
+                      KeyOf key_of) {
+  out.clear();
+  if (count == 0) return;
+  const auto i_opt = local.distance(target).bucket_index();
+  std::size_t next_high = 0;
+  if (i_opt) {
+    const std::size_t i = *i_opt;
+    add_bucket(i);
+    if (out.size() < count) {
+      for (std::size_t j = 0; j < i; ++j) add_bucket(j);
+    }
+    next_high = i + 1;
+  }
+  for (std::size_t j = next_high; j < buckets && out.size() < count; ++j) add_bucket(j);
+  auto by_distance = [&](const T& a, const T& b) {
+    return closer_to(target, key_of(a), key_of(b));
+  };
+  if (out.size() > count) {
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(count), out.end(),
+                      by_distance);
+    out.resize(count);
+  } else {
+    std::sort(out.begin(), out.end(), by_distance);
+  }
+}
 
 class RoutingTable {
  public:
