@@ -86,8 +86,10 @@ class Host {
 
   // Inbound streams that negotiate `protocol` go to `handler` (replacing any
   // earlier one). A service that registers handlers removes them when it goes.
-  void set_handler(std::string protocol, StreamHandler handler) {
-    dispatch_.set_handler(std::move(protocol), std::move(handler));
+  // `where`: see HandlerThread (stream_dispatch.hpp).
+  void set_handler(std::string protocol, StreamHandler handler,
+                   HandlerThread where = HandlerThread::kHost) {
+    dispatch_.set_handler(std::move(protocol), std::move(handler), where);
   }
   void remove_handler(const std::string& protocol) { dispatch_.remove_handler(protocol); }
   std::vector<std::string> protocols() const { return dispatch_.protocols(); }

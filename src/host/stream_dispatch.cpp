@@ -20,8 +20,9 @@ StreamDispatch::~StreamDispatch() {
   *alive_ = false;
 }
 
-void StreamDispatch::set_handler(std::string protocol, StreamHandler handler) {
-  handlers_[std::move(protocol)] = std::move(handler);
+void StreamDispatch::set_handler(std::string protocol, StreamHandler handler,
+                                 HandlerThread where) {
+  handlers_[std::move(protocol)] = Entry{std::move(handler), where};
 }
 
 void StreamDispatch::remove_handler(const std::string& protocol) {
@@ -55,7 +56,7 @@ asio::awaitable<void> StreamDispatch::serve(std::shared_ptr<Connection> conn,
     }
     auto it = handlers_.find(protocol);
     if (it == handlers_.end()) throw std::system_error(multistream::Errc::not_supported);
-    auto handler = it->second;  // copy: the table may change while we run
+    auto handler = it->second.handler;  // copy: the table may change while we run
     // Every handler's answers must be delivered in time: a remote that does
     // not read (or grants no window) gets the stream reset and its memory back.
     stream = std::make_shared<net::DeadlineStream>(

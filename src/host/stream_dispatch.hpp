@@ -30,6 +30,17 @@ struct StreamContext {
 };
 using StreamHandler = std::function<asio::awaitable<void>(StreamContext)>;
 
+// Where a handler runs (NETWORK_THREADS; ARCHITECTURE.md "Threads").
+//  - kHost: on the host's executor, the owner of every service's state. On a
+//    connection that lives on another io_context, the handler's stream is a
+//    net::ForeignStream (each operation hops to the connection's thread).
+//  - kConnection: on the connection's own executor (Connection::executor()),
+//    with the stream itself. The handler reaches state the host owns only
+//    through net::run_on(host executor, ...) (net/hop.hpp), and otherwise
+//    reads only what is safe from any thread (atomics, immutable snapshots).
+//    For hot, stateless protocols (ping, FIND_NODE from a snapshot).
+enum class HandlerThread { kHost, kConnection };
+
 class StreamDispatch {
  public:
   StreamDispatch(asio::any_io_executor executor, const HostConfig& config, HostStats& stats);
@@ -38,7 +49,8 @@ class StreamDispatch {
   StreamDispatch& operator=(const StreamDispatch&) = delete;
 
   // Streams that negotiate `protocol` go to `handler` (replacing any earlier one).
-  void set_handler(std::string protocol, StreamHandler handler);
+  void set_handler(std::string protocol, StreamHandler handler,
+                   HandlerThread where = HandlerThread::kHost);
   void remove_handler(const std::string& protocol);
   // The protocols with a handler, sorted.
   std::vector<std::string> protocols() const;
@@ -52,7 +64,11 @@ class StreamDispatch {
   asio::any_io_executor executor_;
   const HostConfig& config_;
   HostStats& stats_;
-  std::map<std::string, StreamHandler> handlers_;
+  struct Entry {
+    StreamHandler handler;
+    HandlerThread where = HandlerThread::kHost;
+  };
+  std::map<std::string, Entry> handlers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
