@@ -31,7 +31,13 @@ asio::awaitable<void> serve_kad(kad::Kademlia& k, host::StreamContext ctx) {
 
 Node::Node(Config config, Ed25519KeyPair identity, std::unique_ptr<storage::PeerStore> store)
     : config_(std::move(config)),
-      host_(io_.get_executor(), host_config(config_), identity),
+      // NETWORK_THREADS >= 2: that many network threads hold the inbound TCP
+      // connections; this thread (io_) owns everything they share.
+      network_(config_.network_threads > 1
+                   ? std::make_unique<net::ContextPool>(config_.network_threads)
+                   : nullptr),
+      host_(io_.get_executor(), host_config(config_), identity,
+            network_ ? network_->executors() : std::vector<asio::any_io_executor>{}),
       identify_(host_),
       ping_(host_),
       kad_(host_.local_peer(), kad_config(config_), kad::Clock::now()),
@@ -52,7 +58,10 @@ Node::Node(Config config, Ed25519KeyPair identity, std::unique_ptr<storage::Peer
   add_metric_collectors();
 }
 
-Node::~Node() = default;
+Node::~Node() {
+  // The network threads end before anything they use goes.
+  if (network_) network_->stop();
+}
 
 std::uint16_t Node::http_port() const { return http_ ? http_->port() : 0; }
 
@@ -125,6 +134,7 @@ void Node::stop() {
 }
 
 Status Node::close() {
+  if (network_) network_->stop();
   if (http_) http_->stop();
   if (fleet_) fleet_->stop();
   if (store_) {

@@ -45,6 +45,7 @@
 #include "identify/service.hpp"
 #include "kad/dial_failures.hpp"
 #include "kad/kademlia.hpp"
+#include "net/context_pool.hpp"
 #include "ping/service.hpp"
 
 namespace mp::autonat {
@@ -138,6 +139,9 @@ class Node {
   std::string stats_line();
 
   const Config config_;
+  // Before io_: handlers still queued on io_ when it goes may hold sockets of
+  // the network threads' contexts, which must outlive them.
+  std::unique_ptr<net::ContextPool> network_;
   asio::io_context io_{1};
   host::Host host_;
   identify::Service identify_;  // identify and ping on every connection

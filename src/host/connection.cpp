@@ -1,10 +1,15 @@
 #include "host/connection.hpp"
 
+#include <asio/co_spawn.hpp>
 #include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
 #include <system_error>
 
 #include "multistream/negotiate.hpp"
 #include "net/deadline.hpp"
+#include "net/foreign_stream.hpp"
+#include "net/hop.hpp"
 #include "net/prefixed_stream.hpp"
 
 namespace mp::host {
@@ -25,12 +30,31 @@ Connection::Connection(std::uint64_t id, SecuredConnection secured, asio::any_io
       established_at_(std::chrono::steady_clock::now()),
       last_busy_(established_at_) {}
 
+Connection::~Connection() {
+  // The muxer's last reference goes on its own thread (its socket and
+  // timers belong to that io_context).
+  net::release_on(executor_, std::move(muxed_));
+}
+
 std::size_t Connection::stream_count() const {
   return muxed_ ? muxed_->stream_count() : 0;
 }
 
 asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols) {
-  if (!open_ || !muxed_) throw std::system_error(asio::error::not_connected);
+  if (net::runs_here(executor_)) co_return co_await open_stream_here(std::move(protocols));
+  if (!is_open() || !muxed_) throw std::system_error(asio::error::not_connected);
+  auto self = shared_from_this();
+  // Named: GCC 12 may destroy a temporary of a co_await expression twice.
+  auto op = [self, p = std::move(protocols)]() mutable {
+    return self->open_stream_here(std::move(p));
+  };
+  NegotiatedStream s = co_await asio::co_spawn(executor_, std::move(op), asio::use_awaitable);
+  s.stream = std::make_shared<net::ForeignStream>(executor_, std::move(s.stream));
+  co_return s;
+}
+
+asio::awaitable<NegotiatedStream> Connection::open_stream_here(std::vector<std::string> protocols) {
+  if (!is_open() || !muxed_) throw std::system_error(asio::error::not_connected);
   std::shared_ptr<net::ByteStream> stream = co_await muxed_->open_stream();
   auto self = shared_from_this();
   multistream::Negotiated negotiated;
@@ -45,9 +69,14 @@ asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::strin
 }
 
 void Connection::close(const std::string& reason) {
-  if (!open_) return;
+  if (!is_open()) return;
   close_reason_ = reason;
-  if (muxed_) muxed_->close();
+  if (!muxed_) return;
+  if (net::runs_here(executor_)) {
+    muxed_->close();
+  } else {
+    asio::post(executor_, [m = muxed_] { m->close(); });
+  }
 }
 
 }  // namespace mp::host

@@ -3,12 +3,17 @@
 // streams, whether it is kept alive. Built by the registry from what a
 // transport secured (transport.hpp).
 //
-// Threading: a connection lives on one executor (executor()); every member
-// is called from it.
+// Threading: a connection's streams live on one executor (executor()): the
+// host's, or a network thread's (NETWORK_THREADS >= 2). The registry and the
+// services keep it on the host's thread: the getters of what never changes
+// are safe anywhere; open_stream and close may be called from the host's
+// thread for a connection on another one (they hop there: the streams
+// open_stream returns are then net::ForeignStreams); is_open is an atomic.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -36,6 +41,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `negotiation_timeout` bounds the multistream-select of open_stream.
   Connection(std::uint64_t id, SecuredConnection secured, asio::any_io_executor executor,
              std::chrono::milliseconds negotiation_timeout);
+  ~Connection();
 
   std::uint64_t id() const { return id_; }
   const PeerId& remote_peer() const { return peer_; }
@@ -52,7 +58,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // This connection's share of the ResourceBudget (what a service keeps per
   // connection is reserved here); nullptr once the muxer is gone.
   ConnectionAccount* memory() const { return muxed_ ? &muxed_->memory() : nullptr; }
-  bool is_open() const { return open_; }
+  bool is_open() const { return open_.load(std::memory_order_acquire); }
   std::size_t stream_count() const;
   // A connection kept alive is never closed by the idle timeout (a relay
   // keeps the connection of a peer holding a reservation open).
@@ -60,6 +66,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive() const { return keep_alive_; }
 
   // Opens a stream and negotiates one of `protocols` (in order of preference).
+  // Called off the connection's thread, it runs there and hands back a
+  // net::ForeignStream.
   asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols);
   // Says GoAway and closes the connection.
   void close(const std::string& reason);
@@ -67,6 +75,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   friend class ConnectionRegistry;  // opens, sweeps and closes it
   friend class StreamDispatch;      // marks it busy
+
+  asio::awaitable<NegotiatedStream> open_stream_here(std::vector<std::string> protocols);
 
   std::uint64_t id_ = 0;
   PeerId peer_;
@@ -82,7 +92,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point established_at_;
   std::chrono::steady_clock::time_point last_busy_;
   std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
-  bool open_ = true;
+  std::atomic<bool> open_{true};
   bool keep_alive_ = false;
   std::string close_reason_;
 };

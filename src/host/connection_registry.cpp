@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/hop.hpp"
+
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -24,7 +27,10 @@ ConnectionRegistry::~ConnectionRegistry() {
 }
 
 std::shared_ptr<Connection> ConnectionRegistry::add(SecuredConnection secured) {
-  auto conn = std::make_shared<Connection>(next_id_++, std::move(secured), executor_,
+  // A connection on a network thread keeps its muxer's executor; QUIC's and
+  // the dialled ones live on ours.
+  asio::any_io_executor ex = secured.executor ? secured.executor : executor_;
+  auto conn = std::make_shared<Connection>(next_id_++, std::move(secured), std::move(ex),
                                            config_.stream_negotiation_timeout);
   limits_.socket_opened(conn->remote_ip_);  // released by on_closed
   connections_[conn->id_] = conn;
@@ -36,15 +42,34 @@ std::shared_ptr<Connection> ConnectionRegistry::add(SecuredConnection secured) {
 
   auto alive = alive_;
   std::weak_ptr<Connection> weak = conn;
-  conn->muxed_->start(
-      [this, alive, weak](std::shared_ptr<net::ByteStream> stream) {
-        if (!*alive) return;
-        if (auto c = weak.lock()) on_inbound_(std::move(c), std::move(stream));
-      },
-      [this, alive, weak](const std::string& reason) {
-        if (!*alive) return;
-        if (auto c = weak.lock()) on_closed(c, reason);
-      });
+  // Both callbacks run on the connection's thread: its inbound streams are
+  // served there (on_inbound_ spawns on Connection::executor()), its end is
+  // told to us here.
+  auto on_stream = [this, alive, weak](std::shared_ptr<net::ByteStream> stream) {
+    if (!*alive) return;
+    if (auto c = weak.lock()) on_inbound_(std::move(c), std::move(stream));
+  };
+  auto on_close = [this, alive, weak, owner = executor_](const std::string& reason) {
+    auto closed = [this, alive, weak, reason] {
+      if (!*alive) return;
+      if (auto c = weak.lock()) on_closed(c, reason);
+    };
+    if (net::runs_here(owner)) {
+      closed();
+    } else {
+      asio::post(owner, std::move(closed));
+    }
+  };
+  if (net::runs_here(conn->executor_)) {
+    conn->muxed_->start(std::move(on_stream), std::move(on_close));
+  } else {
+    // Posted before anything a service does with the connection on its
+    // thread (identify's stream, a close): posts to one thread keep order.
+    asio::post(conn->executor_, [m = conn->muxed_, on_stream = std::move(on_stream),
+                                 on_close = std::move(on_close)]() mutable {
+      m->start(std::move(on_stream), std::move(on_close));
+    });
+  }
 
   // Checked first: the arguments (base58, the address's text) cost more than
   // the rest of the bookkeeping, at a level that is usually off.
@@ -61,8 +86,8 @@ std::shared_ptr<Connection> ConnectionRegistry::add(SecuredConnection secured) {
 
 void ConnectionRegistry::on_closed(const std::shared_ptr<Connection>& conn,
                                    const std::string& reason) {
-  if (!conn->open_) return;
-  conn->open_ = false;
+  if (!conn->is_open()) return;
+  conn->open_.store(false, std::memory_order_release);
   const std::string why = conn->close_reason_.empty() ? reason : conn->close_reason_;
   connections_.erase(conn->id_);
   auto it = by_peer_.find(conn->peer_);
@@ -144,7 +169,7 @@ std::shared_ptr<Connection> ConnectionRegistry::connection_to(const PeerId& peer
   auto it = by_peer_.find(peer);
   if (it == by_peer_.end()) return nullptr;
   for (const auto& c : it->second) {
-    if (c->open_) return c;
+    if (c->is_open()) return c;
   }
   return nullptr;
 }

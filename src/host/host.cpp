@@ -12,8 +12,10 @@
 
 namespace mp::host {
 
-Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity)
+Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity,
+           std::vector<asio::any_io_executor> network)
     : executor_(std::move(executor)),
+      network_(std::move(network)),
       config_(std::move(config)),
       local_peer_(PeerId::from_public_key(identity.public_key())),
       local_key_(identity.public_key()),
@@ -21,7 +23,9 @@ Host::Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPa
       dispatch_(executor_, config_, stats_),
       registry_(executor_, config_, stats_,
                 [this](std::shared_ptr<Connection> conn, std::shared_ptr<net::ByteStream> stream) {
-                  asio::co_spawn(executor_, dispatch_.serve(std::move(conn), std::move(stream)),
+                  // On the connection's thread (the registry calls us there).
+                  const auto ex = conn->executor();
+                  asio::co_spawn(ex, dispatch_.serve(std::move(conn), std::move(stream)),
                                  asio::detached);
                 }),
       transport_(std::make_unique<TcpTransport>(executor_, config_, identity, *this)),
@@ -78,6 +82,12 @@ HandshakeAdmission Host::admit_handshake(const std::string& ip, Transport transp
     }
   }
   return a;
+}
+
+asio::any_io_executor Host::next_connection_executor() {
+  if (network_.empty()) return executor_;
+  const std::size_t i = next_network_++ % network_.size();
+  return network_[i];
 }
 
 std::vector<Multiaddr> Host::advertised_addrs() const {

@@ -11,8 +11,12 @@
 // ping/service.hpp), are services that register handlers with set_handler
 // and follow connections through events().
 //
-// Threading: everything runs on one io_context (the executor given); handlers
-// and event subscribers are called on it and must not block.
+// Threading: the host, its registry, its events and every service run on
+// one io_context (the executor given, the owner); handlers and event
+// subscribers are called on it and must not block. Given `network` executors
+// (NETWORK_THREADS >= 2), inbound TCP connections are spread over them, one
+// each in turn: a connection's socket, Noise, Yamux and its streams stay on
+// its executor; it reaches the owner by messages (ARCHITECTURE.md "Threads").
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -48,7 +52,8 @@ class Host {
   friend class quic::QuicTransport;  // the same, for QUIC
 
  public:
-  Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity);
+  Host(asio::any_io_executor executor, HostConfig config, const Ed25519KeyPair& identity,
+       std::vector<asio::any_io_executor> network = {});
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -125,8 +130,13 @@ class Host {
   // together); counts a refusal, and ends the handshake the table evicted
   // for it, on whichever transport holds that one.
   HandshakeAdmission admit_handshake(const std::string& ip, Transport transport);
+  // Where the next inbound TCP connection lives: the network executors in
+  // turn, or ours without them.
+  asio::any_io_executor next_connection_executor();
 
   asio::any_io_executor executor_;
+  std::vector<asio::any_io_executor> network_;
+  std::size_t next_network_ = 0;
   HostConfig config_;
   PeerId local_peer_;
   PublicKey local_key_;

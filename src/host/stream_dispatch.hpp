@@ -5,7 +5,12 @@
 // answer not written within answer_timeout resets the stream, counted as
 // refusals{stream,deadline}) and handed to the protocol's handler.
 //
-// Threading: one owner executor; set_handler and serve are called from it.
+// Threading: set_handler is called on the owner executor (the host's);
+// serve runs on the stream's connection's executor (Connection::executor(),
+// a network thread's with NETWORK_THREADS >= 2): it negotiates there, reads
+// the handler table through a snapshot (a copy made on each set_handler,
+// swapped under a mutex), and runs a kHost handler on the owner executor
+// with a net::ForeignStream, a kConnection handler where it is.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -13,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,7 +74,11 @@ class StreamDispatch {
     StreamHandler handler;
     HandlerThread where = HandlerThread::kHost;
   };
-  std::map<std::string, Entry> handlers_;
+  using Table = std::map<std::string, Entry>;
+  std::shared_ptr<const Table> table() const;
+
+  mutable std::mutex table_mutex_;
+  std::shared_ptr<const Table> handlers_ = std::make_shared<Table>();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -17,6 +18,7 @@
 #include "host/yamux_connection.hpp"
 #include "multistream/negotiate.hpp"
 #include "net/deadline.hpp"
+#include "net/hop.hpp"
 #include "net/prefixed_stream.hpp"
 #include "net/tcp_stream.hpp"
 #include "net/worker_pool.hpp"
@@ -78,7 +80,10 @@ TcpTransport::TcpTransport(asio::any_io_executor executor, const HostConfig& con
       host_(host),
       stats_(host.stats()),
       noise_identity_(std::make_unique<noise::LocalIdentity>(identity)) {
-  if (config.network_threads > 1) {
+  // Without network threads (a host given none), NETWORK_THREADS - 1 crypto
+  // workers take the Noise steps off the one thread; with them, each network
+  // thread does its own connections' crypto.
+  if (config.network_threads > 1 && host.network_.empty()) {
     const std::size_t workers = config.network_threads - 1;
     crypto_workers_ = std::make_unique<net::WorkerPool>(workers, workers * kCryptoStepsPerWorker);
   }
@@ -136,8 +141,10 @@ asio::awaitable<void> TcpTransport::accept_loop(std::shared_ptr<asio::ip::tcp::a
   auto alive = alive_;
   while (*alive && acceptor->is_open()) {
     std::error_code ec;
-    asio::ip::tcp::socket socket =
-        co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    // The socket is made on the io_context it will live on (a network
+    // thread's in turn, or ours).
+    asio::ip::tcp::socket socket = co_await acceptor->async_accept(
+        host_.next_connection_executor(), asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || closing_) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
@@ -171,21 +178,50 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
                   kScopeNames[static_cast<std::size_t>(*admission.refused_by)]);
     co_return;
   }
+  auto tcp = std::make_shared<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
+  const asio::any_io_executor here = tcp->socket().get_executor();
+  handshake_sockets_[admission.id] = tcp;
+  if (net::runs_here(here)) {
+    co_await upgrade_and_register(std::move(tcp), ip, admission.id);
+  } else {
+    // The whole upgrade runs on the connection's network thread; it comes
+    // back to us only to be admitted and registered (and to leave the
+    // handshake table).
+    asio::co_spawn(here, upgrade_and_register(std::move(tcp), ip, admission.id), asio::detached);
+  }
+}
+
+asio::awaitable<void> TcpTransport::upgrade_and_register(std::shared_ptr<net::TcpStream> tcp,
+                                                         std::string ip, std::uint64_t handshake) {
   try {
-    auto tcp = std::make_shared<net::TcpStream>(std::move(socket), &stats_.bytes_in, &stats_.bytes_out);
-    SecuredConnection secured =
-        co_await upgrade(std::move(tcp), Direction::kInbound, std::nullopt, admission.id);
-    if (*alive) host_.registry_.add(std::move(secured));
+    co_await upgrade(std::move(tcp), Direction::kInbound, std::nullopt, handshake);
   } catch (const std::exception& e) {
-    if (*alive) spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
+    spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
   }
 }
 
 void TcpTransport::evict_handshake(std::uint64_t id) {
-  // Its coroutine sees the reset and cleans up.
+  // Its coroutine sees the reset (on the socket's thread) and cleans up.
   if (auto it = handshake_sockets_.find(id); it != handshake_sockets_.end()) {
-    it->second->reset();
+    if (auto s = it->second.lock()) {
+      const asio::any_io_executor ex = s->socket().get_executor();
+      if (net::runs_here(ex)) {
+        s->reset();
+      } else {
+        asio::post(ex, [s] { s->reset(); });
+      }
+    }
     handshake_sockets_.erase(it);
+  }
+}
+
+void TcpTransport::on_owner(std::function<void()> f) {
+  if (net::runs_here(executor_)) {
+    f();
+  } else {
+    asio::post(executor_, [alive = alive_, f = std::move(f)] {
+      if (*alive) f();
+    });
   }
 }
 
@@ -234,24 +270,35 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
   // its first multistream-select exchange sooner (a slowloris sends a few
   // bytes and stalls).
   const auto handshake_deadline = std::chrono::steady_clock::now() + config_.handshake_timeout;
-  net::Deadline deadline(executor_,
+  const asio::any_io_executor here = tcp->socket().get_executor();
+  const bool on_owner_thread = net::runs_here(executor_);
+  net::Deadline deadline(here,
                          dir == Direction::kInbound
                              ? std::min(config_.handshake_timeout,
                                         config_.handshake_first_exchange_timeout)
                              : config_.handshake_timeout,
                          tcp);
-  if (handshake != 0) handshake_sockets_[handshake] = tcp.get();
-  // Leaves the HandshakeTable however the handshake ends.
+  // Leaves the HandshakeTable however the handshake ends (the table is the
+  // owner's: from a network thread this is a message).
   struct HandshakeEntry {
-    TcpTransport* host;
+    TcpTransport* transport;
     std::shared_ptr<bool> alive;
     std::uint64_t id;
     ~HandshakeEntry() {
       if (id == 0 || !*alive) return;
-      host->host_.registry_.handshakes().remove(id);
-      host->handshake_sockets_.erase(id);
+      transport->on_owner([t = transport, id = id] {
+        t->host_.registry_.handshakes().remove(id);
+        t->handshake_sockets_.erase(id);
+      });
     }
   } entry{this, alive, handshake};
+  auto advance = [&](HandshakeStage s) {
+    if (handshake == 0) return;
+    on_owner([this, handshake, s] { host_.registry_.handshakes().advance(handshake, s); });
+  };
+  // The Noise steps go to the crypto workers only from the owner's thread:
+  // a network thread does its own.
+  net::WorkerPool* workers = on_owner_thread ? crypto_workers_.get() : nullptr;
   // What a failure without a more precise code counts as (an EOF, a
   // malformed length prefix): the stage it happened in.
   HandshakeFailure stage = HandshakeFailure::kMultistream;
@@ -269,7 +316,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
       sec = co_await multistream::negotiate_outbound(*plain, proposals);
     }
     deadline.restart(handshake_deadline);
-    host_.registry_.handshakes().advance(handshake, HandshakeStage::kSecurity);
+    advance(HandshakeStage::kSecurity);
     if (!sec.leftover.empty()) {
       plain = std::make_unique<net::PrefixedStream>(
           std::move(sec.leftover), std::shared_ptr<net::ByteStream>(std::move(plain)));
@@ -277,15 +324,14 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     // 2. Noise XX.
     stage = HandshakeFailure::kNoise;
     if (dir == Direction::kInbound) {
-      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_,
-                                               crypto_workers_.get());
+      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_, workers);
     } else {
       secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected,
-                                                crypto_workers_.get());
+                                                workers);
     }
     // 3. Muxer.
     stage = HandshakeFailure::kMultistream;
-    host_.registry_.handshakes().advance(handshake, HandshakeStage::kMuxer);
+    advance(HandshakeStage::kMuxer);
     multistream::Negotiated mux;
     if (dir == Direction::kInbound) {
       mux = co_await multistream::negotiate_inbound(
@@ -305,18 +351,25 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     if (deadline.fired()) throw std::system_error(asio::error::timed_out);
     if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
 
-    if (dir == Direction::kInbound) {
-      if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
-        stats_.count(*refusal, Transport::kTcp);
-        throw net::ProtocolError(Errc::connection_refused,
-                                 std::string(kLimitRefusalNames[static_cast<std::size_t>(*refusal)]));
+    // The connection limits, on the owner's thread (an inbound connection
+    // is also registered there, in the same step: nothing is admitted
+    // between the check and the count).
+    auto admit = [this, dir, ip, remote_peer] {
+      if (dir == Direction::kInbound) {
+        if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
+          stats_.count(*refusal, Transport::kTcp);
+          throw net::ProtocolError(
+              Errc::connection_refused,
+              std::string(kLimitRefusalNames[static_cast<std::size_t>(*refusal)]));
+        }
       }
-    }
-    if (!host_.registry_.limits().admit_peer(remote_peer)) {
-      stats_.count(LimitRefusal::kMaxPerPeer, Transport::kTcp);
-      throw net::ProtocolError(Errc::connection_refused,
-                               "per-peer connection limit reached for " + remote_peer.to_base58());
-    }
+      if (!host_.registry_.limits().admit_peer(remote_peer)) {
+        stats_.count(LimitRefusal::kMaxPerPeer, Transport::kTcp);
+        throw net::ProtocolError(Errc::connection_refused,
+                                 "per-peer connection limit reached for " + remote_peer.to_base58());
+      }
+    };
+    if (dir == Direction::kOutbound) admit();  // dials run on the owner's thread
     yamux::Config ycfg;
     ycfg.max_streams = config_.limits.max_streams_per_connection;
     // Connections of a bootstrap node carry small messages; a 4 KiB read
@@ -332,9 +385,20 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     out.remote_addr = endpoint_to_multiaddr(remote);
     out.local_addr = endpoint_to_multiaddr(local);
     out.remote_ip = ip;
-    out.muxed = std::make_shared<YamuxConnection>(executor_, std::move(muxed),
+    out.muxed = std::make_shared<YamuxConnection>(here, std::move(muxed),
                                                   dir == Direction::kOutbound, ycfg,
                                                   std::move(account));
+    out.executor = here;
+    if (dir == Direction::kInbound) {
+      // Admitted and registered in one step on the owner's thread; a
+      // refusal comes back here as the exception it is.
+      co_await net::run_on(executor_, [&] {
+        if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
+        admit();
+        host_.registry_.add(std::move(out));
+      });
+      co_return SecuredConnection{};
+    }
     co_return out;
   } catch (const std::system_error& e) {
     release_socket();

@@ -10,6 +10,8 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -63,7 +65,15 @@ class TcpTransport {
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
   asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
-  // `handshake`: the inbound socket's HandshakeTable id (0 for dials).
+  // On the socket's thread: the upgrade, registered at its end.
+  asio::awaitable<void> upgrade_and_register(std::shared_ptr<net::TcpStream> tcp, std::string ip,
+                                             std::uint64_t handshake);
+  // Runs `f` on the owner's thread: now when we are on it, else posted
+  // (dropped if the transport is gone by then).
+  void on_owner(std::function<void()> f);
+  // `handshake`: the inbound socket's HandshakeTable id (0 for dials). An
+  // inbound connection is registered with the host before this returns
+  // (an empty SecuredConnection); a dialled one is handed back.
   asio::awaitable<SecuredConnection> upgrade(std::shared_ptr<net::TcpStream> tcp, Direction dir,
                                              std::optional<PeerId> expected,
                                              std::uint64_t handshake = 0);
@@ -76,10 +86,10 @@ class TcpTransport {
   // After noise_identity_: destroyed (its steps finished) before it.
   std::unique_ptr<net::WorkerPool> crypto_workers_;
   // Sockets of handshakes in progress, to close one the table evicts.
-  std::unordered_map<std::uint64_t, net::ByteStream*> handshake_sockets_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<net::TcpStream>> handshake_sockets_;
   std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
   std::vector<Multiaddr> listen_addrs_;
-  bool closing_ = false;
+  std::atomic<bool> closing_{false};  // read on the network threads
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

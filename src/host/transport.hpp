@@ -5,6 +5,7 @@
 // stream dispatch and every protocol above see only a MuxedConnection.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
@@ -58,6 +59,9 @@ struct SecuredConnection {
   std::string remote_ip;
   Transport transport = Transport::kTcp;  // the `transport` label of its metrics
   std::shared_ptr<MuxedConnection> muxed;
+  // The executor `muxed` lives on (a network thread's, NETWORK_THREADS >= 2);
+  // empty: the host's own.
+  asio::any_io_executor executor;
 };
 
 }  // namespace mp::host

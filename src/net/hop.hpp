@@ -29,6 +29,15 @@
 
 namespace mp::net {
 
+// The io_context behind `ex`, or null for an executor that is not an
+// io_context's.
+inline asio::io_context* io_context_of(const asio::any_io_executor& ex) {
+  if (auto* e = ex.target<asio::io_context::executor_type>()) return &e->context();
+  using Tracked = asio::io_context::basic_executor_type<std::allocator<void>, 4>;
+  if (auto* e = ex.target<Tracked>()) return &e->context();
+  return nullptr;
+}
+
 // True when the calling thread is running `ex`'s io_context (false for an
 // executor that is not an io_context's).
 inline bool runs_here(const asio::any_io_executor& ex) {
@@ -38,8 +47,11 @@ inline bool runs_here(const asio::any_io_executor& ex) {
   return false;
 }
 
+// `f` is taken by reference (GCC 12 may destroy a coroutine's by-value
+// parameter of class type twice): await run_on in the full expression that
+// makes the callable, as above; it is moved to `ex` when it hops.
 template <class F>
-asio::awaitable<std::invoke_result_t<F&>> run_on(asio::any_io_executor ex, F f) {
+asio::awaitable<std::invoke_result_t<F&>> run_on(const asio::any_io_executor& ex, F&& f) {
   using R = std::invoke_result_t<F&>;
   if (runs_here(ex)) {
     if constexpr (std::is_void_v<R>) {
@@ -49,14 +61,17 @@ asio::awaitable<std::invoke_result_t<F&>> run_on(asio::any_io_executor ex, F f) 
       co_return f();
     }
   }
+  // Named, not a temporary of the co_await expression: GCC 12 may destroy
+  // such a temporary twice.
   if constexpr (std::is_void_v<R>) {
-    co_await asio::co_spawn(
-        ex, [g = std::move(f)]() mutable -> asio::awaitable<void> { g(); co_return; },
-        asio::use_awaitable);
+    auto step = [g = std::forward<F>(f)]() mutable -> asio::awaitable<void> {
+      g();
+      co_return;
+    };
+    co_await asio::co_spawn(ex, std::move(step), asio::use_awaitable);
   } else {
-    co_return co_await asio::co_spawn(
-        ex, [g = std::move(f)]() mutable -> asio::awaitable<R> { co_return g(); },
-        asio::use_awaitable);
+    auto step = [g = std::forward<F>(f)]() mutable -> asio::awaitable<R> { co_return g(); };
+    co_return co_await asio::co_spawn(ex, std::move(step), asio::use_awaitable);
   }
 }
 

@@ -23,8 +23,10 @@ Service::Service(host::Host& host)
     : host_(host), schedule_(host.config().ping_interval), timer_(host.executor()) {
   // A plain lambda returning a coroutine: GCC 12 miscompiles coroutine
   // lambdas that take parameters by value.
+  // Stateless: answered on the connection's own thread.
   host_.set_handler(std::string(kProtocol),
-                    [](host::StreamContext ctx) { return serve_stream(std::move(ctx)); });
+                    [](host::StreamContext ctx) { return serve_stream(std::move(ctx)); },
+                    host::HandlerThread::kConnection);
   host_.events().subscribe([this, alive = alive_](const host::Event& e) {
     if (*alive) on_event(e);
   });
