@@ -114,17 +114,6 @@ void render_host_metrics(const host::Host& h, std::string& out) {
       "mepassa_quic_stateless_resets_received_total {}\n",
       quic.resets_received.load(relaxed));
 
-  // wiring: NETWORK_THREADS (issue 13), the Noise crypto steps by where they ran.
-  const host::Host::CryptoOffload crypto = h.crypto_offload();
-  out += fmt::format(
-      "# HELP mepassa_crypto_offload_total Noise handshake steps (DH, signature checks) run on "
-      "the crypto workers (pool), or on the network thread because the workers' queue was "
-      "full (inline). Both 0 with NETWORK_THREADS=1.\n"
-      "# TYPE mepassa_crypto_offload_total counter\n"
-      "mepassa_crypto_offload_total{{where=\"pool\"}} {}\n"
-      "mepassa_crypto_offload_total{{where=\"inline\"}} {}\n",
-      crypto.on_pool, crypto.on_network_thread);
-
   // Two labels (scope, reason): memory refusals are counted by the
   // ResourceBudget, the rest by HostStats.
   out +=

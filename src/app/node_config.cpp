@@ -18,7 +18,6 @@ host::HostConfig host_config(const Config& c) {
   h.max_memory_bytes = std::size_t{c.max_memory_mb} << 20;
   h.max_handshakes = c.max_handshakes;
   h.max_handshakes_per_ip = c.max_handshakes_per_ip;
-  h.network_threads = c.network_threads;  // wiring: NETWORK_THREADS (issue 13)
   switch (c.quic_retry) {                 // QUIC_RETRY (issue 14)
     case QuicRetry::kAuto:
       h.quic_retry = host::QuicRetry::kAuto;

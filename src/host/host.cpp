@@ -6,7 +6,6 @@
 #include <stdexcept>
 
 #include "host/tcp_transport.hpp"
-#include "net/worker_pool.hpp"
 #include "quic/address.hpp"
 #include "quic/quic_transport.hpp"
 
@@ -35,13 +34,8 @@ Host::~Host() {
   *alive_ = false;
 }
 
-Host::CryptoOffload Host::crypto_offload() const {
-  const net::WorkerPool* workers = transport_->crypto_workers();
-  if (workers == nullptr) return {};
-  return {workers->ran_on_pool(), workers->ran_inline()};
-}
-
 void Host::add_external_addr(const Multiaddr& addr) {
+  std::lock_guard lock(addrs_mutex_);
   if (std::find(external_addrs_.begin(), external_addrs_.end(), addr) == external_addrs_.end()) {
     external_addrs_.push_back(addr);
   }
@@ -51,6 +45,7 @@ Status Host::listen(bool ipv6_optional) {
   // TCP addresses go to TcpTransport, /udp/N/quic-v1 to QuicTransport.
   if (auto st = transport_->listen(ipv6_optional); !st) return st;
   if (auto st = quic_->listen(ipv6_optional); !st) return st;
+  std::lock_guard lock(addrs_mutex_);
   listen_addrs_ = transport_->listen_addrs();
   listen_addrs_.insert(listen_addrs_.end(), quic_->listen_addrs().begin(),
                        quic_->listen_addrs().end());
@@ -91,7 +86,8 @@ asio::any_io_executor Host::next_connection_executor() {
 }
 
 std::vector<Multiaddr> Host::advertised_addrs() const {
-  std::vector<Multiaddr> out = listen_addrs();
+  std::lock_guard lock(addrs_mutex_);
+  std::vector<Multiaddr> out = listen_addrs_;
   for (const auto& a : external_addrs_) {
     if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   }

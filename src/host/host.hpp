@@ -22,6 +22,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,13 +69,6 @@ class Host {
   const ConnectionLimits& limits() const { return registry_.limits(); }
   const ResourceBudget& budget() const { return *budget_; }
   std::size_t handshakes_in_progress() const;
-  // Noise handshake steps run on the crypto workers and, with the workers
-  // full, inline (both 0 with NETWORK_THREADS=1: no workers, no hops).
-  struct CryptoOffload {
-    std::uint64_t on_pool = 0;
-    std::uint64_t on_network_thread = 0;
-  };
-  CryptoOffload crypto_offload() const;
 
   // Binds every configured listen address and starts accepting. On failure
   // returns an error naming the address; with `ipv6_optional`, an IPv6
@@ -84,7 +78,7 @@ class Host {
   // Addresses we listen on, with real ports, unspecified addresses expanded to
   // the machine's interface addresses (without /p2p/).
   const std::vector<Multiaddr>& listen_addrs() const;
-  // Addresses we tell others about (identify).
+  // Addresses we tell others about (identify). Any thread.
   std::vector<Multiaddr> advertised_addrs() const;
   // Extra addresses to advertise (e.g. external addresses set by the operator).
   void add_external_addr(const Multiaddr& addr);
@@ -144,6 +138,7 @@ class Host {
   HostStats stats_;
   StreamDispatch dispatch_;
   ConnectionRegistry registry_;  // after dispatch_: hands it inbound streams
+  mutable std::mutex addrs_mutex_;  // external_addrs_ and listen_addrs_: read on any thread
   std::vector<Multiaddr> external_addrs_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<TcpTransport> transport_;  // last: built from the members above

@@ -48,9 +48,6 @@ struct HostConfig {
   // per interval.
   std::size_t identify_push_burst = 3;
   std::chrono::milliseconds identify_push_interval{10'000};
-  // NETWORK_THREADS: with N > 1, N - 1 workers run the Noise handshakes'
-  // crypto steps (net::WorkerPool); connections stay on the host's executor.
-  std::size_t network_threads = 1;
   QuicRetry quic_retry = QuicRetry::kAuto;
   // QUIC packets written back to back leave in one sendmsg with UDP
   // segmentation offload (benchmarks turn it off to compare).

@@ -21,16 +21,11 @@
 #include "net/hop.hpp"
 #include "net/prefixed_stream.hpp"
 #include "net/tcp_stream.hpp"
-#include "net/worker_pool.hpp"
 #include "noise/noise_stream.hpp"
 
 namespace mp::host {
 
 namespace {
-
-// Handshake steps each crypto worker may have queued or running; past that a
-// step runs on the network thread (net::WorkerPool), which then helps.
-constexpr std::size_t kCryptoStepsPerWorker = 4;
 
 // The remote's IP as text; an IPv4-mapped IPv6 address (a dual-stack
 // socket) is written as the IPv4 address it is.
@@ -80,13 +75,6 @@ TcpTransport::TcpTransport(asio::any_io_executor executor, const HostConfig& con
       host_(host),
       stats_(host.stats()),
       noise_identity_(std::make_unique<noise::LocalIdentity>(identity)) {
-  // Without network threads (a host given none), NETWORK_THREADS - 1 crypto
-  // workers take the Noise steps off the one thread; with them, each network
-  // thread does its own connections' crypto.
-  if (config.network_threads > 1 && host.network_.empty()) {
-    const std::size_t workers = config.network_threads - 1;
-    crypto_workers_ = std::make_unique<net::WorkerPool>(workers, workers * kCryptoStepsPerWorker);
-  }
 }
 
 TcpTransport::~TcpTransport() {
@@ -271,7 +259,6 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
   // bytes and stalls).
   const auto handshake_deadline = std::chrono::steady_clock::now() + config_.handshake_timeout;
   const asio::any_io_executor here = tcp->socket().get_executor();
-  const bool on_owner_thread = net::runs_here(executor_);
   net::Deadline deadline(here,
                          dir == Direction::kInbound
                              ? std::min(config_.handshake_timeout,
@@ -296,9 +283,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     if (handshake == 0) return;
     on_owner([this, handshake, s] { host_.registry_.handshakes().advance(handshake, s); });
   };
-  // The Noise steps go to the crypto workers only from the owner's thread:
-  // a network thread does its own.
-  net::WorkerPool* workers = on_owner_thread ? crypto_workers_.get() : nullptr;
+
   // What a failure without a more precise code counts as (an EOF, a
   // malformed length prefix): the stage it happened in.
   HandshakeFailure stage = HandshakeFailure::kMultistream;
@@ -324,10 +309,9 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     // 2. Noise XX.
     stage = HandshakeFailure::kNoise;
     if (dir == Direction::kInbound) {
-      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_, workers);
+      secured = co_await noise::secure_inbound(std::move(plain), *noise_identity_);
     } else {
-      secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected,
-                                                workers);
+      secured = co_await noise::secure_outbound(std::move(plain), *noise_identity_, expected);
     }
     // 3. Muxer.
     stage = HandshakeFailure::kMultistream;
@@ -395,6 +379,12 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
       co_await net::run_on(executor_, [&] {
         if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
         admit();
+        // Leaves the handshake table in the same step (no message later).
+        if (entry.id != 0) {
+          host_.registry_.handshakes().remove(entry.id);
+          handshake_sockets_.erase(entry.id);
+          entry.id = 0;
+        }
         host_.registry_.add(std::move(out));
       });
       co_return SecuredConnection{};

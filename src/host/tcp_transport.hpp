@@ -29,7 +29,6 @@ class LocalIdentity;
 }
 namespace mp::net {
 class TcpStream;
-class WorkerPool;
 }
 
 namespace mp::host {
@@ -59,8 +58,6 @@ class TcpTransport {
   void evict_handshake(std::uint64_t id);
   // Stops accepting; handshakes in progress fail.
   void close();
-  // The Noise crypto workers (HostConfig::network_threads > 1), or null.
-  const net::WorkerPool* crypto_workers() const { return crypto_workers_.get(); }
 
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor);
@@ -83,8 +80,6 @@ class TcpTransport {
   Host& host_;
   HostStats& stats_;
   std::unique_ptr<noise::LocalIdentity> noise_identity_;
-  // After noise_identity_: destroyed (its steps finished) before it.
-  std::unique_ptr<net::WorkerPool> crypto_workers_;
   // Sockets of handshakes in progress, to close one the table evicts.
   std::unordered_map<std::uint64_t, std::weak_ptr<net::TcpStream>> handshake_sockets_;
   std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;

@@ -8,15 +8,19 @@
 
 #include "identify/identify.hpp"
 #include "net/deadline.hpp"
+#include "net/hop.hpp"
 
 namespace mp::identify {
 
 Service::Service(host::Host& host) : host_(host) {
   // Handlers are plain lambdas returning a coroutine: GCC 12 miscompiles
   // coroutine lambdas that take parameters by value.
-  host_.set_handler(std::string(kProtocol), [this](host::StreamContext ctx) {
-    return serve_stream(std::move(ctx));
-  });
+  // Our answer needs nothing the host's thread owns (the host's addresses
+  // and protocols are readable anywhere): served on the connection's thread.
+  host_.set_handler(
+      std::string(kProtocol),
+      [this](host::StreamContext ctx) { return serve_stream(std::move(ctx)); },
+      host::HandlerThread::kConnection);
   host_.set_handler(std::string(kPushProtocol), [this](host::StreamContext ctx) {
     return receive_push(std::move(ctx));
   });
@@ -48,7 +52,9 @@ void Service::on_event(const host::Event& e) {
     pc.connection = conn;
     pc.push_tokens = static_cast<double>(host_.config().identify_push_burst);
     pc.push_refill = std::chrono::steady_clock::now();
-    asio::co_spawn(host_.executor(), ask(std::move(conn)), asio::detached);
+    // Asked on the connection's thread; only what we keep comes back here.
+    const auto ex = conn->executor();
+    asio::co_spawn(ex, ask(std::move(conn)), asio::detached);
   } else if (const auto* closed = std::get_if<host::ConnectionClosed>(&e)) {
     auto it = connections_.find(closed->connection_id);
     if (it == connections_.end()) return;
@@ -107,11 +113,13 @@ asio::awaitable<void> Service::ask(std::shared_ptr<host::Connection> conn) {
   try {
     std::vector<std::string> proposals{std::string(kProtocol)};
     auto s = co_await conn->open_stream(std::move(proposals));
-    net::Deadline deadline(host_.executor(), host_.config().stream_negotiation_timeout, s.stream);
+    net::Deadline deadline(conn->executor(), host_.config().stream_negotiation_timeout, s.stream);
     auto info = co_await receive(*s.stream, conn->remote_peer());
-    if (*alive) keep(*conn, std::move(info));
+    co_await net::run_on(host_.executor(), [&] {
+      if (*alive) keep(*conn, std::move(info));
+    });
   } catch (const std::exception& e) {
-    if (*alive && conn->is_open())
+    if (conn->is_open())
       spdlog::debug("identify of {} failed: {}", conn->remote_peer().to_base58(), e.what());
   }
 }
