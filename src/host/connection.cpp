@@ -23,7 +23,7 @@ Connection::Connection(std::uint64_t id, SecuredConnection secured, asio::any_io
       executor_(std::move(executor)),
       negotiation_timeout_(negotiation_timeout),
       established_at_(std::chrono::steady_clock::now()),
-      last_busy_(established_at_) {}
+      last_busy_(established_at_.time_since_epoch().count()) {}
 
 std::size_t Connection::stream_count() const {
   return muxed_ ? muxed_->stream_count() : 0;

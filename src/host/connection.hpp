@@ -4,11 +4,13 @@
 // transport secured (transport.hpp).
 //
 // Threading: a connection lives on one executor (executor()); every member
-// is called from it.
+// is called from it, except stream_count() and the registry's idle sweep
+// (last_busy, the muxer's activity readers), which any thread may read.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -68,6 +70,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class ConnectionRegistry;  // opens, sweeps and closes it
   friend class StreamDispatch;      // marks it busy
 
+  // When it last had work: stored by StreamDispatch::serve on the
+  // connection's thread and by the registry's sweep, read by the sweep.
+  std::chrono::steady_clock::time_point last_busy() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_busy_.load(std::memory_order_relaxed)));
+  }
+  void mark_busy(std::chrono::steady_clock::time_point t) {
+    last_busy_.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+
   std::uint64_t id_ = 0;
   PeerId peer_;
   PublicKey remote_key_;
@@ -80,7 +92,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::any_io_executor executor_;
   std::chrono::milliseconds negotiation_timeout_;
   std::chrono::steady_clock::time_point established_at_;
-  std::chrono::steady_clock::time_point last_busy_;
+  std::atomic<std::chrono::steady_clock::rep> last_busy_;
   std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
   bool open_ = true;
   bool keep_alive_ = false;

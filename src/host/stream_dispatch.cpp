@@ -40,7 +40,7 @@ asio::awaitable<void> StreamDispatch::serve(std::shared_ptr<Connection> conn,
                                             std::shared_ptr<net::ByteStream> stream) {
   auto alive = alive_;
   stats_.streams_inbound.fetch_add(1, std::memory_order_relaxed);
-  conn->last_busy_ = std::chrono::steady_clock::now();
+  conn->mark_busy(std::chrono::steady_clock::now());
   std::string protocol;
   try {
     multistream::Negotiated negotiated;
@@ -80,7 +80,7 @@ asio::awaitable<void> StreamDispatch::serve(std::shared_ptr<Connection> conn,
     stream->reset();
     co_return;
   }
-  if (*alive) conn->last_busy_ = std::chrono::steady_clock::now();
+  if (*alive) conn->mark_busy(std::chrono::steady_clock::now());
 }
 
 }  // namespace mp::host
