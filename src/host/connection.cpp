@@ -28,7 +28,7 @@ Connection::Connection(std::uint64_t id, SecuredConnection secured, asio::any_io
       executor_(std::move(executor)),
       negotiation_timeout_(negotiation_timeout),
       established_at_(std::chrono::steady_clock::now()),
-      last_busy_(established_at_) {}
+      last_busy_(established_at_.time_since_epoch().count()) {}
 
 Connection::~Connection() {
   // The muxer's last reference goes on its own thread (its socket and

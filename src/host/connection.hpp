@@ -78,6 +78,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::awaitable<NegotiatedStream> open_stream_here(std::vector<std::string> protocols);
 
+  // When it last had work: stored by StreamDispatch::serve on the
+  // connection's thread and by the registry's sweep, read by the sweep.
+  std::chrono::steady_clock::time_point last_busy() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_busy_.load(std::memory_order_relaxed)));
+  }
+  void mark_busy(std::chrono::steady_clock::time_point t) {
+    last_busy_.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+
   std::uint64_t id_ = 0;
   PeerId peer_;
   PublicKey remote_key_;
@@ -90,7 +100,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::any_io_executor executor_;
   std::chrono::milliseconds negotiation_timeout_;
   std::chrono::steady_clock::time_point established_at_;
-  std::chrono::steady_clock::time_point last_busy_;
+  std::atomic<std::chrono::steady_clock::rep> last_busy_;
   std::uint64_t streams_refused_seen_ = 0;  // session's refused SYNs already counted
   std::atomic<bool> open_{true};
   bool keep_alive_ = false;

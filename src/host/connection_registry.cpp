@@ -149,8 +149,8 @@ asio::awaitable<void> ConnectionRegistry::idle_sweep(std::shared_ptr<asio::stead
       const bool remote_active =
           conn->muxed_ && now - conn->muxed_->last_remote_activity() < config_.idle_timeout;
       if (conn->keep_alive_ || (conn->stream_count() > 0 && remote_active)) {
-        conn->last_busy_ = now;
-      } else if (now - conn->last_busy_ >= config_.idle_timeout) {
+        conn->mark_busy(now);
+      } else if (now - conn->last_busy() >= config_.idle_timeout) {
         idle.push_back(conn);
       }
     }

@@ -1,6 +1,7 @@
 #include "host/resource_budget.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace mp::host {
 
@@ -16,7 +17,8 @@ BudgetLimits BudgetLimits::from_node_total(std::size_t node_bytes) {
 }
 
 ConnectionAccount::~ConnectionAccount() {
-  if (held_ > 0) budget_->release(*this, held_);
+  // Releases whatever it still holds (the lock is taken inside).
+  budget_->release(*this, SIZE_MAX);
 }
 
 std::optional<Scope> ConnectionAccount::reserve(std::size_t stream_held, std::size_t n) {
@@ -28,12 +30,15 @@ std::optional<Scope> ConnectionAccount::reserve(std::size_t n) {
 }
 
 void ConnectionAccount::release(std::size_t n) {
-  budget_->release(*this, std::min(n, held_));
+  budget_->release(*this, n);
 }
 
 void ConnectionAccount::set_peer(std::string peer_key) {
-  if (!peer_.empty()) return;
-  budget_->move_peer(*this, peer_key);
+  budget_->set_peer(*this, std::move(peer_key));
+}
+
+std::size_t ConnectionAccount::held() const {
+  return budget_->held(*this);
 }
 
 std::unique_ptr<ConnectionAccount> ResourceBudget::open_connection(std::string ip) {
@@ -41,12 +46,32 @@ std::unique_ptr<ConnectionAccount> ResourceBudget::open_connection(std::string i
       new ConnectionAccount(shared_from_this(), std::move(ip)));
 }
 
+std::size_t ResourceBudget::node_held() const {
+  std::lock_guard lock(mu_);
+  return node_;
+}
+
 std::size_t ResourceBudget::ip_held(const std::string& ip) const {
+  std::lock_guard lock(mu_);
+  return ip_held_locked(ip);
+}
+
+std::size_t ResourceBudget::peer_held(const std::string& peer) const {
+  std::lock_guard lock(mu_);
+  return peer_held_locked(peer);
+}
+
+std::size_t ResourceBudget::held(const ConnectionAccount& a) const {
+  std::lock_guard lock(mu_);
+  return a.held_;
+}
+
+std::size_t ResourceBudget::ip_held_locked(const std::string& ip) const {
   auto it = per_ip_.find(ip);
   return it == per_ip_.end() ? 0 : it->second;
 }
 
-std::size_t ResourceBudget::peer_held(const std::string& peer) const {
+std::size_t ResourceBudget::peer_held_locked(const std::string& peer) const {
   auto it = per_peer_.find(peer);
   return it == per_peer_.end() ? 0 : it->second;
 }
@@ -55,32 +80,37 @@ std::optional<Scope> ResourceBudget::reserve(ConnectionAccount& a, std::size_t s
                                              std::size_t n, bool has_stream) {
   // Narrowest scope first: the refusal names what the caller should drop.
   auto over = [n](std::size_t held, std::size_t limit) { return held > limit || n > limit - held; };
-  std::optional<Scope> refused;
+  // The stream scope is the caller's own count: no shared state.
   if (has_stream && over(stream_held, limits_.per_stream)) {
-    refused = Scope::kStream;
-  } else if (over(a.held_, limits_.per_connection)) {
-    refused = Scope::kConnection;
-  } else if (!a.peer_.empty() && over(peer_held(a.peer_), limits_.per_peer)) {
-    refused = Scope::kPeer;
-  } else if (over(ip_held(a.ip_), limits_.per_ip)) {
-    refused = Scope::kIp;
-  } else if (over(node_, limits_.node)) {
-    refused = Scope::kNode;
+    refuse(Scope::kStream);
+    return Scope::kStream;
   }
-  if (refused) {
-    refuse(*refused);
-    return refused;
+  std::optional<Scope> refused;
+  {
+    std::lock_guard lock(mu_);
+    if (over(a.held_, limits_.per_connection)) {
+      refused = Scope::kConnection;
+    } else if (!a.peer_.empty() && over(peer_held_locked(a.peer_), limits_.per_peer)) {
+      refused = Scope::kPeer;
+    } else if (over(ip_held_locked(a.ip_), limits_.per_ip)) {
+      refused = Scope::kIp;
+    } else if (over(node_, limits_.node)) {
+      refused = Scope::kNode;
+    } else if (n > 0) {
+      a.held_ += n;
+      per_ip_[a.ip_] += n;
+      if (!a.peer_.empty()) per_peer_[a.peer_] += n;
+      node_ += n;
+      publish();
+    }
   }
-  if (n == 0) return std::nullopt;
-  a.held_ += n;
-  per_ip_[a.ip_] += n;
-  if (!a.peer_.empty()) per_peer_[a.peer_] += n;
-  node_ += n;
-  publish();
-  return std::nullopt;
+  if (refused) refuse(*refused);
+  return refused;
 }
 
 void ResourceBudget::release(ConnectionAccount& a, std::size_t n) {
+  std::lock_guard lock(mu_);
+  n = std::min(n, a.held_);
   if (n == 0) return;
   a.held_ -= n;
   auto drop = [n](std::unordered_map<std::string, std::size_t>& m, const std::string& key) {
@@ -95,9 +125,11 @@ void ResourceBudget::release(ConnectionAccount& a, std::size_t n) {
   publish();
 }
 
-void ResourceBudget::move_peer(ConnectionAccount& a, const std::string& peer) {
-  a.peer_ = peer;
-  if (a.held_ > 0) per_peer_[peer] += a.held_;
+void ResourceBudget::set_peer(ConnectionAccount& a, std::string peer) {
+  std::lock_guard lock(mu_);
+  if (!a.peer_.empty()) return;
+  a.peer_ = std::move(peer);
+  if (a.held_ > 0) per_peer_[a.peer_] += a.held_;
 }
 
 }  // namespace mp::host

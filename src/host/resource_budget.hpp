@@ -10,6 +10,13 @@
 // bytes on the same ConnectionAccount (closing an account releases what it
 // still holds). Refusals are counted by scope; the caller decides what to
 // drop (the stream whose data would exceed it, never the whole node).
+//
+// Threading: every public member of ResourceBudget and ConnectionAccount may
+// be called from any thread (Yamux sessions on the network threads, QUIC and
+// the services on the owner thread, one account possibly from both). One
+// mutex inside the budget guards all its scopes: each operation is a few map
+// lookups, so it is held briefly and rarely contended. Refusal counters and
+// node_held_atomic() are read without it.
 #pragma once
 
 #include <array>
@@ -17,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,8 +67,10 @@ class ConnectionAccount {
   std::optional<Scope> reserve(std::size_t n);
   void release(std::size_t n);
 
+  // Sets the peer once (later calls are ignored); what the account holds
+  // from then on also counts for the peer.
   void set_peer(std::string peer_key);
-  std::size_t held() const { return held_; }
+  std::size_t held() const;
   const std::string& ip() const { return ip_; }
 
  private:
@@ -68,9 +78,9 @@ class ConnectionAccount {
   ConnectionAccount(std::shared_ptr<ResourceBudget> budget, std::string ip)
       : budget_(std::move(budget)), ip_(std::move(ip)) {}
   std::shared_ptr<ResourceBudget> budget_;
-  std::string ip_;
-  std::string peer_;
-  std::size_t held_ = 0;
+  const std::string ip_;
+  std::string peer_;      // guarded by budget_->mu_
+  std::size_t held_ = 0;  // guarded by budget_->mu_
 };
 
 class ResourceBudget : public std::enable_shared_from_this<ResourceBudget> {
@@ -82,7 +92,7 @@ class ResourceBudget : public std::enable_shared_from_this<ResourceBudget> {
   std::unique_ptr<ConnectionAccount> open_connection(std::string ip);
 
   const BudgetLimits& limits() const { return limits_; }
-  std::size_t node_held() const { return node_; }
+  std::size_t node_held() const;
   std::size_t ip_held(const std::string& ip) const;
   std::size_t peer_held(const std::string& peer) const;
   // Refusals so far for each scope (read from any thread).
@@ -97,14 +107,21 @@ class ResourceBudget : public std::enable_shared_from_this<ResourceBudget> {
   explicit ResourceBudget(BudgetLimits limits) : limits_(limits) {}
   std::optional<Scope> reserve(ConnectionAccount& a, std::size_t stream_held, std::size_t n,
                                bool has_stream);
+  // Releases min(n, what `a` holds).
   void release(ConnectionAccount& a, std::size_t n);
-  void move_peer(ConnectionAccount& a, const std::string& peer);
+  void set_peer(ConnectionAccount& a, std::string peer);
+  std::size_t held(const ConnectionAccount& a) const;
+  // The *_locked helpers expect mu_ held.
+  std::size_t ip_held_locked(const std::string& ip) const;
+  std::size_t peer_held_locked(const std::string& peer) const;
   void refuse(Scope s) {
     refusals_[static_cast<std::size_t>(s)].fetch_add(1, std::memory_order_relaxed);
   }
   void publish() { node_atomic_.store(node_, std::memory_order_relaxed); }
 
-  BudgetLimits limits_;
+  const BudgetLimits limits_;
+  mutable std::mutex mu_;
+  // Guarded by mu_ (as are every account's held_ and peer_).
   std::size_t node_ = 0;
   std::unordered_map<std::string, std::size_t> per_ip_;
   std::unordered_map<std::string, std::size_t> per_peer_;

@@ -59,7 +59,7 @@ asio::awaitable<void> StreamDispatch::serve(std::shared_ptr<Connection> conn,
   const asio::any_io_executor here = conn->executor();
   const std::shared_ptr<const Table> handlers = table();
   stats_.streams_inbound.fetch_add(1, std::memory_order_relaxed);
-  conn->last_busy_ = std::chrono::steady_clock::now();
+  conn->mark_busy(std::chrono::steady_clock::now());
   std::string protocol;
   try {
     multistream::Negotiated negotiated;
@@ -109,7 +109,7 @@ asio::awaitable<void> StreamDispatch::serve(std::shared_ptr<Connection> conn,
     stream->reset();
     co_return;
   }
-  if (*alive) conn->last_busy_ = std::chrono::steady_clock::now();
+  if (*alive) conn->mark_busy(std::chrono::steady_clock::now());
 }
 
 }  // namespace mp::host

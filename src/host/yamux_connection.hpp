@@ -40,7 +40,7 @@ class YamuxConnection final : public MuxedConnection {
   std::chrono::steady_clock::time_point last_remote_activity() const override {
     return session_->last_remote_activity();
   }
-  std::uint64_t streams_refused() const override { return session_->counters().streams_refused; }
+  std::uint64_t streams_refused() const override { return session_->streams_refused(); }
   ConnectionAccount& memory() override { return gate_->account(); }
 
  private:

@@ -46,7 +46,7 @@ Session::Session(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> conn
       next_id_(is_client ? 1 : 2),
       timer_(ex_),
       last_activity_(std::chrono::steady_clock::now()),
-      last_remote_activity_(last_activity_) {
+      last_remote_activity_(last_activity_.time_since_epoch().count()) {
   cfg_.initial_window = std::max(cfg_.initial_window, kInitialWindow);
   cfg_.max_send_frame = std::max<std::uint32_t>(cfg_.max_send_frame, 1);
   cfg_.read_buffer_size = std::max<std::size_t>(cfg_.read_buffer_size, kHeaderSize);
@@ -97,6 +97,7 @@ asio::awaitable<std::shared_ptr<Stream>> Session::open_stream() {
   next_id_ += 2;
   auto stream = std::shared_ptr<Stream>(new Stream(self, id, true, cfg_.initial_window));
   streams_.emplace(id, stream.get());
+  publish_stream_count();
   ++outbound_open_;
   ++unacked_outbound_;
   ++counters_.streams_outbound;
@@ -235,12 +236,14 @@ std::shared_ptr<Stream> Session::accept_inbound(std::uint32_t id) {
   }
   if (local_go_away_ || inbound_open_ >= cfg_.max_streams) {
     ++counters_.streams_refused;
+    streams_refused_.store(counters_.streams_refused, std::memory_order_relaxed);
     enqueue_control({FrameType::window_update, flags::rst, id, 0});
     return nullptr;
   }
   auto stream =
       std::shared_ptr<Stream>(new Stream(shared_from_this(), id, false, cfg_.initial_window));
   streams_.emplace(id, stream.get());
+  publish_stream_count();
   ++inbound_open_;
   ++counters_.streams_inbound;
   return stream;
@@ -257,7 +260,7 @@ asio::awaitable<void> Session::handle_data(const FrameHeader& h) {
   }
   if (s != nullptr) {
     touch();
-    if (!s->state_.outbound()) last_remote_activity_ = last_activity_;
+    if (!s->state_.outbound()) touch_remote();
     switch (s->state_.on_data(h.length)) {
       case DataVerdict::ok:
         // The window bounds one stream; the gate bounds the connection,
@@ -329,7 +332,7 @@ void Session::handle_window_update(const FrameHeader& h) {
     return;
   }
   touch();
-  if (!s->state_.outbound()) last_remote_activity_ = last_activity_;
+  if (!s->state_.outbound()) touch_remote();
   if (auto st = s->state_.on_window_update(h.length); !st) {
     throw net::ProtocolError(st.message() + " on stream " + std::to_string(h.stream_id));
   }
@@ -379,6 +382,7 @@ void Session::forget(Stream& s) {
   const auto it = streams_.find(s.id_);
   if (it == streams_.end() || it->second != &s) return;
   streams_.erase(it);
+  publish_stream_count();
   if (s.state_.outbound()) {
     --outbound_open_;
   } else {
@@ -419,6 +423,7 @@ void Session::shutdown(std::string reason, std::optional<GoAwayCode> send_code, 
 
   auto streams = std::move(streams_);
   streams_.clear();
+  publish_stream_count();
   inbound_open_ = outbound_open_ = unacked_outbound_ = 0;
   for (auto& [id, s] : streams) s->on_session_closed();
   on_inbound_ = nullptr;  // may hold references back to us

@@ -33,6 +33,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -133,7 +134,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   bool is_closed() const { return closed_; }
   const std::string& close_reason() const { return close_reason_; }
-  std::size_t stream_count() const { return streams_.size(); }
+  // stream_count(), last_remote_activity() and streams_refused() may be
+  // read from any thread (the host's owner thread sweeps idle connections
+  // that live on other threads): relaxed atomics the session's thread
+  // stores, so a reader sees a recent value, not one consistent snapshot.
+  std::size_t stream_count() const { return stream_count_.load(std::memory_order_relaxed); }
   // Last frame in or out on any stream (pings excluded, so keepalive does
   // not hide idleness): with stream_count() the host's idle timeout.
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
@@ -142,8 +147,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // credit for our answers) is idle, whatever we send it or it answers on
   // streams we opened (our pings).
   std::chrono::steady_clock::time_point last_remote_activity() const {
-    return last_remote_activity_;
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_remote_activity_.load(std::memory_order_relaxed)));
   }
+  // Inbound SYNs refused so far (counters().streams_refused, from any thread).
+  std::uint64_t streams_refused() const { return streams_refused_.load(std::memory_order_relaxed); }
   std::optional<GoAwayCode> remote_go_away() const { return remote_go_away_; }
   bool is_client() const { return is_client_; }
   const Counters& counters() const { return counters_; }
@@ -196,6 +204,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void forget(Stream& s);
   void on_stream_destroyed(Stream& s);
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  // The remote acted on a stream it opened (see last_remote_activity()).
+  void touch_remote() {
+    last_remote_activity_.store(last_activity_.time_since_epoch().count(),
+                                std::memory_order_relaxed);
+  }
+  // Publishes streams_.size() for stream_count(); after every change to it.
+  void publish_stream_count() { stream_count_.store(streams_.size(), std::memory_order_relaxed); }
 
   // Ends the session once: fails every stream, optionally queues a GoAway,
   // and either flushes the queue (flush) or resets the connection now.
@@ -246,7 +261,11 @@ class Session : public std::enable_shared_from_this<Session> {
   InboundHandler on_inbound_;
   CloseHandler on_close_;
   std::chrono::steady_clock::time_point last_activity_;
-  std::chrono::steady_clock::time_point last_remote_activity_;
+  // Written only by the session's thread (plain stores, no read-modify-
+  // write); read from any thread.
+  std::atomic<std::chrono::steady_clock::rep> last_remote_activity_;
+  std::atomic<std::size_t> stream_count_{0};
+  std::atomic<std::uint64_t> streams_refused_{0};
 };
 
 }  // namespace mp::yamux

@@ -9,7 +9,9 @@
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/memory_pipe.hpp"
@@ -806,6 +808,88 @@ TEST_F(YamuxSession, FramesForUnknownStreamsAreIgnored) {
     co_await r.peer->close_write();
   });
   EXPECT_EQ(r.session->counters().frames_unknown_stream, 2u);
+}
+
+// The host's owner thread reads stream_count(), last_remote_activity() and
+// streams_refused() of sessions running on other threads: from a second
+// thread the values are always sensible while a session works.
+TEST_F(YamuxSession, ActivityReadersWorkFromAnotherThread) {
+  Config server_cfg;
+  server_cfg.max_streams = 2;
+  Pair p = make_pair({}, server_cfg);
+  const auto created = p.server->last_remote_activity();
+  std::vector<std::shared_ptr<Stream>> held;
+  p.server->start([&](std::shared_ptr<Stream> s) {
+    held.push_back(s);
+    echo(io, std::move(s));
+  });
+  p.client->start(nullptr);
+
+  struct Seen {
+    std::size_t max_streams = 0;
+    std::uint64_t max_refused = 0;
+    bool activity_went_back = false;
+    bool refused_went_back = false;
+  } seen;
+  // The reader's passes so far; the session waits for a few more at each
+  // step, so reads interleave with the exchange however threads are run.
+  std::atomic<std::uint64_t> reads{0};
+  auto let_reader_run = [&reads] {
+    const auto from = reads.load(std::memory_order_acquire);
+    while (reads.load(std::memory_order_acquire) < from + 2) std::this_thread::yield();
+  };
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    auto last = p.server->last_remote_activity();
+    std::uint64_t refused = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      seen.max_streams = std::max(seen.max_streams, p.server->stream_count());
+      const auto now = p.server->last_remote_activity();
+      if (now < last) seen.activity_went_back = true;
+      last = now;
+      const auto r = p.server->streams_refused();
+      if (r < refused) seen.refused_went_back = true;
+      refused = r;
+      seen.max_refused = std::max(seen.max_refused, r);
+      reads.fetch_add(1, std::memory_order_release);
+      std::this_thread::yield();
+    }
+  });
+
+  run_to_completion(io, [&]() -> asio::awaitable<void> {
+    let_reader_run();
+    auto s1 = co_await p.client->open_stream();
+    auto s2 = co_await p.client->open_stream();
+    auto s3 = co_await p.client->open_stream();  // over max_streams: refused
+    co_await s3->write(as_bytes("refused"));
+    std::uint8_t b[64];
+    co_await expect_error(Errc::stream_reset, [&]() { return s3->read_some(b); });
+    for (int round = 0; round < 20; ++round) {
+      let_reader_run();
+      auto& s = round % 2 == 0 ? s1 : s2;
+      co_await s->write(as_bytes("ping"));
+      std::size_t got = 0;
+      while (got < 4) got += co_await s->read_some(std::span(b).subspan(got));
+    }
+    co_await s1->close_write();
+    co_await s2->close_write();
+    EXPECT_EQ(as_string(co_await read_all(*s1)), "");
+    EXPECT_EQ(as_string(co_await read_all(*s2)), "");
+    held.clear();
+    let_reader_run();
+    p.client->close();
+  });
+  stop.store(true, std::memory_order_release);
+  reader.join();
+
+  EXPECT_LE(seen.max_streams, 2u);
+  EXPECT_LE(seen.max_refused, 1u);
+  EXPECT_FALSE(seen.activity_went_back);
+  EXPECT_FALSE(seen.refused_went_back);
+  EXPECT_EQ(p.server->stream_count(), 0u);
+  EXPECT_EQ(p.server->streams_refused(), 1u);
+  EXPECT_EQ(p.server->streams_refused(), p.server->counters().streams_refused);
+  EXPECT_GT(p.server->last_remote_activity(), created);
 }
 
 }  // namespace
