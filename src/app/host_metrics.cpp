@@ -114,6 +114,16 @@ void render_host_metrics(const host::Host& h, std::string& out) {
       "mepassa_quic_stateless_resets_received_total {}\n",
       quic.resets_received.load(relaxed));
 
+  out += fmt::format(
+      "# HELP mepassa_quic_segmented_sends_total sendmsg calls that carried several QUIC "
+      "packets to one address at once (UDP_SEGMENT).\n"
+      "# TYPE mepassa_quic_segmented_sends_total counter\n"
+      "mepassa_quic_segmented_sends_total {}\n"
+      "# HELP mepassa_quic_segmented_packets_total QUIC packets sent in those calls.\n"
+      "# TYPE mepassa_quic_segmented_packets_total counter\n"
+      "mepassa_quic_segmented_packets_total {}\n",
+      quic.segmented_sends.load(relaxed), quic.segmented_packets.load(relaxed));
+
   // Two labels (scope, reason): memory refusals are counted by the
   // ResourceBudget, the rest by HostStats.
   out +=

@@ -17,6 +17,10 @@ void counter_family(std::string& out, const char* name, const char* help, std::u
 
 void add_kad_metrics(http::MetricRegistry& registry, const kad::KadCounters& counters) {
   registry.add_collector([&c = counters](std::string& out) {
+    counter_family(out, "mepassa_kad_snapshots_built_total",
+                   "Routing-table snapshots built for answers (one per change of the table "
+                   "followed by an answer).",
+                   c.snapshots_built.load(std::memory_order_relaxed));
     http::append_header(out, "mepassa_kad_refusals_total", "Inbound Kademlia requests refused, by reason.",
                         "counter");
     for (std::size_t i = 0; i < static_cast<std::size_t>(kad::Refusal::kCount); ++i) {

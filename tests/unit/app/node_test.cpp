@@ -79,6 +79,8 @@ TEST(Node, AnswersFindNodeCountsItAndStoresTheIdentifiedPeer) {
   EXPECT_NE(node.listen_addrs()[0].tcp_endpoint()->second, 0);  // the port actually bound
   EXPECT_NE(node.http_port(), 0);
   EXPECT_TRUE(contains(node.metrics_text(), "mepassa_kad_request_duration_seconds_count 0\n"));
+  EXPECT_TRUE(contains(node.metrics_text(), "mepassa_kad_snapshots_built_total 0\n"));
+  EXPECT_TRUE(contains(node.metrics_text(), "mepassa_quic_segmented_sends_total 0\n"));
 
   test::KadPeer peer(node.io(), loopback_kad());
   Exchange ex;
@@ -89,6 +91,8 @@ TEST(Node, AnswersFindNodeCountsItAndStoresTheIdentifiedPeer) {
   EXPECT_TRUE(ex.in_table);
   // The answered request was timed (inbound, request read to answer written).
   EXPECT_TRUE(contains(node.metrics_text(), "mepassa_kad_request_duration_seconds_count 1\n"));
+  // The FIND_NODE was answered from a snapshot built for it.
+  EXPECT_FALSE(contains(node.metrics_text(), "mepassa_kad_snapshots_built_total 0\n"));
   ASSERT_TRUE(node.close().ok());
 
   // What the node wrote through is on disk after close().
