@@ -194,12 +194,16 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
   if (auto handle = router_.find(header->dcid)) {
     auto it = connections_.find(*handle);
     if (it != connections_.end()) {
-      auto conn = it->second.conn;  // may end inside
+      auto conn = it->second.conn;  // may end inside (and `it` with it)
+      const bool unregistered = it->second.inbound && !it->second.registered;
       conn->on_datagram(from, data);
       // The datagram that completes a client's handshake registers it now,
       // not when the posted event runs: the limits must count it before the
-      // next datagram of the same batch (another Initial from that IP).
-      if (conn->established() && !conn->terminated()) on_inbound_established(*handle);
+      // next datagram of the same batch (another Initial from that IP). A
+      // registered connection's datagrams skip the second lookup.
+      if (unregistered && conn->established() && !conn->terminated()) {
+        on_inbound_established(*handle);
+      }
       return;
     }
   }
