@@ -111,6 +111,7 @@ class Node {
 
  private:
   // node.cpp
+  std::vector<asio::any_io_executor> network_executors();
   void on_event(const host::Event& e);
   void on_identify(const host::IdentifyReceived& id);
   // node_metrics.cpp
