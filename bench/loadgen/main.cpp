@@ -34,6 +34,8 @@ modes: setups | findnode-new | findnode-reuse | idle | relay
   --concurrency N     setups: dialers at once; idle/seeding: dials at once (16)
   --conns N           findnode: client connections; relay: listener/client pairs (8)
   --inflight N        findnode: requests in flight per connection (4)
+  --rate R            findnode: R requests/s in all, each loop on a fixed schedule; latency
+                      counted from the scheduled time (0: as fast as answered)
   --seed N            findnode: kad-server peers connected first (32)
   --idle N            idle: connections to hold (1000)
   --sources N         source addresses 127.0.1.1.. for loopback targets (16; 0: any)
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
       else if (a == "--concurrency") opt.concurrency = to_int(a, value());
       else if (a == "--conns") opt.conns = to_int(a, value());
       else if (a == "--inflight") opt.inflight = to_int(a, value());
+      else if (a == "--rate") opt.rate = std::stod(value());
       else if (a == "--seed") opt.seed = to_int(a, value());
       else if (a == "--idle") opt.idle = to_int(a, value());
       else if (a == "--sources") opt.sources = to_int(a, value());

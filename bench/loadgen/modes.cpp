@@ -45,6 +45,34 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// --rate: each of the conns x inflight request loops sends on a fixed
+// schedule (open loop), its first send at a random point of its interval;
+// a request's latency counts from its scheduled time, so a server that
+// falls behind is charged for the wait (no coordinated omission).
+struct Pacer {
+  Pacer(const asio::any_io_executor& ex, const Options& opt, std::mt19937_64& rng) : timer(ex) {
+    if (opt.rate <= 0) return;
+    const double loops = static_cast<double>(opt.conns) * opt.inflight;
+    interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * loops / opt.rate));
+    next = Clock::now() + std::chrono::nanoseconds(rng() % static_cast<std::uint64_t>(
+                                                                std::max<std::int64_t>(1, interval.count())));
+  }
+  // Waits for the next scheduled send; returns the time latency counts from.
+  asio::awaitable<Clock::time_point> wait() {
+    if (interval.count() == 0) co_return Clock::now();
+    const auto at = next;
+    next += interval;
+    if (at > Clock::now()) {
+      timer.expires_at(at);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return at;
+  }
+  asio::steady_timer timer;
+  std::chrono::nanoseconds interval{0};
+  Clock::time_point next{};
+};
+
 std::uint32_t micros_since(Clock::time_point t0) {
   return static_cast<std::uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
@@ -150,10 +178,11 @@ asio::awaitable<void> findnode_new_streams(std::shared_ptr<Connection> conn, con
   std::string key;
   random_key(rng, key);
   kad::Message request = kad::make_find_node({});
+  Pacer pacer(ex, opt, rng);
   for (std::uint64_t n = 0; phase.more(n) && !conn->is_closed(); ++n) {
     random_key(rng, key);
     request.set_key(key);
-    const auto t0 = Clock::now();
+    const auto t0 = co_await pacer.wait();
     try {
       auto stream = co_await conn->open(kKad);
       net::Deadline deadline(ex, opt.timeout, stream);
@@ -181,10 +210,11 @@ asio::awaitable<void> findnode_reused_stream(std::shared_ptr<Connection> conn, c
     auto stream = co_await conn->open(kKad);
     net::Deadline deadline(ex, opt.timeout, stream);
     net::BufferedReader reader(*stream);
+    Pacer pacer(ex, opt, rng);
     for (std::uint64_t n = 0; phase.more(n); ++n) {
       random_key(rng, key);
       request.set_key(key);
-      const auto t0 = Clock::now();
+      const auto t0 = co_await pacer.wait();
       deadline.restart(opt.timeout);
       kad::encode_message(request, body);
       co_await net::write_length_prefixed(*stream, body);

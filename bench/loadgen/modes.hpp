@@ -43,6 +43,7 @@ struct Options {
   int concurrency = 16;  // setups: dialers at once
   int conns = 8;         // findnode: client connections; relay: listener/client pairs
   int inflight = 4;      // findnode: requests in flight per connection
+  double rate = 0;       // findnode: requests per second in all, paced (0: as fast as answered)
   int seed = 32;         // findnode: kad-server peers connected first
   int idle = 1000;       // idle: connections held
   int sources = 16;      // source addresses 127.0.1.1 .. 127.0.1.<sources>
