@@ -23,8 +23,10 @@ namespace mp::app {
 namespace {
 
 // A named coroutine: GCC 12 miscompiles coroutine lambdas taking arguments by value.
-asio::awaitable<void> serve_kad(kad::Kademlia& k, host::StreamContext ctx) {
-  co_await kad::serve_stream(k, ctx.stream, ctx.connection->remote_peer(), ctx.connection->remote_ip());
+// Runs on the connection's thread; `owner` (the host's executor) owns `k`.
+asio::awaitable<void> serve_kad(kad::Kademlia& k, asio::any_io_executor owner, host::StreamContext ctx) {
+  co_await kad::serve_stream(k, std::move(owner), ctx.stream, ctx.connection->remote_peer(),
+                             ctx.connection->remote_ip());
 }
 
 }  // namespace
@@ -77,7 +79,11 @@ std::uint16_t Node::http_port() const { return http_ ? http_->port() : 0; }
 Status Node::start() {
   if (auto st = host_.listen(config_.listen_addrs_defaulted); !st) return st;
   for (const auto& p : config_.kad_protocols) {
-    host_.set_handler(p, [this](host::StreamContext ctx) { return serve_kad(kad_, std::move(ctx)); });
+    // FIND_NODE is answered on the connection's thread from the published
+    // snapshot; other requests hop to the host's executor (kad/server.hpp).
+    host_.set_handler(
+        p, [this](host::StreamContext ctx) { return serve_kad(kad_, host_.executor(), std::move(ctx)); },
+        host::HandlerThread::kConnection);
   }
   if (relay_) relay_->install();  // hop protocol, reservations follow connection closes
   autonat_->install();            // AutoNAT v1 server (dial-backs on new connections)

@@ -44,6 +44,10 @@ RoutingTableConfig table_config(const KadConfig& c) {
   t.diversity = c.diversity;
   return t;
 }
+std::uint64_t next_instance_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 }  // namespace
 
 Kademlia::Kademlia(PeerId local, KadConfig config, TimePoint now)
@@ -51,11 +55,15 @@ Kademlia::Kademlia(PeerId local, KadConfig config, TimePoint now)
       config_(std::move(config)),
       table_(local_, table_config(config_), now),
       records_(config_.records),
-      providers_(config_.providers) {}
+      providers_(config_.providers),
+      instance_id_(next_instance_id()) {}
 
 UpdateResult Kademlia::on_peer_identified(const PeerId& peer, std::vector<Multiaddr> listen_addrs,
                                           bool supports_kad, TimePoint now) {
-  return table_.update(peer, std::move(listen_addrs), supports_kad, now);
+  const std::uint64_t before = table_.version();
+  UpdateResult r = table_.update(peer, std::move(listen_addrs), supports_kad, now);
+  if (table_.version() != before) changed();
+  return r;
 }
 
 QueryConfig Kademlia::query_config() const {
@@ -120,23 +128,30 @@ HandleResult Kademlia::handle(const PeerId& remote, const Message& request, Time
 }
 
 const RoutingSnapshot& Kademlia::current_snapshot() {
-  if (!snapshot_ || snapshot_stale_ || snapshot_->table_version() != table_.version()) {
-    snapshot_ = RoutingSnapshot::build(table_, local_addrs_, connectedness_);
-    snapshot_stale_ = false;
+  // Safety net: a change made on the table directly, not through our
+  // methods, is counted here (connection threads see it once published).
+  if (snapshot_ && snapshot_->table_version() != table_.version()) changed();
+  const std::uint64_t changes = changes_.load(std::memory_order_relaxed);
+  if (!snapshot_ || snapshot_->changes() != changes) {
+    snapshot_ = RoutingSnapshot::build(table_, local_addrs_, connectedness_, changes);
     published_.store(snapshot_);
     counters_.snapshots_built.fetch_add(1, std::memory_order_relaxed);
   }
   return *snapshot_;
 }
 
+std::optional<HandleResult> Kademlia::check_find_node(const Message& request) {
+  counters_.requests[static_cast<std::size_t>(pb::Message_MessageType_FIND_NODE)].fetch_add(
+      1, std::memory_order_relaxed);
+  if (request.key().empty()) return refuse(Refusal::kMissingKey, Disposition::kCloseStream);
+  return std::nullopt;
+}
+
 HandleResult Kademlia::answer(const PeerId& remote, const Message& request, TimePoint now,
                               Message& scratch, Bytes& out, const std::string& remote_ip) {
   if (request.type() == pb::Message_MessageType_FIND_NODE) {
-    counters_.requests[static_cast<std::size_t>(request.type())].fetch_add(
-        1, std::memory_order_relaxed);
-    if (request.key().empty()) return refuse(Refusal::kMissingKey, Disposition::kCloseStream);
-    write_find_node_answer(current_snapshot(), remote, as_bytes(request.key()), config_.k,
-                           closest_scratch_, out);
+    if (auto refused = check_find_node(request)) return *refused;
+    write_find_node(current_snapshot(), remote, as_bytes(request.key()), closest_scratch_, out);
     return {Disposition::kRespond, std::nullopt};
   }
   const HandleResult r = handle(remote, request, now, scratch, remote_ip);

@@ -28,15 +28,21 @@
 // waiting for its timeout.
 //
 // Closer peers (FIND_NODE, GET_VALUE, GET_PROVIDERS) come from a
-// RoutingSnapshot, not the live table: the owner rebuilds it on the first
-// answer after the table (its peers or their addresses), our addresses or a
-// table peer's connectedness changed, and publishes it in a SnapshotCell
-// that any thread may read (snapshot()). write_find_node_answer() on a
-// snapshot is the whole FIND_NODE answer and needs nothing else.
+// RoutingSnapshot, not the live table. Every change an answer would show
+// (the table's peers or their addresses, our addresses, a table peer's
+// connectedness) bumps changes(), an atomic any thread may read; each
+// snapshot carries the count it was built at. The owner rebuilds and
+// publishes (in a SnapshotCell, snapshot()) on the first answer or
+// publish_snapshot() after a change; a connection thread whose snapshot is
+// behind changes() asks the owner to publish_snapshot() (server.hpp).
+// write_find_node_answer() on a snapshot is the whole FIND_NODE answer and
+// needs nothing else.
 //
-// Not thread-safe (except snapshot() and the counters): use from the strand
-// that owns it. Counters are atomics so /metrics may read them from another
-// thread.
+// Not thread-safe (except the members marked "any thread": snapshots,
+// changes, FIND_NODE from a snapshot, the counters): use from the executor
+// that owns it. Counters are atomics so /metrics and connection threads may
+// touch them. Change the routing table only through Kademlia's methods
+// (routing_table() is for reading and mark_refreshed), so changes() sees it.
 #pragma once
 
 #include <array>
@@ -164,12 +170,16 @@ class Kademlia {
   UpdateResult on_peer_identified(const PeerId& peer, std::vector<Multiaddr> listen_addrs,
                                   bool supports_kad, TimePoint now);
   void resolve_pending(const PeerId& pinged, bool alive, TimePoint now) {
+    const std::uint64_t before = table_.version();
     table_.resolve_pending(pinged, alive, now);
+    if (table_.version() != before) changed();
   }
-  void on_peer_unreachable(const PeerId& peer) { table_.remove(peer); }
+  void on_peer_unreachable(const PeerId& peer) {
+    if (table_.remove(peer)) changed();
+  }
   // Our own listen addresses, for FIND_NODE answers about ourselves.
   void set_local_addresses(std::vector<Multiaddr> addrs) {
-    if (addrs != local_addrs_) snapshot_stale_ = true;
+    if (addrs != local_addrs_) changed();
     local_addrs_ = std::move(addrs);
   }
   // The host may tell how we are connected to a peer (Peer.connection field);
@@ -178,11 +188,11 @@ class Kademlia {
   // on_connectedness_changed.
   void set_connectedness(std::function<ConnectionType(const PeerId&)> fn) {
     connectedness_ = std::move(fn);
-    snapshot_stale_ = true;
+    changed();
   }
   // A first connection to `peer` opened or its last one closed.
   void on_connectedness_changed(const PeerId& peer) {
-    if (connectedness_ && table_.contains(peer)) snapshot_stale_ = true;
+    if (connectedness_ && table_.contains(peer)) changed();
   }
 
   // --- snapshots ---
@@ -196,9 +206,30 @@ class Kademlia {
   const SnapshotCell& snapshot_cell() const { return published_; }
   // Owner: rebuild and publish now if anything changed.
   void publish_snapshot() { current_snapshot(); }
+  // Any thread: how many changes an answer would show the owner has made
+  // (acquire: a thread that reads a count also sees those changes' snapshot
+  // once published). RoutingSnapshot::changes() is the count it was built at.
+  std::uint64_t changes() const { return changes_.load(std::memory_order_acquire); }
+  // Any thread: a process-unique number for this instance (per-thread
+  // SnapshotReaders in serve_stream tell Kademlias apart with it).
+  std::uint64_t instance_id() const { return instance_id_; }
+
+  // Any thread (counters only): counts a FIND_NODE request and refuses
+  // (counted) one without a key, as answer() does.
+  std::optional<HandleResult> check_find_node(const Message& request);
+  // Any thread: the FIND_NODE answer for `key` from `snap` into `out`, the
+  // bytes answer() writes when `snap` is current. `scratch` is reused.
+  void write_find_node(const RoutingSnapshot& snap, const PeerId& remote, BytesView key,
+                       std::vector<std::uint32_t>& scratch, Bytes& out) const {
+    write_find_node_answer(snap, remote, key, config_.k, scratch, out);
+  }
+
   // Called by serve_stream after each answered inbound request with its type
   // and the time from the request read whole to the answer written (the
-  // node feeds mepassa_kad_request_duration_seconds with it).
+  // node feeds mepassa_kad_request_duration_seconds with it). Set it before
+  // streams are served: with NETWORK_THREADS >= 2 it is called on
+  // connection threads, concurrently, so it must be safe from any thread
+  // (the node's is a Histogram of atomics).
   using InboundObserver = std::function<void(MessageType type, Duration elapsed)>;
   void set_inbound_observer(InboundObserver fn) { inbound_observer_ = std::move(fn); }
   const InboundObserver& inbound_observer() const { return inbound_observer_; }
@@ -224,6 +255,11 @@ class Kademlia {
   }
 
  private:
+  // Owner, after anything an answer would show changed: release, so a
+  // thread that sees the new count (changes()) sees the change.
+  void changed() {
+    changes_.store(changes_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
   HandleResult refuse(Refusal r, Disposition d) {
     counters_.refuse(r);
     return {d, r};
@@ -253,7 +289,10 @@ class Kademlia {
   std::function<ConnectionType(const PeerId&)> connectedness_;
   InboundObserver inbound_observer_;
   std::shared_ptr<const RoutingSnapshot> snapshot_;  // the owner's, = published_
-  bool snapshot_stale_ = true;
+  // Bumped (only by the owner) by changed(); starts at 1 so that no
+  // snapshot (built at 0 by default) is current before the first build.
+  std::atomic<std::uint64_t> changes_{1};
+  std::uint64_t instance_id_;
   SnapshotCell published_;
   std::vector<std::uint32_t> closest_scratch_;
   std::vector<const ProviderRecord*> provider_scratch_;

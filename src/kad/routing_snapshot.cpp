@@ -16,8 +16,10 @@ void append(Bytes& out, BytesView b) { out.insert(out.end(), b.begin(), b.end())
 
 std::shared_ptr<const RoutingSnapshot> RoutingSnapshot::build(const RoutingTable& table,
                                                               std::span<const Multiaddr> local_addrs,
-                                                              const Connectedness& connectedness) {
+                                                              const Connectedness& connectedness,
+                                                              std::uint64_t changes) {
   auto snap = std::make_shared<RoutingSnapshot>();
+  snap->changes_ = changes;
   snap->local_key_ = table.local_key();
   snap->local_id_ = std::string(as_string(table.local_peer().bytes()));
   snap->table_version_ = table.version();

@@ -40,10 +40,12 @@ class RoutingSnapshot {
 
   // Built by the table's owner. `local_addrs` answer a FIND_NODE for our own
   // Peer ID; `connectedness` (may be empty: NOT_CONNECTED) gives each peer's
-  // Peer.connection; `version` is RoutingTable::version() at build time.
+  // Peer.connection; `changes` is the owner's change count at build time
+  // (Kademlia::changes(), how readers tell a snapshot is behind).
   static std::shared_ptr<const RoutingSnapshot> build(const RoutingTable& table,
                                                       std::span<const Multiaddr> local_addrs,
-                                                      const Connectedness& connectedness);
+                                                      const Connectedness& connectedness,
+                                                      std::uint64_t changes = 0);
 
   // Indices of the `count` peers closest to `target`, nearest first,
   // skipping the peer whose Peer ID bytes are `exclude` (if not empty).
@@ -59,7 +61,9 @@ class RoutingSnapshot {
   // Our own encoded Message.Peer (CONNECTED, our listen addresses).
   BytesView self_bytes() const { return as_bytes(self_); }
   BytesView local_peer_bytes() const { return as_bytes(local_id_); }
+  // RoutingTable::version() at build time.
   std::uint64_t table_version() const { return table_version_; }
+  std::uint64_t changes() const { return changes_; }
   // Bytes held by the snapshot (entries and encoded peers).
   std::size_t memory_bytes() const;
 
@@ -79,6 +83,7 @@ class RoutingSnapshot {
   // Bucket b's entries are [bucket_begin_[b], bucket_begin_[b + 1]).
   std::array<std::uint32_t, RoutingTable::kBuckets + 1> bucket_begin_{};
   std::uint64_t table_version_ = 0;
+  std::uint64_t changes_ = 0;
 };
 
 // The current snapshot, for any thread: the owner store()s, readers load().
@@ -114,6 +119,10 @@ class SnapshotCell {
 class SnapshotReader {
  public:
   explicit SnapshotReader(const SnapshotCell& cell) : cell_(&cell) {}
+  // The snapshot the last get() returned, without looking at the cell
+  // (nothing shared is read). Null before the first get().
+  const RoutingSnapshot* held() const { return held_.get(); }
+  const SnapshotCell* cell() const { return cell_; }
   // Null until the cell holds a snapshot.
   const RoutingSnapshot* get() {
     const std::uint64_t g = cell_->generation();
