@@ -85,6 +85,13 @@ asio::any_io_executor Host::next_connection_executor() {
   return network_[i];
 }
 
+int Host::network_thread_of(const asio::any_io_executor& ex) const {
+  for (std::size_t i = 0; i < network_.size(); ++i) {
+    if (network_[i] == ex) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 std::vector<Multiaddr> Host::advertised_addrs() const {
   std::lock_guard lock(addrs_mutex_);
   std::vector<Multiaddr> out = listen_addrs_;

@@ -127,6 +127,8 @@ class Host {
   // Where the next inbound TCP connection lives: the network executors in
   // turn, or ours without them.
   asio::any_io_executor next_connection_executor();
+  // The index of `ex` among the network executors, or -1.
+  int network_thread_of(const asio::any_io_executor& ex) const;
 
   asio::any_io_executor executor_;
   std::vector<asio::any_io_executor> network_;

@@ -385,7 +385,13 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
           handshake_sockets_.erase(entry.id);
           entry.id = 0;
         }
-        host_.registry_.add(std::move(out));
+        const auto conn = host_.registry_.add(std::move(out));
+        if (spdlog::should_log(spdlog::level::debug)) {
+          if (const int t = host_.network_thread_of(here); t >= 0) {
+            spdlog::debug("connection {} with {} lives on network thread {}", conn->id(),
+                          remote_peer.to_base58(), t);
+          }
+        }
       });
       co_return SecuredConnection{};
     }

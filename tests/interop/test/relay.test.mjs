@@ -528,3 +528,35 @@ test('RELAY_ENABLED=false: the hop protocol is not offered', async () => {
     await relay.stop()
   }
 })
+
+test('NETWORK_THREADS=2: a circuit whose two ends live on different network threads carries pings', async () => {
+  const relay = await startBootstrap({ env: { NETWORK_THREADS: '2' } })
+  const relayAddr = relay.multiaddr.toString()
+  const a = await relayNode({
+    config: { addresses: { listen: ['/ip4/127.0.0.1/tcp/0', `${relayAddr}/p2p-circuit`] } }
+  })
+  const b = await relayNode({ listen: false })
+  try {
+    const circuitAddr = await waitFor(() => a.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')),
+      { timeout: 15000, what: 'circuit address on A' })
+    const threadOf = async (peer) => {
+      const m = await relay.waitForLog(new RegExp(`connection \\d+ with ${peer} lives on network thread (\\d+)`))
+      return Number(m[1])
+    }
+    const threadA = await threadOf(a.peerId)
+    await b.dial(relay.multiaddr)
+    const threadB = await threadOf(b.peerId)
+    // The node hands inbound connections to its two network threads in turn.
+    assert.notEqual(threadA, threadB, 'A and B are on different network threads')
+    for (let i = 0; i < 3; i++) assert.ok(await b.services.ping.ping(circuitAddr) >= 0)
+    await relay.waitForLog(new RegExp(`relay: circuit ${b.peerId} -> ${a.peerId} open`))
+    const conn = b.getConnections(a.peerId).find(c => c.remoteAddr.toString().includes('/p2p-circuit'))
+    assert.ok(conn, 'B reaches A through the circuit')
+    await waitFor(async () => await metric(relay, 'mepassa_relay_circuit_bytes_total') > 0,
+      { timeout: 5000, what: 'relayed bytes in /metrics' })
+  } finally {
+    await b.stop()
+    await a.stop()
+    await relay.stop()
+  }
+})
