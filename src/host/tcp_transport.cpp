@@ -361,7 +361,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     // connection under the 20 KiB STYLE.md asks for.
     ycfg.read_buffer_size = 4 * 1024;
     auto account = host_.budget_->open_connection(ip);
-    account->set_peer(remote_peer.to_base58());
+    account->set_peer(std::string(as_string(remote_peer.bytes())));  // an opaque key: no base58
     SecuredConnection out;
     out.peer = remote_peer;
     out.public_key = remote_key;

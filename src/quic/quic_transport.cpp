@@ -431,7 +431,7 @@ host::SecuredConnection QuicTransport::secure(const std::shared_ptr<QuicConnecti
                                               const asio::ip::udp::endpoint& local) {
   const std::string ip = endpoint_ip(c->remote());
   auto account = host_.budget_->open_connection(ip);
-  account->set_peer(c->peer()->peer.to_base58());
+  account->set_peer(std::string(as_string(c->peer()->peer.bytes())));  // opaque key
   c->set_account(std::move(account));
   host::SecuredConnection out;
   out.peer = c->peer()->peer;

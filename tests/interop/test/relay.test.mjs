@@ -147,16 +147,33 @@ const relayNode = (extra = {}) => createJsNode({
   config: { transports: [tcp(), circuitRelayTransport()], ...(extra.config ?? {}) }
 })
 
-test('js reserves on our relay, listens on /p2p-circuit, and a second js node pings it through us', async () => {
-  const relay = await startBootstrap()
+// Our relay, js node A listening through it (reserved), js node B that only
+// knows the relay; resolves once A has its circuit address.
+async function circuitPair (env = {}) {
+  const relay = await startBootstrap({ env })
   const relayAddr = relay.multiaddr.toString()
   const a = await relayNode({
     config: { addresses: { listen: ['/ip4/127.0.0.1/tcp/0', `${relayAddr}/p2p-circuit`] } }
   })
   const b = await relayNode({ listen: false })
+  const stop = async () => {
+    await b.stop()
+    await a.stop()
+    await relay.stop()
+  }
   try {
     const circuitAddr = await waitFor(() => a.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')),
       { timeout: 15000, what: 'circuit address on A' })
+    return { relay, relayAddr, a, b, circuitAddr, stop }
+  } catch (e) {
+    await stop()
+    throw e
+  }
+}
+
+test('js reserves on our relay, listens on /p2p-circuit, and a second js node pings it through us', async () => {
+  const { relay, relayAddr, a, b, circuitAddr, stop } = await circuitPair()
+  try {
     assert.ok(circuitAddr.toString().startsWith(`${relayAddr}/p2p-circuit/p2p/${a.peerId}`), circuitAddr.toString())
     await relay.waitForLog(new RegExp(`relay: new reservation for ${a.peerId}`))
 
@@ -175,9 +192,7 @@ test('js reserves on our relay, listens on /p2p-circuit, and a second js node pi
     await waitFor(async () => (await metric(relay, 'mepassa_relay_reservations_current')) === 1,
       { what: 'one reservation in /metrics' })
   } finally {
-    await b.stop()
-    await a.stop()
-    await relay.stop()
+    await stop()
   }
 })
 
@@ -530,15 +545,8 @@ test('RELAY_ENABLED=false: the hop protocol is not offered', async () => {
 })
 
 test('NETWORK_THREADS=2: a circuit whose two ends live on different network threads carries pings', async () => {
-  const relay = await startBootstrap({ env: { NETWORK_THREADS: '2' } })
-  const relayAddr = relay.multiaddr.toString()
-  const a = await relayNode({
-    config: { addresses: { listen: ['/ip4/127.0.0.1/tcp/0', `${relayAddr}/p2p-circuit`] } }
-  })
-  const b = await relayNode({ listen: false })
+  const { relay, a, b, circuitAddr, stop } = await circuitPair({ NETWORK_THREADS: '2' })
   try {
-    const circuitAddr = await waitFor(() => a.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')),
-      { timeout: 15000, what: 'circuit address on A' })
     const threadOf = async (peer) => {
       const m = await relay.waitForLog(new RegExp(`connection \\d+ with ${peer} lives on network thread (\\d+)`))
       return Number(m[1])
@@ -555,8 +563,6 @@ test('NETWORK_THREADS=2: a circuit whose two ends live on different network thre
     await waitFor(async () => await metric(relay, 'mepassa_relay_circuit_bytes_total') > 0,
       { timeout: 5000, what: 'relayed bytes in /metrics' })
   } finally {
-    await b.stop()
-    await a.stop()
-    await relay.stop()
+    await stop()
   }
 })
