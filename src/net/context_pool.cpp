@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <exception>
+#include <string>
 
 namespace mp::net {
 
@@ -12,8 +15,11 @@ ContextPool::ContextPool(std::size_t threads) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
     guards_.push_back(asio::make_work_guard(*contexts_.back()));
   }
-  for (auto& ctx : contexts_) {
-    threads_.emplace_back([io = ctx.get()] {
+  for (std::size_t i = 0; i < contexts_.size(); ++i) {
+    threads_.emplace_back([io = contexts_[i].get(), i] {
+      // The main thread is network thread 0; perf and top show these as 1..N-1.
+      const std::string name = "mp-net-" + std::to_string(i + 1);
+      pthread_setname_np(pthread_self(), name.c_str());
       for (;;) {
         try {
           io->run();
