@@ -76,8 +76,10 @@ asio::awaitable<void> until(std::function<bool()> done, int tries = 1000) {
 }
 
 TEST(NetworkThreads, ConnectionsLiveOnTheNetworkThreadsInTurnAndTheirStreamsWork) {
-  asio::io_context io;
+  // The pool outlives `io`: operations still queued on io when it goes (an
+  // accept the closing acceptor aborted) hold sockets of the pool's contexts.
   net::ContextPool pool(2);
+  asio::io_context io;
   const auto network = pool.executors();
   std::vector<std::thread::id> network_threads;
   for (const auto& ex : network) {
