@@ -7,7 +7,6 @@
 #include <asio/use_awaitable.hpp>
 #include <cstring>
 
-#include "net/worker_pool.hpp"
 
 namespace mp::noise {
 
@@ -125,26 +124,15 @@ void NoiseStream::reset() {
 }
 
 asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net::ByteStream> inner,
-                                                            Handshake handshake,
-                                                            net::WorkerPool* workers) {
+                                                            Handshake handshake) {
   FrameReader reader;
   Bytes out;
   Status st;
   BytesView in;
-  // The steps touch only `handshake`, `out` and the message `in` points into
-  // (the reader's buffer): all this coroutine's own, and left alone while a
-  // step is on the pool. A deadline firing meanwhile resets `inner`, which is
-  // owned here too: the next read or write on it throws.
-  auto write_step = [&] { st = handshake.write_message(out); };
-  auto read_step = [&] { st = handshake.read_message(in); };
   while (!handshake.is_complete()) {
     if (handshake.is_my_turn()) {
       out.assign(kFrameHeaderLen, 0);
-      if (workers != nullptr) {
-        co_await workers->run(write_step);
-      } else {
-        write_step();
-      }
+      st = handshake.write_message(out);
       if (!st) throw net::ProtocolError(handshake.error_code(), st.message());
       put_frame_header(out.data(), out.size() - kFrameHeaderLen);
       co_await inner->write(out);
@@ -155,12 +143,7 @@ asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net:
                                  "noise: connection closed during the handshake");
       }
       in = *msg;
-      // Message 1 (-> e) costs a hash, not worth two hops.
-      if (workers != nullptr && handshake.messages() > 0) {
-        co_await workers->run(read_step);
-      } else {
-        read_step();
-      }
+      st = handshake.read_message(in);
       if (!st) throw net::ProtocolError(handshake.error_code(), st.message());
     }
   }
@@ -171,15 +154,14 @@ asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net:
 
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_outbound(
     std::unique_ptr<net::ByteStream> inner, const LocalIdentity& local,
-    std::optional<PeerId> expected, net::WorkerPool* workers) {
+    std::optional<PeerId> expected) {
   co_return co_await run_handshake(std::move(inner),
-                                   Handshake::initiator(local, std::move(expected)), workers);
+                                   Handshake::initiator(local, std::move(expected)));
 }
 
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_inbound(std::unique_ptr<net::ByteStream> inner,
-                                                             const LocalIdentity& local,
-                                                             net::WorkerPool* workers) {
-  co_return co_await run_handshake(std::move(inner), Handshake::responder(local), workers);
+                                                             const LocalIdentity& local) {
+  co_return co_await run_handshake(std::move(inner), Handshake::responder(local));
 }
 
 }  // namespace mp::noise

@@ -9,12 +9,9 @@
 // stream throws. The handshake timeout is the caller's (the host's) business:
 // cancel or reset the raw stream when it fires.
 //
-// With `workers` (NETWORK_THREADS > 1), the handshake's CPU-heavy steps
-// (Handshake::write_message and read_message, except the responder's read of
-// message 1, which carries only an ephemeral key) run on that pool while the
-// coroutine waits; everything else, the stream included, stays on the
-// caller's executor. The Handshake is the coroutine's own and the
-// LocalIdentity is immutable, so a step shares nothing mutable with anyone.
+// The handshake runs on the caller's executor (a connection's network
+// thread). The LocalIdentity is immutable: handshakes on several threads
+// share nothing mutable.
 //
 // Contract of the NoiseStream, beyond ByteStream's:
 //  - read_some decrypts one frame at a time into an internal buffer and
@@ -47,10 +44,6 @@
 #include "net/wait_readable.hpp"
 #include "noise/framing.hpp"
 #include "noise/handshake.hpp"
-
-namespace mp::net {
-class WorkerPool;
-}
 
 namespace mp::noise {
 
@@ -98,18 +91,16 @@ class NoiseStream final : public net::ByteStream, public net::WaitReadable {
 };
 
 // Dialer side. Fails if `expected` is set and the remote's identity is not it.
-// `local` (and `workers`, if any) must outlive the coroutine.
+// `local` must outlive the coroutine.
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_outbound(
     std::unique_ptr<net::ByteStream> inner, const LocalIdentity& local,
-    std::optional<PeerId> expected = std::nullopt, net::WorkerPool* workers = nullptr);
+    std::optional<PeerId> expected = std::nullopt);
 // Listener side.
 asio::awaitable<std::unique_ptr<NoiseStream>> secure_inbound(std::unique_ptr<net::ByteStream> inner,
-                                                             const LocalIdentity& local,
-                                                             net::WorkerPool* workers = nullptr);
+                                                             const LocalIdentity& local);
 
 // Runs a prepared handshake (e.g. with injected ephemeral keys) over `inner`.
 asio::awaitable<std::unique_ptr<NoiseStream>> run_handshake(std::unique_ptr<net::ByteStream> inner,
-                                                            Handshake handshake,
-                                                            net::WorkerPool* workers = nullptr);
+                                                            Handshake handshake);
 
 }  // namespace mp::noise
