@@ -2,7 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/error.hpp>
-#include <asio/post.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/use_awaitable.hpp>
 #include <system_error>
 
@@ -71,12 +71,8 @@ asio::awaitable<NegotiatedStream> Connection::open_stream_here(std::vector<std::
 void Connection::close(const std::string& reason) {
   if (!is_open()) return;
   close_reason_ = reason;
-  if (!muxed_) return;
-  if (net::runs_here(executor_)) {
-    muxed_->close();
-  } else {
-    asio::post(executor_, [m = muxed_] { m->close(); });
-  }
+  // On the connection's thread: now if we are on it, else posted there.
+  if (muxed_) asio::dispatch(executor_, [m = muxed_] { m->close(); });
 }
 
 }  // namespace mp::host

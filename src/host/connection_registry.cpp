@@ -2,12 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "net/hop.hpp"
-
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/post.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -49,27 +47,19 @@ std::shared_ptr<Connection> ConnectionRegistry::add(SecuredConnection secured) {
     if (!*alive) return;
     if (auto c = weak.lock()) on_inbound_(std::move(c), std::move(stream));
   };
+  // (asio::dispatch: now when on that executor's thread, else posted.)
   auto on_close = [this, alive, weak, owner = executor_](const std::string& reason) {
-    auto closed = [this, alive, weak, reason] {
+    asio::dispatch(owner, [this, alive, weak, reason] {
       if (!*alive) return;
       if (auto c = weak.lock()) on_closed(c, reason);
-    };
-    if (net::runs_here(owner)) {
-      closed();
-    } else {
-      asio::post(owner, std::move(closed));
-    }
-  };
-  if (net::runs_here(conn->executor_)) {
-    conn->muxed_->start(std::move(on_stream), std::move(on_close));
-  } else {
-    // Posted before anything a service does with the connection on its
-    // thread (identify's stream, a close): posts to one thread keep order.
-    asio::post(conn->executor_, [m = conn->muxed_, on_stream = std::move(on_stream),
-                                 on_close = std::move(on_close)]() mutable {
-      m->start(std::move(on_stream), std::move(on_close));
     });
-  }
+  };
+  // Posted (when on another thread) before anything a service does with the
+  // connection there (identify's stream, a close): posts to one thread keep order.
+  asio::dispatch(conn->executor_, [m = conn->muxed_, on_stream = std::move(on_stream),
+                                   on_close = std::move(on_close)]() mutable {
+    m->start(std::move(on_stream), std::move(on_close));
+  });
 
   // Checked first: the arguments (base58, the address's text) cost more than
   // the rest of the bookkeeping, at a level that is usually off.

@@ -7,7 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/detached.hpp>
-#include <asio/post.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -192,25 +192,16 @@ void TcpTransport::evict_handshake(std::uint64_t id) {
   // Its coroutine sees the reset (on the socket's thread) and cleans up.
   if (auto it = handshake_sockets_.find(id); it != handshake_sockets_.end()) {
     if (auto s = it->second.lock()) {
-      const asio::any_io_executor ex = s->socket().get_executor();
-      if (net::runs_here(ex)) {
-        s->reset();
-      } else {
-        asio::post(ex, [s] { s->reset(); });
-      }
+      asio::dispatch(s->socket().get_executor(), [s] { s->reset(); });
     }
     handshake_sockets_.erase(it);
   }
 }
 
 void TcpTransport::on_owner(std::function<void()> f) {
-  if (net::runs_here(executor_)) {
-    f();
-  } else {
-    asio::post(executor_, [alive = alive_, f = std::move(f)] {
-      if (*alive) f();
-    });
-  }
+  asio::dispatch(executor_, [alive = alive_, f = std::move(f)] {
+    if (*alive) f();
+  });
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "net/foreign_stream.hpp"
 
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
@@ -52,11 +53,7 @@ asio::awaitable<void> ForeignStream::close_write() {
 }
 
 void ForeignStream::reset() {
-  if (runs_here(owner_)) {
-    inner_->reset();
-    return;
-  }
-  asio::post(owner_, [s = inner_] { s->reset(); });
+  asio::dispatch(owner_, [s = inner_] { s->reset(); });
 }
 
 }  // namespace mp::net
