@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config clang
-  libasio-dev libssl-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
+  libasio-dev libssl-dev libsodium-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libhttp-parser-dev libgnutls28-dev libngtcp2-crypto-gnutls-dev
   libpqxx-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev

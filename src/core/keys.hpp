@@ -63,7 +63,7 @@ class PublicKey {
   KeyType type_ = KeyType::kEd25519;
   Bytes data_;
   // EVP_PKEY, shared so copies are cheap; null for Ed25519, whose 32 bytes
-  // are all a connection keeps of its remote (verify() builds one).
+  // are all a connection keeps of its remote (libsodium verifies them).
   std::shared_ptr<void> pkey_;
 };
 
