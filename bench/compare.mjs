@@ -5,8 +5,8 @@
 // server pinned to one core with taskset and the load generator to the
 // others. Prints one table: figure, ours, js, ratio; the headline is server
 // CPU time per operation (read from /proc/<pid>/stat), the figure a busy
-// shared machine distorts least. This machine's crypto bound (openssl speed)
-// is printed beside the setups figure. Ours runs twice: NETWORK_THREADS=1
+// shared machine distorts least. This machine's crypto bound (`mp-loadgen
+// crypto`) is printed beside the setups figure. Ours runs twice: NETWORK_THREADS=1
 // pinned like js, then NETWORK_THREADS=2 unpinned (its two network threads
 // need both cores; the load generator shares them then) for the modes of
 // --x2 (default: setups).
@@ -83,18 +83,28 @@ async function freePort () {
   })
 }
 
-// op/s of X25519 derivation and Ed25519 verification on one core.
+// This core's crypto bound for a Noise XX responder, on the primitives the
+// node calls (`mp-loadgen crypto`: X25519 through OpenSSL, Ed25519
+// verification through libsodium): one ephemeral key pair, the ee, es, se
+// agreements, the remote's payload signature checked (ours is signed once
+// per process). openssl speed's Ed25519 is printed beside it for reference.
 function cryptoBound () {
-  const text = execFileSync('openssl', ['speed', '-seconds', '1', 'ecdhx25519', 'ed25519'],
+  const out = execFileSync('taskset', ['-c', '1', resolve(opt.loadgen), 'crypto', '--duration', '1'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-  const x = Number(text.match(/X25519\)\s+\S+s\s+([\d.]+)/)[1])
-  const ed = text.match(/Ed25519\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)/)
-  const verify = Number(ed[2])
-  // Noise XX responder: ephemeral key generation and the ee, es, se DH (4
-  // X25519 scalar multiplications); the remote's payload signature checked
-  // (1 Ed25519 verification). Ours is signed once per process.
-  const perSetupUs = 4e6 / x + 1e6 / verify
-  return { x25519PerS: x, ed25519VerifyPerS: verify, setupsPerS: 1e6 / perSetupUs }
+  const r = JSON.parse(out.match(/^RESULT (.*)$/m)[1])
+  let opensslVerify
+  try {
+    const text = execFileSync('openssl', ['speed', '-seconds', '1', 'ed25519'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    opensslVerify = Number(text.match(/Ed25519\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)/)[2])
+  } catch { opensslVerify = undefined }
+  return {
+    x25519PerS: r.x25519_per_s,
+    keygenPerS: r.x25519_keygen_per_s,
+    ed25519VerifyPerS: r.ed25519_verify_per_s,
+    opensslVerifyPerS: opensslVerify,
+    setupsPerS: r.setups_per_s
+  }
 }
 
 async function startOurs (threads = 1) {
@@ -272,7 +282,9 @@ async function main () {
   const started = new Date()
   console.log(`compare: ${cpus().length} cores (${cpus()[0].model}), load average ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
   const crypto = cryptoBound()
-  console.log(`crypto bound (one core): X25519 ${crypto.x25519PerS.toFixed(0)}/s, Ed25519 verify ${crypto.ed25519VerifyPerS.toFixed(0)}/s => ~${crypto.setupsPerS.toFixed(0)} responder handshakes/s`)
+  console.log(`crypto bound (one core, the node's primitives): X25519 key pairs ${crypto.keygenPerS.toFixed(0)}/s, ` +
+    `agreements ${crypto.x25519PerS.toFixed(0)}/s, Ed25519 verify ${crypto.ed25519VerifyPerS.toFixed(0)}/s ` +
+    `(openssl speed: ${crypto.opensslVerifyPerS?.toFixed(0) ?? '-'}/s) => ~${crypto.setupsPerS.toFixed(0)} responder handshakes/s`)
   const results = { ours: {}, ours2: {}, js: {} }
   const x2Modes = opt.x2 === 'none' ? [] : opt.x2.split(',').filter(m => modes.includes(m))
   const runs = [[() => startOurs(1), modes], [() => startOurs(2), x2Modes], [startJs, modes]]

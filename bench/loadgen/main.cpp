@@ -11,6 +11,7 @@
 // wrong (malformed, no closer peers), or nothing was done.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -24,7 +25,9 @@ using namespace mp::loadgen;
 namespace {
 
 constexpr const char* kUsage = R"(usage: mp-loadgen MODE --target ADDR [flags]
-modes: setups | findnode-new | findnode-reuse | idle | relay
+modes: setups | findnode-new | findnode-reuse | idle | relay | crypto
+  (crypto takes no target: one core's X25519 and Ed25519 rates on the node's own
+   primitives and the responder-handshake bound they give; --duration S per figure)
   --target ADDR       /ip4/A/tcp/P[/p2p/ID], /ip4/A/udp/P/quic-v1[/p2p/ID] or A:P of the server
   --transport T       tcp or quic (with an A:P target; a multiaddr says it itself)
   --pid N             the server's pid: its CPU time (and RSS for idle) from /proc
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
       else if (a == "--check") check = true;
       else throw std::invalid_argument("unknown flag " + a);
     }
+    if (opt.mode == "crypto") return run_crypto(std::min(opt.duration, 5.0));
     if (target.empty()) throw std::invalid_argument("--target is required");
     opt.target = parse_target(target, quic);
     if (opt.target.quic && opt.mode == "relay") {

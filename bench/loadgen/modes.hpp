@@ -66,5 +66,8 @@ PhaseReport run_setups(const Options& opt);
 PhaseReport run_findnode(const Options& opt, bool reuse_stream);
 PhaseReport run_idle(const Options& opt);
 PhaseReport run_relay(const Options& opt);
+// No server: the crypto bound of one Noise responder on this core, on the
+// node's own primitives (crypto_mode.cpp). Prints its line and RESULT.
+int run_crypto(double seconds);
 
 }  // namespace mp::loadgen

@@ -48,6 +48,21 @@ test('mp-loadgen is built', () => {
   assert.ok(existsSync(LOADGEN), `${LOADGEN} is missing: configure with -DMP_BUILD_BENCH=ON or set MP_LOADGEN`)
 })
 
+// The crypto bound compare.mjs prints beside the setups figure: rates of the
+// node's own primitives, each checked (a failed agreement or verification
+// exits non-zero), and a per-handshake cost that adds them up.
+test('mp-loadgen crypto: the responder handshake bound from measured primitives', async () => {
+  const { code, out, result } = await loadgen(['crypto', '--duration', '0.2'])
+  assert.equal(code, 0, out)
+  assert.ok(result, out)
+  for (const k of ['x25519_keygen_per_s', 'x25519_per_s', 'ed25519_verify_per_s']) {
+    assert.ok(result[k] > 0, `${k} ${result[k]}`)
+  }
+  const sum = 1e6 / result.x25519_keygen_per_s + 3e6 / result.x25519_per_s + 1e6 / result.ed25519_verify_per_s
+  assert.ok(Math.abs(result.setup_us - sum) < 0.01, `${result.setup_us} vs ${sum}`)
+  assert.ok(Math.abs(result.setups_per_s * result.setup_us - 1e6) < 1e3, out)
+})
+
 async function findNodeLoad (transport) {
   const node = await startBootstrap({ env: { RUST_LOG: 'info', ...(transport === 'quic' ? QUIC_ENV : {}) } })
   try {
