@@ -309,8 +309,11 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     advance(HandshakeStage::kMuxer);
     multistream::Negotiated mux;
     if (dir == Direction::kInbound) {
+      // The answer goes out with the session's first frames (our identify
+      // stream's opening, queued at registration): one segment fewer.
       mux = co_await multistream::negotiate_inbound(
-          *secured, [](std::string_view p) { return p == yamux::kProtocolId; });
+          *secured, [](std::string_view p) { return p == yamux::kProtocolId; },
+          /*max_attempts=*/16, multistream::Answer::kReturn);
     } else {
       const std::vector<std::string> proposals{std::string(yamux::kProtocolId)};
       mux = co_await multistream::negotiate_outbound(*secured, proposals);
@@ -362,7 +365,7 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     out.remote_ip = ip;
     out.muxed = std::make_shared<YamuxConnection>(here, std::move(muxed),
                                                   dir == Direction::kOutbound, ycfg,
-                                                  std::move(account));
+                                                  std::move(account), std::move(mux.answer));
     out.executor = here;
     if (dir == Direction::kInbound) {
       // Admitted and registered in one step on the owner's thread; a

@@ -4,10 +4,11 @@ namespace mp::host {
 
 YamuxConnection::YamuxConnection(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> secured,
                                  bool is_client, yamux::Config config,
-                                 std::unique_ptr<ConnectionAccount> account)
+                                 std::unique_ptr<ConnectionAccount> account, Bytes first)
     : gate_(std::make_shared<BudgetGate>(std::move(account))) {
   config.memory = gate_;
   session_ = yamux::Session::create(std::move(ex), std::move(secured), is_client, config);
+  session_->write_first(std::move(first));
 }
 
 void YamuxConnection::start(InboundHandler on_inbound, CloseHandler on_close) {

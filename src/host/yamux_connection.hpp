@@ -29,9 +29,11 @@ class BudgetGate final : public yamux::MemoryGate {
 
 class YamuxConnection final : public MuxedConnection {
  public:
-  // `config.memory` is set here from `account`.
+  // `config.memory` is set here from `account`. `first`: bytes the session
+  // writes with its first frames (yamux::Session::write_first).
   YamuxConnection(asio::any_io_executor ex, std::unique_ptr<net::ByteStream> secured,
-                  bool is_client, yamux::Config config, std::unique_ptr<ConnectionAccount> account);
+                  bool is_client, yamux::Config config, std::unique_ptr<ConnectionAccount> account,
+                  Bytes first = {});
 
   void start(InboundHandler on_inbound, CloseHandler on_close) override;
   asio::awaitable<std::shared_ptr<net::ByteStream>> open_stream() override;

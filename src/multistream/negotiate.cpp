@@ -38,7 +38,7 @@ Bytes take_leftover(net::BufferedReader& reader) {
 
 asio::awaitable<Negotiated> negotiate_inbound(net::ByteStream& stream,
                                               const std::function<bool(std::string_view)>& supported,
-                                              int max_attempts) {
+                                              int max_attempts, Answer answer) {
   net::BufferedReader reader(stream);
   const std::string header = co_await read_message(reader);
   if (header != kProtocolId) {
@@ -51,8 +51,11 @@ asio::awaitable<Negotiated> negotiate_inbound(net::ByteStream& stream,
     std::string proposal = co_await read_message(reader, attempt);
     if (proposal != "ls" && supported(proposal)) {
       encode_message(proposal, out);
+      if (answer == Answer::kReturn) {
+        co_return Negotiated{std::move(proposal), take_leftover(reader), std::move(out)};
+      }
       co_await stream.write(out);
-      co_return Negotiated{std::move(proposal), take_leftover(reader)};
+      co_return Negotiated{std::move(proposal), take_leftover(reader), {}};
     }
     encode_message(kNotAvailable, out);
     co_await stream.write(out);
@@ -62,7 +65,8 @@ asio::awaitable<Negotiated> negotiate_inbound(net::ByteStream& stream,
 }
 
 asio::awaitable<Negotiated> negotiate_outbound(net::ByteStream& stream,
-                                               const std::vector<std::string>& protocols) {
+                                               const std::vector<std::string>& protocols,
+                                               bool read_only) {
   if (protocols.empty()) throw net::ProtocolError(Errc::nothing_to_propose, "multistream: nothing to propose");
   net::BufferedReader reader(stream);
   Bytes out;
@@ -72,6 +76,7 @@ asio::awaitable<Negotiated> negotiate_outbound(net::ByteStream& stream,
     encode_message(proposal, out);
     co_await stream.write(out);
     out.clear();
+    if (read_only && &proposal == &protocols.back()) co_await stream.close_write();
     if (!header_checked) {
       const std::string header = co_await read_message(reader);
       if (header != kProtocolId) {
@@ -81,7 +86,7 @@ asio::awaitable<Negotiated> negotiate_outbound(net::ByteStream& stream,
       header_checked = true;
     }
     const std::string answer = co_await read_message(reader);
-    if (answer == proposal) co_return Negotiated{proposal, take_leftover(reader)};
+    if (answer == proposal) co_return Negotiated{proposal, take_leftover(reader), {}};
     if (answer != kNotAvailable) {
       throw net::ProtocolError(Errc::unexpected_answer,
                                "multistream: unexpected answer '" + answer.substr(0, 64) + "'");

@@ -19,7 +19,15 @@ namespace mp::multistream {
 struct Negotiated {
   std::string protocol;
   Bytes leftover;
+  // With Answer::kReturn: the accepting answer, not yet written.
+  Bytes answer;
 };
+
+// Whether the listener writes its accepting answer itself (kWrite), or
+// returns it for the caller to send with the protocol's first bytes
+// (kReturn: one write, one TCP segment fewer; the caller must send it
+// promptly, as a dialer may wait for it before it says anything more).
+enum class Answer { kWrite, kReturn };
 
 // Listener side. `supported` says whether we speak a protocol. Answers "na"
 // to anything else and to "ls" (listing is optional in the spec and leaks
@@ -29,12 +37,16 @@ struct Negotiated {
 // (error.hpp): not_supported when the remote gave up after refusals.
 asio::awaitable<Negotiated> negotiate_inbound(net::ByteStream& stream,
                                               const std::function<bool(std::string_view)>& supported,
-                                              int max_attempts = 16);
+                                              int max_attempts = 16, Answer answer = Answer::kWrite);
 
 // Dialer side: proposes each protocol in order (header and first proposal in
 // one write) until the listener accepts one. Throws net::ProtocolError
-// (multistream::Errc::not_supported) if none is accepted.
+// (multistream::Errc::not_supported) if none is accepted. `read_only`: the
+// dialer will write nothing after the protocol name (identify's asker), so
+// its write side is closed right behind the last proposal, in the same
+// flush, instead of by a frame of its own when it is done.
 asio::awaitable<Negotiated> negotiate_outbound(net::ByteStream& stream,
-                                               const std::vector<std::string>& protocols);
+                                               const std::vector<std::string>& protocols,
+                                               bool read_only = false);
 
 }  // namespace mp::multistream

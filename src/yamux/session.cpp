@@ -83,6 +83,12 @@ void Session::start(InboundHandler on_inbound) {
   }
 }
 
+void Session::write_first(Bytes raw) {
+  if (started_ || raw.empty()) return;
+  raw.insert(raw.end(), pending_.begin(), pending_.end());
+  pending_ = std::move(raw);
+}
+
 asio::awaitable<std::shared_ptr<Stream>> Session::open_stream() {
   auto self = shared_from_this();
   for (;;) {

@@ -121,6 +121,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Spawns the coroutines. on_inbound receives each accepted stream; a
   // stream it drops is reset.
   void start(InboundHandler on_inbound);
+  // Bytes written before any frame, in the same write as the first frames
+  // queued when the session starts (the multistream answer that chose
+  // Yamux: multistream::Answer::kReturn). Call before start().
+  void write_first(Bytes raw);
 
   // Opens a stream (sends SYN at once). Throws std::system_error(Errc) when
   // the session is closed or going away, or too many streams are open.

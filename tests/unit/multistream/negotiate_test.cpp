@@ -98,6 +98,42 @@ TEST(MultistreamNegotiate, DialerFallsBackAfterNa) {
   EXPECT_EQ(s.output, messages({"/multistream/1.0.0", "/mplex/6.7.0", "/yamux/1.0.0"}));
 }
 
+TEST(MultistreamNegotiate, ListenerReturnsItsAnswerInsteadOfWritingIt) {
+  Bytes in = messages({"/multistream/1.0.0", "/tls/1.0.0", "/yamux/1.0.0"});
+  in.push_back(0xAA);
+  test::ScriptedStream s(in);
+  auto result = test::run_coro(
+      negotiate_inbound(s, supports({"/yamux/1.0.0"}), 16, Answer::kReturn));
+  EXPECT_EQ(result.protocol, "/yamux/1.0.0");
+  // The header and the "na" are written as they come; the accepting answer
+  // is handed back for the caller's first write.
+  EXPECT_EQ(s.output, messages({"/multistream/1.0.0", "na"}));
+  EXPECT_EQ(result.answer, messages({"/yamux/1.0.0"}));
+  EXPECT_EQ(result.leftover, Bytes{0xAA});
+}
+
+TEST(MultistreamNegotiate, ListenerAnswerHoldsTheHeaderWhenNothingWasRefused) {
+  test::ScriptedStream s(messages({"/multistream/1.0.0", "/yamux/1.0.0"}));
+  auto result = test::run_coro(
+      negotiate_inbound(s, supports({"/yamux/1.0.0"}), 16, Answer::kReturn));
+  EXPECT_TRUE(s.output.empty());
+  EXPECT_EQ(result.answer, messages({"/multistream/1.0.0", "/yamux/1.0.0"}));
+}
+
+TEST(MultistreamNegotiate, ReadOnlyDialerClosesItsSideRightAfterTheLastProposal) {
+  test::ScriptedStream s(messages({"/multistream/1.0.0", "na", "/ipfs/id/1.0.0"}));
+  auto result = test::run_coro(negotiate_outbound(s, {"/other/1", "/ipfs/id/1.0.0"}, true));
+  EXPECT_EQ(result.protocol, "/ipfs/id/1.0.0");
+  const Bytes proposals = messages({"/multistream/1.0.0", "/other/1", "/ipfs/id/1.0.0"});
+  EXPECT_EQ(s.output, proposals);
+  ASSERT_TRUE(s.closed_write);
+  EXPECT_EQ(s.output_at_close, proposals.size());  // not before the last proposal
+
+  test::ScriptedStream plain(messages({"/multistream/1.0.0", "/ipfs/id/1.0.0"}));
+  test::run_coro(negotiate_outbound(plain, {"/ipfs/id/1.0.0"}));
+  EXPECT_FALSE(plain.closed_write);
+}
+
 TEST(MultistreamNegotiate, DialerFailsWhenNothingAccepted) {
   test::ScriptedStream s(messages({"/multistream/1.0.0", "na"}));
   EXPECT_THROW(test::run_coro(negotiate_outbound(s, {"/noise"})), net::ProtocolError);

@@ -443,6 +443,49 @@ TEST_F(YamuxSession, OutboundSynIsAWindowUpdate) {
   EXPECT_EQ(r.session->close_reason(), "connection reset");
 }
 
+// Forwards to another stream and counts the writes (each would be one send).
+class CountingStream final : public net::ByteStream {
+ public:
+  explicit CountingStream(std::unique_ptr<net::ByteStream> inner) : inner_(std::move(inner)) {}
+  asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> buf) override {
+    co_return co_await inner_->read_some(buf);
+  }
+  asio::awaitable<void> write(BytesView data) override {
+    ++writes;
+    co_await inner_->write(data);
+  }
+  asio::awaitable<void> close_write() override { co_await inner_->close_write(); }
+  void reset() override { inner_->reset(); }
+  int writes = 0;
+
+ private:
+  std::unique_ptr<net::ByteStream> inner_;
+};
+
+TEST_F(YamuxSession, FirstBytesGoOutInTheSameWriteAsTheFirstFrames) {
+  auto [a, b] = net::make_memory_pipe(io.get_executor());
+  auto counting = std::make_unique<CountingStream>(std::move(a));
+  CountingStream* wire = counting.get();
+  auto session = Session::create(io.get_executor(), std::move(counting), /*is_client=*/false);
+  const Bytes answer = to_bytes(std::string("\x0d/yamux/1.0.0\n"));
+  run_to_completion(io, [&]() -> asio::awaitable<void> {
+    session->write_first(answer);
+    session->start(nullptr);
+    session->write_first(to_bytes(std::string("late")));  // after start: ignored
+    auto s = co_await session->open_stream();
+    co_await s->write(as_bytes("hi"));
+    net::BufferedReader in(*b);
+    EXPECT_EQ(co_await in.read_exact(answer.size()), answer);
+    auto syn = co_await read_frame(in);
+    EXPECT_EQ(syn->header, (FrameHeader{FrameType::window_update, flags::syn, 2, 0}));
+    auto data = co_await read_frame(in);
+    EXPECT_EQ(data->header, (FrameHeader{FrameType::data, 0, 2, 2}));
+    EXPECT_EQ(data->payload, to_bytes(std::string("hi")));
+    EXPECT_EQ(wire->writes, 1);
+    b->reset();
+  });
+}
+
 TEST_F(YamuxSession, InboundStreamIsAckedWithTheFirstFrame) {
   Raw r = make_raw(/*session_is_client=*/false);
   r.session->start([&](std::shared_ptr<Stream> s) {
