@@ -40,27 +40,31 @@ std::size_t Connection::stream_count() const {
   return muxed_ ? muxed_->stream_count() : 0;
 }
 
-asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols) {
-  if (net::runs_here(executor_)) co_return co_await open_stream_here(std::move(protocols));
+asio::awaitable<NegotiatedStream> Connection::open_stream(std::vector<std::string> protocols,
+                                                         bool read_only) {
+  if (net::runs_here(executor_)) {
+    co_return co_await open_stream_here(std::move(protocols), read_only);
+  }
   if (!is_open() || !muxed_) throw std::system_error(asio::error::not_connected);
   auto self = shared_from_this();
   // Named: GCC 12 may destroy a temporary of a co_await expression twice.
-  auto op = [self, p = std::move(protocols)]() mutable {
-    return self->open_stream_here(std::move(p));
+  auto op = [self, p = std::move(protocols), read_only]() mutable {
+    return self->open_stream_here(std::move(p), read_only);
   };
   NegotiatedStream s = co_await asio::co_spawn(executor_, std::move(op), asio::use_awaitable);
   s.stream = std::make_shared<net::ForeignStream>(executor_, std::move(s.stream));
   co_return s;
 }
 
-asio::awaitable<NegotiatedStream> Connection::open_stream_here(std::vector<std::string> protocols) {
+asio::awaitable<NegotiatedStream> Connection::open_stream_here(std::vector<std::string> protocols,
+                                                              bool read_only) {
   if (!is_open() || !muxed_) throw std::system_error(asio::error::not_connected);
   std::shared_ptr<net::ByteStream> stream = co_await muxed_->open_stream();
   auto self = shared_from_this();
   multistream::Negotiated negotiated;
   {
     net::Deadline deadline(executor_, negotiation_timeout_, stream);
-    negotiated = co_await multistream::negotiate_outbound(*stream, protocols);
+    negotiated = co_await multistream::negotiate_outbound(*stream, protocols, read_only);
   }
   if (!negotiated.leftover.empty()) {
     stream = std::make_shared<net::PrefixedStream>(std::move(negotiated.leftover), stream);

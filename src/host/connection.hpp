@@ -67,8 +67,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Opens a stream and negotiates one of `protocols` (in order of preference).
   // Called off the connection's thread, it runs there and hands back a
-  // net::ForeignStream.
-  asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols);
+  // net::ForeignStream. `read_only`: we will only read from it, so our side
+  // is closed with the proposal (multistream::negotiate_outbound).
+  asio::awaitable<NegotiatedStream> open_stream(std::vector<std::string> protocols,
+                                                bool read_only = false);
   // Says GoAway and closes the connection.
   void close(const std::string& reason);
 
@@ -76,7 +78,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class ConnectionRegistry;  // opens, sweeps and closes it
   friend class StreamDispatch;      // marks it busy
 
-  asio::awaitable<NegotiatedStream> open_stream_here(std::vector<std::string> protocols);
+  asio::awaitable<NegotiatedStream> open_stream_here(std::vector<std::string> protocols,
+                                                     bool read_only);
 
   // When it last had work: stored by StreamDispatch::serve on the
   // connection's thread and by the registry's sweep, read by the sweep.

@@ -112,7 +112,9 @@ asio::awaitable<void> Service::ask(std::shared_ptr<host::Connection> conn) {
   auto alive = alive_;
   try {
     std::vector<std::string> proposals{std::string(kProtocol)};
-    auto s = co_await conn->open_stream(std::move(proposals));
+    // We only read: our side closes with the proposal, in the same frame
+    // flush, so dropping the stream after the answer sends nothing more.
+    auto s = co_await conn->open_stream(std::move(proposals), /*read_only=*/true);
     net::Deadline deadline(conn->executor(), host_.config().stream_negotiation_timeout, s.stream);
     auto info = co_await receive(*s.stream, conn->remote_peer());
     co_await net::run_on(host_.executor(), [&] {

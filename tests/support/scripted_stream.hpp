@@ -26,17 +26,20 @@ class ScriptedStream final : public net::ByteStream {
   }
   asio::awaitable<void> write(BytesView data) override {
     if (reset_) throw std::system_error(asio::error::connection_reset);
+    if (closed_write) throw std::system_error(asio::error::broken_pipe);  // written after close
     append(output, data);
     co_return;
   }
   asio::awaitable<void> close_write() override {
     closed_write = true;
+    output_at_close = output.size();
     co_return;
   }
   void reset() override { reset_ = true; }
 
   Bytes output;
   bool closed_write = false;
+  std::size_t output_at_close = 0;  // bytes written before close_write
 
  private:
   Bytes input_;
