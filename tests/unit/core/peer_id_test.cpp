@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 #include <unordered_set>
 
 #include "core/hash.hpp"
@@ -164,6 +165,29 @@ TEST(PeerId, RandomTextAndBytesNeverCrash) {
     auto p = PeerId::from_bytes(b);
     if (p.ok()) (void)p->extract_public_key();
   }
+}
+
+}  // namespace
+}  // namespace mp
+
+namespace mp {
+namespace {
+
+// FIPS 180-2 examples, and the same digest from several threads (each has
+// its own reused context).
+TEST(Sha256, KnownAnswersOnEveryThread) {
+  auto hex = [](const Sha256Digest& d) { return to_hex(BytesView(d.data(), d.size())); };
+  auto check = [&] {
+    EXPECT_EQ(hex(sha256(BytesView{})),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex(sha256(as_bytes("abc"))),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex(sha256(as_bytes("abc"))),  // the reused context starts afresh
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  };
+  check();
+  std::thread t(check);
+  t.join();
 }
 
 }  // namespace
