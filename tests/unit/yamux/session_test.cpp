@@ -463,8 +463,9 @@ class CountingStream final : public net::ByteStream {
 };
 
 TEST_F(YamuxSession, FirstBytesGoOutInTheSameWriteAsTheFirstFrames) {
-  auto [a, b] = net::make_memory_pipe(io.get_executor());
-  auto counting = std::make_unique<CountingStream>(std::move(a));
+  auto pipe = net::make_memory_pipe(io.get_executor());
+  auto counting = std::make_unique<CountingStream>(std::move(pipe.first));
+  auto peer = std::move(pipe.second);
   CountingStream* wire = counting.get();
   auto session = Session::create(io.get_executor(), std::move(counting), /*is_client=*/false);
   const Bytes answer = to_bytes(std::string("\x0d/yamux/1.0.0\n"));
@@ -474,7 +475,7 @@ TEST_F(YamuxSession, FirstBytesGoOutInTheSameWriteAsTheFirstFrames) {
     session->write_first(to_bytes(std::string("late")));  // after start: ignored
     auto s = co_await session->open_stream();
     co_await s->write(as_bytes("hi"));
-    net::BufferedReader in(*b);
+    net::BufferedReader in(*peer);
     EXPECT_EQ(co_await in.read_exact(answer.size()), answer);
     auto syn = co_await read_frame(in);
     EXPECT_EQ(syn->header, (FrameHeader{FrameType::window_update, flags::syn, 2, 0}));
@@ -482,7 +483,7 @@ TEST_F(YamuxSession, FirstBytesGoOutInTheSameWriteAsTheFirstFrames) {
     EXPECT_EQ(data->header, (FrameHeader{FrameType::data, 0, 2, 2}));
     EXPECT_EQ(data->payload, to_bytes(std::string("hi")));
     EXPECT_EQ(wire->writes, 1);
-    b->reset();
+    peer->reset();
   });
 }
 
