@@ -15,7 +15,12 @@
 //     [--binary build/mepassa-bootstrap] [--loadgen build/bench/loadgen/mp-loadgen] \
 //     [--duration 5] [--idle 1000]
 //     [--only setups,findnode-new,findnode-reuse,idle,relay,quic-setups,quic-findnode-new,quic-findnode-reuse]
-//     [--chunk 16384] [--out FILE] [--x2 setups|MODES|none]
+//     [--chunk 16384] [--out FILE] [--x2 setups|MODES|none] [--skip-half]
+//
+// Each FIND_NODE mode runs twice: as fast as answered, then paced at half
+// the rate it reached (mp-loadgen --rate: open loop, latency counted from
+// the scheduled send) for the latency of a node that is not saturated;
+// --skip-half leaves the second run out.
 //
 // The relay mode (Circuit Relay v2: --conns listener/client pairs, CONNECT
 // then chunk echoes through the server) runs both relays with their
@@ -57,6 +62,7 @@ const { values: opt } = parseArgs({
     chunk: { type: 'string', default: '16384' },
     out: { type: 'string' },
     x2: { type: 'string', default: 'setups' },
+    'skip-half': { type: 'boolean', default: false },
     'all-cpus': { type: 'string', default: '0,1' },
     deadline: { type: 'string', default: '600' }
   }
@@ -189,14 +195,14 @@ async function stop (server) {
 
 // Runs mp-loadgen pinned to the client cores; resolves with its RESULT object.
 // A quic-* mode is the same mode against the server's QUIC address.
-function loadgen (server, mode) {
+function loadgen (server, mode, extra = []) {
   const quic = mode.startsWith('quic-')
   const jsQuic = quic && server.name === 'js'
   const args = [quic ? mode.slice('quic-'.length) : mode, '--target', quic ? server.quicTarget : server.target,
     '--pid', String(server.pid), '--threads', opt['client-threads'], '--duration', opt.duration,
     '--concurrency', (jsQuic && opt['js-quic-concurrency']) || opt.concurrency,
     '--conns', (jsQuic && opt['js-quic-conns']) || opt.conns, '--inflight', opt.inflight,
-    '--idle', opt.idle, '--chunk', opt.chunk]
+    '--idle', opt.idle, '--chunk', opt.chunk, ...extra]
   if (mode === 'idle' && server.httpPort) args.push('--health-port', String(server.httpPort))
   return new Promise((done, reject) => {
     const p = spawn('taskset', ['-c', server.clientCpus, resolve(opt.loadgen), ...args],
@@ -221,7 +227,10 @@ function findNodeFigures (how) {
     [`FIND_NODE/s (wall), ${how}`, '/s', r => r.ops_per_s, 'higher'],
     ...['p50', 'p99', 'p99.9'].map(p =>
       [`latency ${p}, ${how}`, 'us', r => r[`${p.replace('.', '')}_us`], 'lower']),
-    [`closer peers per answer, ${how}`, '', r => r.closer_peers_per_answer, 'higher']
+    [`closer peers per answer, ${how}`, '', r => r.closer_peers_per_answer, 'higher'],
+    // The same load paced at half of the peak just measured (not with --skip-half).
+    ...['p50', 'p99', 'p99.9'].map(p =>
+      [`latency ${p} at half the peak rate, ${how}`, 'us', r => r.half?.[`${p.replace('.', '')}_us`], 'lower'])
   ]
 }
 
@@ -295,7 +304,13 @@ async function main () {
       `${server.threads ? `, NETWORK_THREADS=${server.threads}` : ''}; load generator on CPU ${server.clientCpus})`)
     for (const mode of runModes) {
       try {
-        results[server.name][mode] = await loadgen(server, mode)
+        const r = await loadgen(server, mode)
+        results[server.name][mode] = r
+        // Latency when the node is not saturated: the same loops paced (open
+        // loop, latency from the scheduled send) at half the rate it just did.
+        if (!opt['skip-half'] && /findnode/.test(mode) && r.ops_per_s > 0) {
+          r.half = await loadgen(server, mode, ['--rate', String(Math.max(1, Math.round(r.ops_per_s / 2)))])
+        }
       } catch (e) {
         console.error(`  ${e.message}`)
       }
