@@ -440,15 +440,16 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
     // here before its end is).
     handed_over_->fetch_add(data.size(), std::memory_order_relaxed);
     datagram_stats_->handed_over.fetch_add(1, std::memory_order_relaxed);
-    asio::post(ex, [this, alive = alive_, c, handle, from, copy = Bytes(data.begin(), data.end()),
-                    stats = datagram_stats_, counter = handed_over_] {
+    asio::post(ex, [this, alive = alive_, owner = executor_, c, handle, from,
+                    copy = Bytes(data.begin(), data.end()), stats = datagram_stats_,
+                    counter = handed_over_] {
       c->on_datagram(from, copy);
       counter->fetch_sub(copy.size(), std::memory_order_relaxed);
       if (c->terminated() || !c->handshake_started()) {
         stats->count(DropReason::kNotInitial);
         c->abort("undecryptable initial");
         if (!*alive) return;
-        asio::post(executor_, [this, alive, handle] {
+        asio::post(owner, [this, alive, handle] {
           if (!*alive) return;
           if (auto e = forget(handle)) net::release_on(e->ex, std::move(e->conn));
         });

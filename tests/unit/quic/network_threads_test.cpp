@@ -7,6 +7,9 @@
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <future>
 #include <map>
@@ -21,7 +24,10 @@
 #include "net/hop.hpp"
 #include "ping/ping.hpp"
 #include "ping/service.hpp"
+#include "quic/address.hpp"
+#include "quic/cid_router.hpp"
 #include "quic/quic_transport.hpp"
+#include "tls/certificate.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
@@ -184,6 +190,95 @@ TEST(QuicNetworkThreads, InboundConnectionsLiveOnTheirThreadsAndEndWithTheTransp
     EXPECT_EQ(b.handshakes_in_progress(), 0u);
     on_b.clear();
     pool.stop();  // before the hosts go: nothing runs on their connections' threads
+  }
+}
+
+// Valid client Initials of new connections, as our QUIC client writes them.
+std::vector<Bytes> client_initials(asio::io_context& io, const asio::ip::udp::endpoint& from,
+                                   const asio::ip::udp::endpoint& to, std::size_t n) {
+  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
+  auto creds = tls::Credentials::create(cert.value());
+  std::vector<Bytes> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bytes first;
+    auto c = QuicConnection::connect(
+        io.get_executor(), from, to, creds.value(), ConnectionSettings{}, std::nullopt,
+        [&first](const asio::ip::udp::endpoint&, BytesView d) {
+          if (first.empty()) first.assign(d.begin(), d.end());
+        },
+        ConnectionEvents{});
+    c.value()->flush();
+    out.push_back(std::move(first));
+    c.value()->abort("test");
+  }
+  return out;
+}
+
+TEST(QuicNetworkThreads, AStalledHandshakeOnAnotherThreadIsEvictedForANewcomer) {
+  net::ContextPool pool(2);
+  asio::io_context io;
+  // Only the pool's executors: every inbound connection lives off the
+  // host's thread.
+  const auto network = pool.executors();
+  constexpr std::size_t kCap = 3;
+  {
+    auto server = quic_config();
+    server.handshake_timeout = 600s;  // only the cap ends a stalled handshake here
+    server.max_handshakes = kCap;
+    server.max_handshakes_per_ip = kCap;
+    server.quic_retry = host::QuicRetry::kNever;  // every Initial starts a handshake
+    auto client = quic_config();
+    client.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.2/udp/0/quic-v1")};
+    host::Host a(io.get_executor(), client, Ed25519KeyPair::generate());
+    host::Host b(io.get_executor(), server, Ed25519KeyPair::generate(), network);
+    ASSERT_TRUE(a.listen().ok());
+    ASSERT_TRUE(b.listen().ok());
+    const auto ep = *quic_endpoint(b.listen_addrs().at(0));
+    const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
+    asio::ip::udp::socket raw(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto initials = client_initials(io, raw.local_endpoint(), to, kCap);
+
+    std::shared_ptr<host::Connection> dialled;
+    std::set<std::string> answered;
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      // kCap handshakes that never go on, one per Initial, on the network
+      // threads: each answers from its thread through the host's socket.
+      for (const auto& d : initials) raw.send_to(asio::buffer(d), to);
+      std::array<std::uint8_t, 2048> buf{};
+      while (answered.size() < kCap) {
+        asio::ip::udp::endpoint from;
+        std::error_code ec;
+        asio::steady_timer t(io, 10s);
+        t.async_wait([&](std::error_code e) {
+          if (!e) raw.cancel();
+        });
+        const std::size_t n = co_await raw.async_receive_from(
+            asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
+        t.cancel();
+        if (ec) break;
+        // Each server connection answers to its client's connection ID.
+        if (auto h = parse_header(BytesView(buf.data(), n))) answered.insert(h->dcid);
+      }
+      EXPECT_EQ(b.handshakes_in_progress(), kCap);
+      // The table is full: a newcomer from another IP evicts one of them
+      // (its end is posted to its thread) and connects.
+      dialled = co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().size() == 1; }));
+      EXPECT_TRUE(co_await test::eventually([&] { return b.handshakes_in_progress() == kCap - 1; }));
+      b.shutdown();
+      a.shutdown();
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().empty(); }));
+    }(), 30s);
+    EXPECT_EQ(answered.size(), kCap);
+    EXPECT_TRUE(dialled);
+    EXPECT_EQ(b.stats().refusals[static_cast<std::size_t>(host::Scope::kNode)]
+                                [static_cast<std::size_t>(host::RefusalReason::kHandshakeEvicted)]
+                                    .load(),
+              1u);
+    EXPECT_EQ(b.quic().datagram_stats().get(DropReason::kHandshakes), 0u);
+    EXPECT_GT(b.quic().datagram_stats().handed_over.load(), 0u);
+    dialled.reset();
+    pool.stop();
   }
 }
 
