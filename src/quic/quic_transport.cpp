@@ -134,15 +134,16 @@ void QuicTransport::close() {
   }
 }
 
-void QuicTransport::on_owner(std::function<void()> f) {
-  if (net::runs_here(executor_)) {
-    if (*alive_) f();
-    return;
-  }
-  if (!*alive_) return;
-  asio::post(executor_, [alive = alive_, f = std::move(f)] {
-    if (*alive) f();
-  });
+QuicTransport::OnOwner QuicTransport::on_owner() const {
+  // Holds what it needs by value: it is called on a connection's thread,
+  // and looks at the transport only on its own, while it is alive.
+  return [owner = executor_, alive = alive_](std::function<void()> f) {
+    if (!*alive) return;
+    if (net::runs_here(owner)) return f();
+    asio::post(owner, [alive, f = std::move(f)] {
+      if (*alive) f();
+    });
+  };
 }
 
 std::shared_ptr<QuicTransport::Socket> QuicTransport::open_socket(
@@ -273,7 +274,9 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
                              copy = Bytes(data.begin(), data.end())] {
         handed_over_->fetch_sub(copy.size(), std::memory_order_relaxed);
         auto s = w.lock();
-        if (*alive && s && !closing_) on_datagram(s, from, copy, true);
+        if (!*alive || !s || closing_) return;
+        on_datagram(s, from, copy, true);
+        flush_handoff();  // outside the receive loop's batches
       });
       return;
     }
@@ -533,40 +536,42 @@ QuicConnection::SendSegments QuicTransport::segments_sender_for(const std::share
 ConnectionEvents QuicTransport::events_for(std::uint64_t handle,
                                            const asio::ip::udp::endpoint& remote) {
   // Each runs on the connection's thread and reaches the router and the
-  // tables here through on_owner (inline for a connection on ours).
+  // tables here through on_owner() (inline for a connection on ours).
+  const OnOwner to_owner = on_owner();
   ConnectionEvents ev;
   // Only clients receive NEW_TOKEN (ngtcp2 refuses it from a client).
-  ev.new_token = [this, key = quic_multiaddr(remote).to_string()](const std::string& t) {
-    on_owner([this, key, t] { new_tokens_.put(key, t); });
+  ev.new_token = [this, to_owner, key = quic_multiaddr(remote).to_string()](const std::string& t) {
+    to_owner([this, key, t] { new_tokens_.put(key, t); });
   };
-  ev.cid_added = [this, handle, in_flight = routes_in_flight_](const std::string& cid) {
-    if (net::runs_here(executor_)) return on_owner([this, cid, handle] { router_.add(cid, handle); });
+  ev.cid_added = [this, to_owner, handle, owner = executor_,
+                  in_flight = routes_in_flight_](const std::string& cid) {
+    if (net::runs_here(owner)) return to_owner([this, cid, handle] { router_.add(cid, handle); });
     // Counted before the packet announcing it leaves (see on_datagram).
     in_flight->fetch_add(1, std::memory_order_release);
-    on_owner([this, cid, handle, in_flight] {
+    to_owner([this, cid, handle, in_flight] {
       router_.add(cid, handle);
       in_flight->fetch_sub(1, std::memory_order_release);
     });
   };
-  ev.cid_removed = [this](const std::string& cid) {
-    on_owner([this, cid] { router_.remove(cid); });
+  ev.cid_removed = [this, to_owner](const std::string& cid) {
+    to_owner([this, cid] { router_.remove(cid); });
   };
   // Only dialled connections' tokens are indexed: a client gives none in
   // its transport parameters, and we answer for those we accepted.
-  ev.reset_token_added = [this, handle](const ResetToken& t) {
-    on_owner([this, handle, t] {
+  ev.reset_token_added = [this, to_owner, handle](const ResetToken& t) {
+    to_owner([this, handle, t] {
       auto it = connections_.find(handle);
       if (it != connections_.end() && !it->second.inbound) reset_tokens_.add(t, handle);
     });
   };
-  ev.reset_token_removed = [this, handle](const ResetToken& t) {
-    on_owner([this, handle, t] { reset_tokens_.remove(t, handle); });
+  ev.reset_token_removed = [this, to_owner, handle](const ResetToken& t) {
+    to_owner([this, handle, t] { reset_tokens_.remove(t, handle); });
   };
-  ev.established = [this, handle] {
-    on_owner([this, handle] { on_inbound_established(handle); });
+  ev.established = [this, to_owner, handle] {
+    to_owner([this, handle] { on_inbound_established(handle); });
   };
-  ev.terminated = [this, handle](const std::string& reason) {
-    on_owner([this, handle, reason] { on_terminated(handle, reason); });
+  ev.terminated = [this, to_owner, handle](const std::string& reason) {
+    to_owner([this, handle, reason] { on_terminated(handle, reason); });
   };
   return ev;
 }

@@ -142,8 +142,10 @@ class QuicTransport {
   void hand_over(const Entry& e, const asio::ip::udp::endpoint& from, BytesView data);
   void flush_handoff();
   void drop_handoff();
-  // Runs `f` on the transport's executor: now when called there, else posted.
-  void on_owner(std::function<void()> f);
+  // A callable that runs its argument on the transport's executor (now when
+  // called there, else posted), while the transport is alive.
+  using OnOwner = std::function<void(std::function<void()>)>;
+  OnOwner on_owner() const;
   void accept(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
               BytesView data);
   // A long header of a version we do not speak: Version Negotiation when
