@@ -15,9 +15,9 @@
 
 #include "host/host.hpp"
 #include "host/tcp_transport.hpp"
-#include "quic/address.hpp"
-#include "net/hop.hpp"
 #include "net/foreign_stream.hpp"
+#include "net/hop.hpp"
+#include "quic/address.hpp"
 #include "quic/datagram_batch.hpp"
 
 namespace mp::quic {
