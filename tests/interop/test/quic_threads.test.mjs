@@ -9,7 +9,7 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString, peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startBootstrap, createJsNode, waitFor } from '../lib/harness.mjs'
+import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
 
 let node
 let quicAddr
@@ -59,6 +59,11 @@ test('several js QUIC clients at once: each pings, identifies and runs FIND_NODE
       threads.add(Number(m[1]))
     }
     assert.ok(threads.size >= 2, `QUIC connections on network threads ${[...threads]}`)
+    // The datagrams of those on the second thread came through the main
+    // thread's socket and were handed over.
+    const { text } = await httpGet(node.httpPort, '/metrics')
+    const m = text.match(/^mepassa_quic_datagrams_handed_over_total (\d+)$/m)
+    assert.ok(m && Number(m[1]) > 0, `datagrams handed over: ${m?.[1]}`)
     // Our side identified each of them over QUIC.
     for (const js of clients) await node.waitForLog(new RegExp(`identified ${js.peerId}`))
   } finally {
