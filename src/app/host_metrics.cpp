@@ -123,6 +123,12 @@ void render_host_metrics(const host::Host& h, std::string& out) {
       "# TYPE mepassa_quic_segmented_packets_total counter\n"
       "mepassa_quic_segmented_packets_total {}\n",
       quic.segmented_sends.load(relaxed), quic.segmented_packets.load(relaxed));
+  out += fmt::format(
+      "# HELP mepassa_quic_datagrams_handed_over_total UDP datagrams the QUIC listener handed "
+      "over to connections living on other network threads (NETWORK_THREADS).\n"
+      "# TYPE mepassa_quic_datagrams_handed_over_total counter\n"
+      "mepassa_quic_datagrams_handed_over_total {}\n",
+      quic.handed_over.load(relaxed));
 
   // Two labels (scope, reason): memory refusals are counted by the
   // ResourceBudget, the rest by HostStats.

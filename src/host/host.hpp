@@ -14,9 +14,10 @@
 // Threading: the host, its registry, its events and every service run on
 // one io_context (the executor given, the owner); handlers and event
 // subscribers are called on it and must not block. Given `network` executors
-// (NETWORK_THREADS >= 2), inbound TCP connections are spread over them, one
-// each in turn: a connection's socket, Noise, Yamux and its streams stay on
-// its executor; it reaches the owner by messages (ARCHITECTURE.md "Threads").
+// (NETWORK_THREADS >= 2), inbound TCP and QUIC connections are spread over
+// them, one each in turn: a connection's socket (QUIC: its ngtcp2
+// connection), Noise, Yamux and its streams stay on its executor; it reaches
+// the owner by messages (ARCHITECTURE.md "Threads").
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -124,7 +125,7 @@ class Host {
   // together); counts a refusal, and ends the handshake the table evicted
   // for it, on whichever transport holds that one.
   HandshakeAdmission admit_handshake(const std::string& ip, Transport transport);
-  // Where the next inbound TCP connection lives: the network executors in
+  // Where the next inbound TCP or QUIC connection lives: the network executors in
   // turn, or ours without them.
   asio::any_io_executor next_connection_executor();
   // The index of `ex` among the network executors, or -1.

@@ -40,9 +40,9 @@ class MuxedConnection {
   // Graceful close: no new streams, the remote is told, then the connection ends.
   virtual void close() = 0;
   // stream_count(), last_remote_activity() and streams_refused() are what
-  // the registry's idle sweep reads from the owner thread: Yamux's are
-  // relaxed atomics, readable from any thread; QUIC's are plain fields, read
-  // on its own thread, which today is the owner's.
+  // the registry's idle sweep reads from the owner thread: relaxed atomics
+  // the connection's thread stores (Yamux's and QUIC's), readable from any
+  // thread.
   virtual std::size_t stream_count() const = 0;
   // The last time the remote sent something on a stream it opened (idle
   // timeout: streams the remote holds silent are not activity).

@@ -35,12 +35,14 @@ enum class DropReason : std::size_t {
   kLimit,              // over MAX_CONNECTIONS / MAX_CONNECTIONS_PER_IP
   kToken,              // an Initial whose Retry token is forged, expired or another address's
   kVersionRate,        // another version, answered with Version Negotiation too often already
+  kBacklog,            // for a connection on another network thread that has too many
+                       // bytes handed over and not yet read (kMaxHandedOver)
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
     kDropReasonNames = {"malformed", "unknown_connection", "not_initial",
                         "version",   "handshakes",         "limit",
-                        "token",     "version_rate"};
+                        "token",     "version_rate",       "backlog"};
 
 struct DatagramHeader {
   bool long_header = false;

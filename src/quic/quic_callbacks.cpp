@@ -65,6 +65,7 @@ int QuicConnection::Callbacks::stream_open(ngtcp2_conn* conn, std::int64_t id, v
   auto s = std::make_shared<QuicStream>(c.weak_from_this(), id);
   ngtcp2_conn_set_stream_user_data(conn, id, s.get());
   c.streams_[id] = s;
+  c.streams_changed();
   c.pending_inbound_.push_back(std::move(s));
   return 0;
 }
@@ -81,7 +82,7 @@ int QuicConnection::Callbacks::recv_stream_data(ngtcp2_conn* conn, std::uint32_t
     return 0;
   }
   if (len > 0 && !ngtcp2_conn_is_local_stream(conn, id))
-    c.last_remote_activity_ = std::chrono::steady_clock::now();
+    c.remote_active(std::chrono::steady_clock::now());
   static_cast<QuicStream*>(stream_user_data)
       ->on_data(BytesView(data, len), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
   return 0;
@@ -100,6 +101,7 @@ int QuicConnection::Callbacks::stream_close(ngtcp2_conn* conn, std::uint32_t, st
   auto& c = self(user_data);
   if (stream_user_data) static_cast<QuicStream*>(stream_user_data)->on_closed();
   c.streams_.erase(id);
+  c.streams_changed();
   // The remote's stream credit comes back as its streams end.
   if (ngtcp2_is_bidi_stream(id) && !ngtcp2_conn_is_local_stream(conn, id))
     ngtcp2_conn_extend_max_streams_bidi(conn, 1);

@@ -65,7 +65,7 @@ QuicConnection::QuicConnection(asio::any_io_executor ex, const asio::ip::udp::en
       send_(std::move(send)),
       events_(std::move(events)),
       timer_(ex),
-      last_remote_activity_(std::chrono::steady_clock::now()) {
+      last_remote_activity_(std::chrono::steady_clock::now().time_since_epoch().count()) {
   conn_ref_.get_conn = Callbacks::get_conn;
   conn_ref_.user_data = this;
 }
@@ -400,9 +400,11 @@ void QuicConnection::terminate(const std::string& reason) {
   handshake_notifier_.notify();
   auto streams = std::move(streams_);
   streams_.clear();
+  streams_changed();
   for (auto& [id, s] : streams) s->on_closed();
   pending_inbound_.clear();
   asio::post(ex_, [self = shared_from_this()] {
+    self->end_told_ = true;
     if (self->events_.terminated) self->events_.terminated(self->close_reason_);
     if (auto cb = std::move(self->on_close_)) cb(self->close_reason_);
     self->on_inbound_ = nullptr;
@@ -412,7 +414,18 @@ void QuicConnection::terminate(const std::string& reason) {
 void QuicConnection::start(InboundHandler on_inbound, CloseHandler on_close) {
   on_inbound_ = std::move(on_inbound);
   on_close_ = std::move(on_close);
-  if (terminated_) return;  // the posted terminate runs on_close_
+  if (terminated_) {
+    // The posted terminate runs on_close_, unless it ran before we were
+    // started (a connection on another thread that ended while its
+    // registration was on its way): then it is told now, posted.
+    if (end_told_) {
+      on_inbound_ = nullptr;
+      asio::post(ex_, [self = shared_from_this()] {
+        if (auto cb = std::move(self->on_close_)) cb(self->close_reason_);
+      });
+    }
+    return;
+  }
   auto pending = std::move(pending_inbound_);
   pending_inbound_.clear();
   for (auto& s : pending) on_inbound_(std::move(s));
@@ -428,6 +441,7 @@ asio::awaitable<std::shared_ptr<net::ByteStream>> QuicConnection::open_stream() 
       auto s = std::make_shared<QuicStream>(weak_from_this(), id);
       ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
       streams_[id] = s;
+      streams_changed();
       co_return s;
     }
     if (rv != NGTCP2_ERR_STREAM_ID_BLOCKED)

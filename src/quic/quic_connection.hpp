@@ -19,6 +19,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,8 +57,9 @@ struct ConnectionSettings {
   std::optional<TokenSecret> new_token_secret;
 };
 
-// What a connection tells its transport. Each runs on the io_context, never
-// from inside ngtcp2.
+// What a connection tells its transport. Each is called on the connection's
+// thread (some from inside ngtcp2's callbacks): the transport's take them to
+// its own thread (QuicTransport::on_owner).
 struct ConnectionEvents {
   std::function<void(const std::string& cid)> cid_added;    // route it here
   std::function<void(const std::string& cid)> cid_removed;
@@ -127,15 +129,29 @@ class QuicConnection final : public host::MuxedConnection,
   const asio::ip::udp::endpoint& remote() const { return remote_; }
   // Why it ended ("handshake timeout", "peer_id_mismatch", ...).
   const std::string& close_reason() const { return close_reason_; }
-  void set_account(std::unique_ptr<host::ConnectionAccount> a) { account_ = std::move(a); }
+  // Set once, on the transport's thread, when the connection is registered;
+  // its streams read it on the connection's thread (account_view_).
+  void set_account(std::unique_ptr<host::ConnectionAccount> a) {
+    account_ = std::move(a);
+    account_view_.store(account_.get(), std::memory_order_release);
+  }
+  // The executor the connection lives on: every call but the getters of
+  // what never changes (remote, scid, original_dcid), and peer() once
+  // `established` was told, runs there.
+  const asio::any_io_executor& executor() const { return ex_; }
 
   // host::MuxedConnection
   void start(InboundHandler on_inbound, CloseHandler on_close) override;
   asio::awaitable<std::shared_ptr<net::ByteStream>> open_stream() override;
   void close() override;
-  std::size_t stream_count() const override { return streams_.size(); }
+  // Read by the host's idle sweep from its own thread: relaxed atomics the
+  // connection's thread stores (as Yamux's).
+  std::size_t stream_count() const override {
+    return stream_count_.load(std::memory_order_relaxed);
+  }
   std::chrono::steady_clock::time_point last_remote_activity() const override {
-    return last_remote_activity_;
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+        last_remote_activity_.load(std::memory_order_relaxed)));
   }
   std::uint64_t streams_refused() const override { return 0; }  // QUIC credit refuses them
   host::ConnectionAccount& memory() override { return *account_; }
@@ -164,6 +180,13 @@ class QuicConnection final : public host::MuxedConnection,
   void terminate(const std::string& reason);
   void handshake_done();
   void stream_consumed(std::int64_t id, std::size_t n);
+  void streams_changed() { stream_count_.store(streams_.size(), std::memory_order_relaxed); }
+  void remote_active(std::chrono::steady_clock::time_point t) {
+    last_remote_activity_.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  host::ConnectionAccount* account() const {
+    return account_view_.load(std::memory_order_acquire);
+  }
   void shutdown_stream(std::int64_t id);
 
   asio::any_io_executor ex_;
@@ -187,7 +210,9 @@ class QuicConnection final : public host::MuxedConnection,
   InboundHandler on_inbound_;
   CloseHandler on_close_;
   std::unique_ptr<host::ConnectionAccount> account_;
-  std::chrono::steady_clock::time_point last_remote_activity_;
+  std::atomic<host::ConnectionAccount*> account_view_{nullptr};
+  std::atomic<std::size_t> stream_count_{0};
+  std::atomic<std::chrono::steady_clock::rep> last_remote_activity_;
   std::string close_reason_;
   bool in_ngtcp2_ = false;
   bool flush_scheduled_ = false;
@@ -195,6 +220,7 @@ class QuicConnection final : public host::MuxedConnection,
   bool crypto_received_ = false;
   bool stateless_reset_ = false;  // the peer reset the connection (RFC 9000 10.3)
   bool terminated_ = false;
+  bool end_told_ = false;  // the posted end of terminate() ran
 };
 
 }  // namespace mp::quic

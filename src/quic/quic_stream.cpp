@@ -12,7 +12,7 @@ QuicStream::~QuicStream() {
 
 host::ConnectionAccount* QuicStream::account() const {
   auto c = conn_.lock();
-  return c ? c->account_.get() : nullptr;
+  return c ? c->account() : nullptr;
 }
 
 void QuicStream::release_all() {
@@ -26,7 +26,7 @@ void QuicStream::release_all() {
 void QuicStream::consumed(std::size_t n) {
   auto c = conn_.lock();
   if (!c) return;
-  auto* a = c->account_.get();
+  auto* a = c->account();
   if (!a) {
     // Before the connection is registered (no account yet): credit as read.
     c->stream_consumed(id_, n);
@@ -47,7 +47,7 @@ void QuicStream::consumed(std::size_t n) {
 
 void QuicStream::grant_withheld() {
   auto c = conn_.lock();
-  auto* a = c ? c->account_.get() : nullptr;
+  auto* a = c ? c->account() : nullptr;
   if (!a || local_reset_ || peer_reset_ || closed_) return;
   std::size_t want = withheld_;
   while (want > 0) {

@@ -15,6 +15,8 @@
 
 #include "host/host.hpp"
 #include "host/tcp_transport.hpp"
+#include "net/foreign_stream.hpp"
+#include "net/hop.hpp"
 #include "quic/address.hpp"
 #include "quic/datagram_batch.hpp"
 
@@ -22,12 +24,18 @@ namespace mp::quic {
 
 struct QuicTransport::Socket {
   explicit Socket(const asio::any_io_executor& ex) : socket(ex) {}
+  // Used on the transport's executor only; connections on other threads
+  // send on `fd` (open while the Socket lives, or until close() closed it
+  // with no connection elsewhere: then `open` is false first).
   asio::ip::udp::socket socket;
+  int fd = -1;
+  std::atomic<bool> open{true};
   asio::ip::udp::endpoint local;
   // Up to 16 datagrams per recvmmsg(2); one over 2048 bytes is truncated
   // and dropped (QUIC packets fit a path MTU; we never advertise more).
   DatagramBatch batch;
-  bool gso_failed = false;  // UDP_SEGMENT refused once: packets go one by one
+  // UDP_SEGMENT refused once: packets go one by one (set from any thread).
+  std::atomic<bool> gso_failed{false};
 };
 
 namespace {
@@ -55,6 +63,15 @@ int send_segmented(int fd, const asio::ip::udp::endpoint& to, BytesView data, st
     rv = ::sendmsg(fd, &msg, 0);
   } while (rv < 0 && errno == EINTR);
   return rv < 0 ? errno : 0;
+}
+
+// One datagram; true when sent.
+bool send_one(int fd, const asio::ip::udp::endpoint& to, BytesView data) {
+  ssize_t rv;
+  do {
+    rv = ::sendto(fd, data.data(), data.size(), 0, to.data(), static_cast<socklen_t>(to.size()));
+  } while (rv < 0 && errno == EINTR);
+  return rv >= 0;
 }
 
 host::HandshakeFailure classify(const std::string& reason) {
@@ -92,12 +109,41 @@ QuicTransport::~QuicTransport() {
 
 void QuicTransport::close() {
   closing_ = true;
+  drop_handoff();
   auto conns = connections_;
-  for (auto& [h, e] : conns) e.conn->close();
+  bool elsewhere = false;
+  for (auto& [h, e] : conns) {
+    if (e.remote) {
+      elsewhere = true;
+      asio::post(e.ex, [c = e.conn] { c->close(); });
+    } else {
+      e.conn->close();
+    }
+  }
   for (auto& s : sockets_) {
     std::error_code ec;
-    s->socket.close(ec);
+    // A connection on another thread may still send its CONNECTION_CLOSE:
+    // the descriptor stays open (and cannot be reused under it) until the
+    // Socket goes with the transport, after the network threads stopped.
+    if (elsewhere) {
+      s->socket.cancel(ec);
+    } else {
+      s->open = false;
+      s->socket.close(ec);
+    }
   }
+}
+
+QuicTransport::OnOwner QuicTransport::on_owner() const {
+  // Holds what it needs by value: it is called on a connection's thread,
+  // and looks at the transport only on its own, while it is alive.
+  return [owner = executor_, alive = alive_](std::function<void()> f) {
+    if (!*alive) return;
+    if (net::runs_here(owner)) return f();
+    asio::post(owner, [alive, f = std::move(f)] {
+      if (*alive) f();
+    });
+  };
 }
 
 std::shared_ptr<QuicTransport::Socket> QuicTransport::open_socket(
@@ -109,6 +155,7 @@ std::shared_ptr<QuicTransport::Socket> QuicTransport::open_socket(
   if (!ec) s->socket.non_blocking(true, ec);
   if (!ec) s->local = s->socket.local_endpoint(ec);
   if (ec) return nullptr;
+  s->fd = s->socket.native_handle();
   sockets_.push_back(s);
   asio::co_spawn(executor_, receive_loop(s), asio::detached);
   return s;
@@ -148,6 +195,7 @@ asio::awaitable<void> QuicTransport::receive_loop(std::shared_ptr<Socket> sock) 
     co_await sock->socket.async_wait(asio::socket_base::wait_read,
                                      asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || closing_ || ec == asio::error::operation_aborted) co_return;
+    if (!sock->open) co_return;
     int errors = 0;
     for (int batches = 0;; ++batches) {
       if (batches == kBatchesPerTurn) {
@@ -172,15 +220,21 @@ asio::awaitable<void> QuicTransport::receive_loop(std::shared_ptr<Socket> sock) 
           continue;
         }
         on_datagram(sock, sock->batch.from(slot), data);
-        if (!*alive || closing_) co_return;
+        if (!*alive) co_return;
+        if (closing_) {
+          drop_handoff();
+          co_return;
+        }
       }
+      flush_handoff();  // before the batch's buffers are read into again
       if (n < static_cast<int>(DatagramBatch::kSlots)) break;
     }
   }
 }
 
 void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
-                                const asio::ip::udp::endpoint& from, BytesView data) {
+                                const asio::ip::udp::endpoint& from, BytesView data,
+                                bool retried) {
   const auto header = parse_header(data);
   if (!header) {
     // A long header of another version that cannot be a client's first
@@ -194,6 +248,7 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
   if (auto handle = router_.find(header->dcid)) {
     auto it = connections_.find(*handle);
     if (it != connections_.end()) {
+      if (it->second.remote) return hand_over(it->second, from, data);
       auto conn = it->second.conn;  // may end inside (and `it` with it)
       const bool unregistered = it->second.inbound && !it->second.registered;
       conn->on_datagram(from, data);
@@ -209,11 +264,59 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
   }
   if (!header->long_header) {
     if (take_reset(data)) return;
+    // A connection on another thread may have issued this ID, its route
+    // still on its way here (posted before the packet that told the peer,
+    // so queued before this look ends): look again after it.
+    if (!retried && routes_in_flight_->load(std::memory_order_acquire) > 0 &&
+        handed_over_->load(std::memory_order_relaxed) + data.size() <= kMaxHandedOver) {
+      handed_over_->fetch_add(data.size(), std::memory_order_relaxed);
+      asio::post(executor_, [this, alive = alive_, w = std::weak_ptr<Socket>(sock), from,
+                             copy = Bytes(data.begin(), data.end())] {
+        handed_over_->fetch_sub(copy.size(), std::memory_order_relaxed);
+        auto s = w.lock();
+        if (!*alive || !s || closing_) return;
+        on_datagram(s, from, copy, true);
+        flush_handoff();  // outside the receive loop's batches
+      });
+      return;
+    }
     return answer_reset(sock, from, *header, data.size());
   }
   if (header->version != NGTCP2_PROTO_VER_V1)
     return answer_version(sock, from, *header, data.size());
   accept(sock, from, data);
+}
+
+void QuicTransport::hand_over(const Entry& e, const asio::ip::udp::endpoint& from,
+                              BytesView data) {
+  if (handoff_ && handoff_->conn != e.conn) flush_handoff();
+  const std::size_t pending = handoff_ ? handoff_->bytes.size() : 0;
+  if (handed_over_->load(std::memory_order_relaxed) + pending + data.size() > kMaxHandedOver)
+    return datagram_stats_->count(DropReason::kBacklog);
+  if (!handoff_) handoff_.emplace(Handoff{e.conn, {}, {}});
+  handoff_->bytes.insert(handoff_->bytes.end(), data.begin(), data.end());
+  handoff_->parts.emplace_back(data.size(), from);
+}
+
+void QuicTransport::flush_handoff() {
+  if (!handoff_) return;
+  Handoff h = std::move(*handoff_);
+  handoff_.reset();
+  handed_over_->fetch_add(h.bytes.size(), std::memory_order_relaxed);
+  datagram_stats_->handed_over.fetch_add(h.parts.size(), std::memory_order_relaxed);
+  const auto ex = h.conn->executor();
+  asio::post(ex, [h = std::move(h), counter = handed_over_] {
+    std::size_t off = 0;
+    for (const auto& [n, from] : h.parts) {
+      h.conn->on_datagram(from, BytesView(h.bytes.data() + off, n));
+      off += n;
+    }
+    counter->fetch_sub(h.bytes.size(), std::memory_order_relaxed);
+  });
+}
+
+void QuicTransport::drop_handoff() {
+  handoff_.reset();
 }
 
 bool QuicTransport::take_reset(BytesView data) {
@@ -311,8 +414,16 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   }
   const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
   if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
+  if (handed_over_->load(std::memory_order_relaxed) + data.size() > kMaxHandedOver) {
+    host_.registry_.handshakes().remove(admission.id);
+    return datagram_stats_->count(DropReason::kBacklog);
+  }
   const std::uint64_t handle = next_handle_++;
-  auto conn = QuicConnection::accept(executor_, hd, original_dcid, sock->local, from, *credentials_,
+  // It lives there for good: made here (its routes must be known before
+  // its first answer leaves), everything else there.
+  const asio::any_io_executor ex = host_.next_connection_executor();
+  const bool remote = !net::runs_here(ex);
+  auto conn = QuicConnection::accept(ex, hd, original_dcid, sock->local, from, *credentials_,
                                      settings_, sender_for(sock), events_for(handle, from),
                                      token_validated);
   if (conn && config_.quic_gso) (*conn)->set_send_segments(segments_sender_for(sock));
@@ -324,8 +435,31 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   router_.add(conn.value()->original_dcid(), handle);
   router_.add(conn.value()->scid(), handle);
   handshake_handles_[admission.id] = handle;
-  connections_[handle] = Entry{conn.value(), sock, admission.id, true, false};
+  connections_[handle] = Entry{conn.value(), sock, admission.id, true, false, ex, remote};
   auto c = conn.value();
+  if (remote) {
+    // The TLS handshake's crypto runs there. An Initial that does not
+    // decrypt is forgotten without a word, as below (the message is queued
+    // here before its end is).
+    handed_over_->fetch_add(data.size(), std::memory_order_relaxed);
+    datagram_stats_->handed_over.fetch_add(1, std::memory_order_relaxed);
+    asio::post(ex, [this, alive = alive_, owner = executor_, c, handle, from,
+                    copy = Bytes(data.begin(), data.end()), stats = datagram_stats_,
+                    counter = handed_over_] {
+      c->on_datagram(from, copy);
+      counter->fetch_sub(copy.size(), std::memory_order_relaxed);
+      if (c->terminated() || !c->handshake_started()) {
+        stats->count(DropReason::kNotInitial);
+        c->abort("undecryptable initial");
+        if (!*alive) return;
+        asio::post(owner, [this, alive, handle] {
+          if (!*alive) return;
+          if (auto e = forget(handle)) net::release_on(e->ex, std::move(e->conn));
+        });
+      }
+    });
+    return;
+  }
   c->on_datagram(from, data);
   if (c->terminated() || !c->handshake_started()) {
     // The Initial did not decrypt: a forged or damaged datagram, not a
@@ -338,8 +472,14 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
 
 void QuicTransport::evict_handshake(std::uint64_t id) {
   if (auto h = handshake_handles_.find(id); h != handshake_handles_.end()) {
-    if (auto e = connections_.find(h->second); e != connections_.end())
-      e->second.conn->abort("evicted");
+    if (auto e = connections_.find(h->second); e != connections_.end()) {
+      // Its end comes back as an event, as any other end.
+      if (e->second.remote) {
+        asio::post(e->second.ex, [c = e->second.conn] { c->abort("evicted"); });
+      } else {
+        e->second.conn->abort("evicted");
+      }
+    }
   }
 }
 
@@ -349,14 +489,15 @@ QuicConnection::Send QuicTransport::sender_for(const std::shared_ptr<Socket>& so
   std::weak_ptr<Socket> weak = sock;
   auto* bytes_out = &host_.stats().bytes_out;
   auto alive = alive_;
+  // Called on the connection's thread: the descriptor, not the asio
+  // socket object (the kernel serialises sends from several threads).
   return [weak, bytes_out, alive](const asio::ip::udp::endpoint& to, BytesView datagram) {
     auto s = weak.lock();
-    if (!s || !*alive) return;
-    std::error_code ec;
+    if (!s || !*alive || !s->open) return;
     // Non-blocking: a full send buffer loses the datagram, as the network
     // may; QUIC's loss recovery resends.
-    s->socket.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
-    if (!ec) bytes_out->fetch_add(datagram.size(), std::memory_order_relaxed);
+    if (send_one(s->fd, to, datagram))
+      bytes_out->fetch_add(datagram.size(), std::memory_order_relaxed);
   };
 }
 
@@ -368,12 +509,12 @@ QuicConnection::SendSegments QuicTransport::segments_sender_for(const std::share
   return [weak, bytes_out, alive, stats](const asio::ip::udp::endpoint& to, BytesView datagrams,
                                          std::size_t segment) {
     auto s = weak.lock();
-    if (!s || !*alive) return;
+    if (!s || !*alive || !s->open) return;
     // One sendmsg with UDP_SEGMENT: the kernel cuts the datagrams (in the
     // NIC, or just before it). Where it cannot (an old kernel, a device
     // without it), the packets go one by one from then on.
     if (!s->gso_failed) {
-      const int rv = send_segmented(s->socket.native_handle(), to, datagrams, segment);
+      const int rv = send_segmented(s->fd, to, datagrams, segment);
       if (rv == 0) {
         bytes_out->fetch_add(datagrams.size(), std::memory_order_relaxed);
         stats->segmented_sends.fetch_add(1, std::memory_order_relaxed);
@@ -386,42 +527,51 @@ QuicConnection::SendSegments QuicTransport::segments_sender_for(const std::share
     }
     for (std::size_t off = 0; off < datagrams.size(); off += segment) {
       const std::size_t len = std::min(segment, datagrams.size() - off);
-      std::error_code ec;
-      s->socket.send_to(asio::buffer(datagrams.data() + off, len), to, 0, ec);
-      if (!ec) bytes_out->fetch_add(len, std::memory_order_relaxed);
+      if (send_one(s->fd, to, BytesView(datagrams.data() + off, len)))
+        bytes_out->fetch_add(len, std::memory_order_relaxed);
     }
   };
 }
 
 ConnectionEvents QuicTransport::events_for(std::uint64_t handle,
                                            const asio::ip::udp::endpoint& remote) {
-  auto alive = alive_;
+  // Each runs on the connection's thread and reaches the router and the
+  // tables here through on_owner() (inline for a connection on ours).
+  const OnOwner to_owner = on_owner();
   ConnectionEvents ev;
   // Only clients receive NEW_TOKEN (ngtcp2 refuses it from a client).
-  ev.new_token = [this, alive, key = quic_multiaddr(remote).to_string()](const std::string& t) {
-    if (*alive) new_tokens_.put(key, t);
+  ev.new_token = [this, to_owner, key = quic_multiaddr(remote).to_string()](const std::string& t) {
+    to_owner([this, key, t] { new_tokens_.put(key, t); });
   };
-  ev.cid_added = [this, alive, handle](const std::string& cid) {
-    if (*alive) router_.add(cid, handle);
+  ev.cid_added = [this, to_owner, handle, owner = executor_,
+                  in_flight = routes_in_flight_](const std::string& cid) {
+    if (net::runs_here(owner)) return to_owner([this, cid, handle] { router_.add(cid, handle); });
+    // Counted before the packet announcing it leaves (see on_datagram).
+    in_flight->fetch_add(1, std::memory_order_release);
+    to_owner([this, cid, handle, in_flight] {
+      router_.add(cid, handle);
+      in_flight->fetch_sub(1, std::memory_order_release);
+    });
   };
-  ev.cid_removed = [this, alive](const std::string& cid) {
-    if (*alive) router_.remove(cid);
+  ev.cid_removed = [this, to_owner](const std::string& cid) {
+    to_owner([this, cid] { router_.remove(cid); });
   };
   // Only dialled connections' tokens are indexed: a client gives none in
   // its transport parameters, and we answer for those we accepted.
-  ev.reset_token_added = [this, alive, handle](const ResetToken& t) {
-    if (!*alive) return;
-    auto it = connections_.find(handle);
-    if (it != connections_.end() && !it->second.inbound) reset_tokens_.add(t, handle);
+  ev.reset_token_added = [this, to_owner, handle](const ResetToken& t) {
+    to_owner([this, handle, t] {
+      auto it = connections_.find(handle);
+      if (it != connections_.end() && !it->second.inbound) reset_tokens_.add(t, handle);
+    });
   };
-  ev.reset_token_removed = [this, alive, handle](const ResetToken& t) {
-    if (*alive) reset_tokens_.remove(t, handle);
+  ev.reset_token_removed = [this, to_owner, handle](const ResetToken& t) {
+    to_owner([this, handle, t] { reset_tokens_.remove(t, handle); });
   };
-  ev.established = [this, alive, handle] {
-    if (*alive) on_inbound_established(handle);
+  ev.established = [this, to_owner, handle] {
+    to_owner([this, handle] { on_inbound_established(handle); });
   };
-  ev.terminated = [this, alive, handle](const std::string& reason) {
-    if (*alive) on_terminated(handle, reason);
+  ev.terminated = [this, to_owner, handle](const std::string& reason) {
+    to_owner([this, handle, reason] { on_terminated(handle, reason); });
   };
   return ev;
 }
@@ -461,12 +611,24 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
     stats.count(*refusal, host::Transport::kQuic);
     stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     e.registered = true;  // counted here, not again when it ends
-    e.conn->close();
+    if (e.remote) {
+      asio::post(e.ex, [c = e.conn] { c->close(); });
+    } else {
+      e.conn->close();
+    }
     return;
   }
   e.registered = true;
   auto conn = e.conn;
-  host_.registry_.add(secure(conn, host::Direction::kInbound, e.socket->local));
+  auto secured = secure(conn, host::Direction::kInbound, e.socket->local);
+  if (e.remote) secured.executor = e.ex;  // its streams and handlers run there
+  const auto registered = host_.registry_.add(std::move(secured));
+  if (spdlog::should_log(spdlog::level::debug)) {
+    if (const int t = host_.network_thread_of(e.ex); t >= 0) {
+      spdlog::debug("quic connection {} with {} lives on network thread {}", registered->id(),
+                    registered->remote_peer().to_base58(), t);
+    }
+  }
 }
 
 std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) {
@@ -486,7 +648,12 @@ std::optional<QuicTransport::Entry> QuicTransport::forget(std::uint64_t handle) 
 void QuicTransport::on_terminated(std::uint64_t handle, const std::string& reason) {
   auto entry = forget(handle);
   if (!entry) return;
-  const Entry& e = *entry;
+  Entry& e = *entry;
+  // Its last reference goes on its own thread (its timer is of that io_context).
+  struct Release {
+    Entry& e;
+    ~Release() { net::release_on(e.ex, std::move(e.conn)); }
+  } release{e};
   if (e.inbound && !e.registered) {
     host_.stats().count(classify(reason), host::Transport::kQuic);
     spdlog::debug("quic connection from {} failed during the handshake: {}",
@@ -528,7 +695,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   if (!created) throw std::runtime_error("dial " + target.to_string() + ": " + created.message());
   auto conn = created.value();
   router_.add(conn->scid(), handle);
-  connections_[handle] = Entry{conn, sock, 0, false, false};
+  connections_[handle] = Entry{conn, sock, 0, false, false, executor_, false};
   conn->flush();
   co_await conn->wait_handshake();
   if (!*alive) throw std::system_error(asio::error::operation_aborted);

@@ -18,12 +18,27 @@
 // connection we dialled: one whose last 16 bytes are a reset token that
 // connection's server gave (ResetTokenIndex) ends that connection at once
 // ("stateless reset"), unanswered.
+//
+// Threads (ARCHITECTURE.md "Threads"): the sockets, the receive loop, the
+// router, the stateless answers, the admission and the table of connections
+// are the transport's, on its executor (the host's). Each inbound
+// connection lives on the host's next connection executor (a network
+// thread's in turn with NETWORK_THREADS >= 2, the host's included): its
+// datagrams are handed over there by a post (those of one recvmmsg batch
+// for one connection together; at most kMaxHandedOver bytes in flight),
+// its ngtcp2 and TLS work, timer and streams run there, and its sends go
+// straight to the socket's descriptor (sendto/sendmsg; the kernel
+// serialises them). What it tells the transport (connection IDs, the
+// handshake's end, its end) is posted back. Our own dials live on the
+// transport's executor. The network threads must stop before the
+// transport goes (the node stops them first).
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/udp.hpp>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -68,6 +83,8 @@ struct DatagramStats {
   std::atomic<std::uint64_t> new_tokens_ignored{0};
   // Stateless Resets that ended a connection we dialled (RFC 9000 10.3.1).
   std::atomic<std::uint64_t> resets_received{0};
+  // Datagrams handed over to connections on other network threads.
+  std::atomic<std::uint64_t> handed_over{0};
   void count(DropReason r) {
     dropped[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -102,15 +119,33 @@ class QuicTransport {
   const DatagramStats& datagram_stats() const { return *datagram_stats_; }
   // NEW_TOKEN tokens kept for our next dials, by server address.
   std::size_t stored_tokens() const { return new_tokens_.size(); }
-  // Stops receiving; connections in progress end.
+  // Stops receiving; connections in progress end (those on other threads
+  // by a post; their socket stays open for their last words until the
+  // transport goes).
   void close();
+  // Bytes of datagrams at most in flight to connections on other threads;
+  // beyond it datagrams are dropped (DropReason::kBacklog).
+  static constexpr std::size_t kMaxHandedOver = 4 * 1024 * 1024;
 
  private:
   struct Socket;
   std::shared_ptr<Socket> open_socket(const asio::ip::udp::endpoint& ep, std::error_code& ec);
   asio::awaitable<void> receive_loop(std::shared_ptr<Socket> sock);
+  // `retried`: a second look, after the route updates that were in flight
+  // when it first came (a connection ID a connection on another thread
+  // just issued) reached the router.
   void on_datagram(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
-                   BytesView data);
+                   BytesView data, bool retried = false);
+  struct Entry;
+  // Datagrams for a connection on another thread: gathered per batch
+  // (handoff_), then posted there.
+  void hand_over(const Entry& e, const asio::ip::udp::endpoint& from, BytesView data);
+  void flush_handoff();
+  void drop_handoff();
+  // A callable that runs its argument on the transport's executor (now when
+  // called there, else posted), while the transport is alive.
+  using OnOwner = std::function<void(std::function<void()>)>;
+  OnOwner on_owner() const;
   void accept(const std::shared_ptr<Socket>& sock, const asio::ip::udp::endpoint& from,
               BytesView data);
   // A long header of a version we do not speak: Version Negotiation when
@@ -133,7 +168,6 @@ class QuicTransport {
   // whose peer is verified.
   void on_inbound_established(std::uint64_t handle);
   void on_terminated(std::uint64_t handle, const std::string& reason);
-  struct Entry;
   // Removes a connection's routes and handshake slot; returns its entry.
   std::optional<Entry> forget(std::uint64_t handle);
   host::SecuredConnection secure(const std::shared_ptr<QuicConnection>& c, host::Direction dir,
@@ -145,6 +179,13 @@ class QuicTransport {
     std::uint64_t handshake = 0;  // HandshakeTable id while inbound and unverified
     bool inbound = false;
     bool registered = false;  // handed to the host
+    asio::any_io_executor ex;  // where the connection lives
+    bool remote = false;       // `ex` is not the transport's: reached by posts
+  };
+  struct Handoff {
+    std::shared_ptr<QuicConnection> conn;
+    Bytes bytes;  // the datagrams back to back
+    std::vector<std::pair<std::size_t, asio::ip::udp::endpoint>> parts;  // size, sender
   };
 
   asio::any_io_executor executor_;
@@ -166,8 +207,15 @@ class QuicTransport {
   TokenBucket reset_answers_{kStatelessResetRate, kStatelessResetRate};
   // Where stateless answers are written (one at a time, on the io_context).
   std::array<std::uint8_t, 1500> answer_{};
+  std::optional<Handoff> handoff_;
+  // Bytes posted to connections on other threads and not yet read there.
+  std::shared_ptr<std::atomic<std::size_t>> handed_over_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
+  // Connection IDs issued on other threads whose route is still on its way.
+  std::shared_ptr<std::atomic<int>> routes_in_flight_ = std::make_shared<std::atomic<int>>(0);
   bool closing_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Read from the connections' threads too (their events and sends).
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
 };
 
 }  // namespace mp::quic

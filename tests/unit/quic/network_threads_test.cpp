@@ -1,0 +1,286 @@
+// Inbound QUIC connections on network threads (NETWORK_THREADS >= 2): each
+// lives on the executor the host gave it (the host's own included, in
+// turn), the datagrams main's socket receives for it are handed over and
+// read there, its streams are served there, and closing the transport ends
+// connections on every thread.
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "host/host.hpp"
+#include "identify/service.hpp"
+#include "net/context_pool.hpp"
+#include "net/foreign_stream.hpp"
+#include "net/hop.hpp"
+#include "ping/ping.hpp"
+#include "ping/service.hpp"
+#include "quic/address.hpp"
+#include "quic/cid_router.hpp"
+#include "quic/quic_transport.hpp"
+#include "tls/certificate.hpp"
+#include "support/poll.hpp"
+#include "support/run_coro.hpp"
+
+namespace mp::quic {
+namespace {
+
+using namespace std::chrono_literals;
+
+host::HostConfig quic_config() {
+  host::HostConfig c;
+  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1")};
+  c.ping_interval = std::chrono::hours(1);
+  c.handshake_timeout = 5s;
+  return c;
+}
+
+// Echoes what it reads and records, per connection, the thread it ran on
+// and whether that is the connection's executor's.
+struct EchoProbe {
+  std::mutex m;
+  std::map<std::uint64_t, std::thread::id> thread_of;
+  std::atomic<int> served{0};
+  std::atomic<int> off_its_thread{0};
+  std::atomic<int> foreign{0};
+
+  host::StreamHandler handler() {
+    return [this](host::StreamContext ctx) { return serve(this, std::move(ctx)); };
+  }
+  static asio::awaitable<void> serve(EchoProbe* self, host::StreamContext ctx) {
+    if (!net::runs_here(ctx.connection->executor())) self->off_its_thread.fetch_add(1);
+    if (dynamic_cast<net::ForeignStream*>(ctx.stream.get())) self->foreign.fetch_add(1);
+    {
+      std::lock_guard lock(self->m);
+      self->thread_of[ctx.connection->id()] = std::this_thread::get_id();
+    }
+    Bytes buf(4096);
+    for (;;) {
+      const std::size_t n = co_await ctx.stream->read_some(buf);
+      if (n == 0) break;
+      co_await ctx.stream->write(BytesView(buf.data(), n));
+    }
+    co_await ctx.stream->close_write();
+    self->served.fetch_add(1);
+  }
+};
+
+asio::awaitable<Bytes> echo(host::Connection& conn, std::string protocol, Bytes msg) {
+  std::vector<std::string> protos{std::move(protocol)};
+  auto s = co_await conn.open_stream(std::move(protos));
+  co_await s.stream->write(msg);
+  co_await s.stream->close_write();
+  Bytes out;
+  Bytes buf(8192);
+  for (;;) {
+    const std::size_t n = co_await s.stream->read_some(buf);
+    if (n == 0) break;
+    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  co_return out;
+}
+
+std::thread::id thread_of(const asio::any_io_executor& ex) {
+  std::promise<std::thread::id> p;
+  asio::post(ex, [&] { p.set_value(std::this_thread::get_id()); });
+  return p.get_future().get();
+}
+
+TEST(QuicNetworkThreads, InboundConnectionsLiveOnTheirThreadsAndEndWithTheTransport) {
+  // The pool outlives `io`, and is stopped before the hosts go.
+  net::ContextPool pool(2);
+  asio::io_context io;
+  // As the node: the host's own executor is network thread 0.
+  std::vector<asio::any_io_executor> network{io.get_executor()};
+  for (const auto& ex : pool.executors()) network.push_back(ex);
+  const std::thread::id main_thread = std::this_thread::get_id();
+  std::map<std::thread::id, std::size_t> index_of_thread{{main_thread, 0}};
+  for (std::size_t i = 1; i < network.size(); ++i) index_of_thread[thread_of(network[i])] = i;
+  {
+    host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
+    host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate(), network);
+    identify::Service identify_a(a), identify_b(b);
+    ping::Service ping_a(a), ping_b(b);
+    EchoProbe on_connection, on_host;
+    b.set_handler("/test/echo-conn/1", on_connection.handler(), host::HandlerThread::kConnection);
+    b.set_handler("/test/echo-host/1", on_host.handler());
+    ASSERT_TRUE(a.listen().ok());
+    ASSERT_TRUE(b.listen().ok());
+
+    constexpr int kConnections = 6;
+    std::vector<std::shared_ptr<host::Connection>> on_b;
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      const auto target = b.listen_addrs().at(0).with_peer_id(b.local_peer());
+      std::vector<std::shared_ptr<host::Connection>> on_a;
+      for (int i = 0; i < kConnections; ++i)
+        on_a.push_back(co_await a.dial(target, std::nullopt, /*force_new=*/true));
+      // 100 KiB each way on every connection: beyond the stream window, so
+      // credit and acknowledgements cross threads too.
+      for (int i = 0; i < kConnections; ++i) {
+        Bytes msg(100 * 1024);
+        for (std::size_t k = 0; k < msg.size(); ++k) msg[k] = static_cast<std::uint8_t>(k * 7 + i);
+        EXPECT_EQ(co_await echo(*on_a[i], "/test/echo-conn/1", msg), msg);
+        Bytes small(100, static_cast<std::uint8_t>(i));
+        EXPECT_EQ(co_await echo(*on_a[i], "/test/echo-host/1", small), small);
+      }
+      EXPECT_TRUE(co_await test::eventually(
+          [&] { return b.connections().size() == static_cast<std::size_t>(kConnections); }));
+      on_b = b.connections();
+      // The host's thread opens a stream on each (it hops over) and pings a.
+      for (auto& c : on_b) {
+        std::vector<std::string> protos{std::string(ping::kProtocol)};
+        auto s = co_await c->open_stream(std::move(protos));
+        EXPECT_EQ(dynamic_cast<net::ForeignStream*>(s.stream.get()) != nullptr,
+                  c->executor() != network[0]);
+        co_await ping::ping_once(*s.stream);
+        co_await s.stream->close_write();
+      }
+      // Closing b's transport ends the connections on every thread: each
+      // says CONNECTION_CLOSE from its own thread, and a hears it.
+      b.shutdown();
+      EXPECT_TRUE(co_await test::eventually([&] { return a.connections().empty(); }));
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().empty(); }));
+      a.shutdown();
+    }(), 60s);
+
+    // Spread over the three executors in turn, two each.
+    ASSERT_EQ(on_b.size(), static_cast<std::size_t>(kConnections));
+    std::map<std::size_t, int> per_thread;
+    for (const auto& c : on_b) {
+      std::size_t i = 0;
+      while (i < network.size() && c->executor() != network[i]) ++i;
+      ASSERT_LT(i, network.size());
+      ++per_thread[i];
+    }
+    EXPECT_EQ(per_thread, (std::map<std::size_t, int>{{0, 2}, {1, 2}, {2, 2}}));
+    // Each connection-thread handler ran on its connection's executor, with
+    // the stream itself; together on all three threads.
+    EXPECT_EQ(on_connection.served.load(), kConnections);
+    EXPECT_EQ(on_connection.off_its_thread.load(), 0);
+    EXPECT_EQ(on_connection.foreign.load(), 0);
+    std::set<std::size_t> threads_used;
+    for (const auto& c : on_b) {
+      auto it = on_connection.thread_of.find(c->id());
+      ASSERT_NE(it, on_connection.thread_of.end());
+      threads_used.insert(index_of_thread.at(it->second));
+      std::size_t i = 0;
+      while (c->executor() != network[i]) ++i;
+      EXPECT_EQ(index_of_thread.at(it->second), i);
+    }
+    EXPECT_EQ(threads_used.size(), 3u);
+    // Host handlers ran on the host's thread: through a ForeignStream for
+    // the four connections elsewhere.
+    EXPECT_EQ(on_host.served.load(), kConnections);
+    EXPECT_EQ(on_host.foreign.load(), 4);
+    // The datagrams of those four came in on the host's socket and were
+    // handed over to their threads.
+    const auto& stats = b.quic().datagram_stats();
+    EXPECT_GT(stats.handed_over.load(), 0u);
+    EXPECT_EQ(stats.get(DropReason::kBacklog), 0u);
+    EXPECT_EQ(b.stats().connections_current.load(), 0u);
+    EXPECT_EQ(b.handshakes_in_progress(), 0u);
+    on_b.clear();
+    pool.stop();  // before the hosts go: nothing runs on their connections' threads
+  }
+}
+
+// Valid client Initials of new connections, as our QUIC client writes them.
+std::vector<Bytes> client_initials(asio::io_context& io, const asio::ip::udp::endpoint& from,
+                                   const asio::ip::udp::endpoint& to, std::size_t n) {
+  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
+  auto creds = tls::Credentials::create(cert.value());
+  std::vector<Bytes> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    Bytes first;
+    auto c = QuicConnection::connect(
+        io.get_executor(), from, to, creds.value(), ConnectionSettings{}, std::nullopt,
+        [&first](const asio::ip::udp::endpoint&, BytesView d) {
+          if (first.empty()) first.assign(d.begin(), d.end());
+        },
+        ConnectionEvents{});
+    c.value()->flush();
+    out.push_back(std::move(first));
+    c.value()->abort("test");
+  }
+  return out;
+}
+
+TEST(QuicNetworkThreads, AStalledHandshakeOnAnotherThreadIsEvictedForANewcomer) {
+  net::ContextPool pool(2);
+  asio::io_context io;
+  // Only the pool's executors: every inbound connection lives off the
+  // host's thread.
+  const auto network = pool.executors();
+  constexpr std::size_t kCap = 3;
+  {
+    auto server = quic_config();
+    server.handshake_timeout = 600s;  // only the cap ends a stalled handshake here
+    server.max_handshakes = kCap;
+    server.max_handshakes_per_ip = kCap;
+    server.quic_retry = host::QuicRetry::kNever;  // every Initial starts a handshake
+    auto client = quic_config();
+    client.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.2/udp/0/quic-v1")};
+    host::Host a(io.get_executor(), client, Ed25519KeyPair::generate());
+    host::Host b(io.get_executor(), server, Ed25519KeyPair::generate(), network);
+    ASSERT_TRUE(a.listen().ok());
+    ASSERT_TRUE(b.listen().ok());
+    const auto ep = *quic_endpoint(b.listen_addrs().at(0));
+    const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
+    asio::ip::udp::socket raw(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto initials = client_initials(io, raw.local_endpoint(), to, kCap);
+
+    std::shared_ptr<host::Connection> dialled;
+    std::set<std::string> answered;
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      // kCap handshakes that never go on, one per Initial, on the network
+      // threads: each answers from its thread through the host's socket.
+      for (const auto& d : initials) raw.send_to(asio::buffer(d), to);
+      std::array<std::uint8_t, 2048> buf{};
+      while (answered.size() < kCap) {
+        asio::ip::udp::endpoint from;
+        std::error_code ec;
+        asio::steady_timer t(io, 10s);
+        t.async_wait([&](std::error_code e) {
+          if (!e) raw.cancel();
+        });
+        const std::size_t n = co_await raw.async_receive_from(
+            asio::buffer(buf), from, asio::redirect_error(asio::use_awaitable, ec));
+        t.cancel();
+        if (ec) break;
+        // Each server connection answers to its client's connection ID.
+        if (auto h = parse_header(BytesView(buf.data(), n))) answered.insert(h->dcid);
+      }
+      EXPECT_EQ(b.handshakes_in_progress(), kCap);
+      // The table is full: a newcomer from another IP evicts one of them
+      // (its end is posted to its thread) and connects.
+      dialled = co_await a.dial(b.listen_addrs().at(0).with_peer_id(b.local_peer()));
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().size() == 1; }));
+      EXPECT_TRUE(co_await test::eventually([&] { return b.handshakes_in_progress() == kCap - 1; }));
+      b.shutdown();
+      a.shutdown();
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().empty(); }));
+    }(), 30s);
+    EXPECT_EQ(answered.size(), kCap);
+    EXPECT_TRUE(dialled);
+    EXPECT_EQ(b.stats().refusals[static_cast<std::size_t>(host::Scope::kNode)]
+                                [static_cast<std::size_t>(host::RefusalReason::kHandshakeEvicted)]
+                                    .load(),
+              1u);
+    EXPECT_EQ(b.quic().datagram_stats().get(DropReason::kHandshakes), 0u);
+    EXPECT_GT(b.quic().datagram_stats().handed_over.load(), 0u);
+    dialled.reset();
+    pool.stop();
+  }
+}
+
+}  // namespace
+}  // namespace mp::quic
