@@ -230,7 +230,7 @@ function findNodeFigures (how) {
     [`closer peers per answer, ${how}`, '', r => r.closer_peers_per_answer, 'higher'],
     // The same load paced at half of the peak just measured (not with --skip-half).
     ...['p50', 'p99', 'p99.9'].map(p =>
-      [`latency ${p} at half the peak rate, ${how}`, 'us', r => r.half?.[`${p.replace('.', '')}_us`], 'lower'])
+      [`latency ${p} paced at half that rate, ${how}`, 'us', r => r.half?.[`${p.replace('.', '')}_us`], 'lower'])
   ]
 }
 
