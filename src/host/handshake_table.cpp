@@ -18,14 +18,17 @@ HandshakeAdmission HandshakeTable::admit(const std::string& ip, Clock::time_poin
     const std::size_t mine = count_for(ip);
     auto victim = entries_.end();
     std::size_t victim_ip_count = 0;
+    HandshakeStage victim_stage = HandshakeStage::kAccepted;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
       const std::size_t its = count_for(it->second.ip);
       if (now - it->second.started < min_age_ && its <= mine) continue;
-      const bool better = victim == entries_.end() || it->second.stage < victim->second.stage ||
-                          (it->second.stage == victim->second.stage && its > victim_ip_count);
+      const HandshakeStage stage = it->second.stage->load(std::memory_order_relaxed);
+      const bool better = victim == entries_.end() || stage < victim_stage ||
+                          (stage == victim_stage && its > victim_ip_count);
       if (better) {
         victim = it;
         victim_ip_count = its;
+        victim_stage = stage;
       }
     }
     if (victim == entries_.end()) {
@@ -37,14 +40,15 @@ HandshakeAdmission HandshakeTable::admit(const std::string& ip, Clock::time_poin
     remove(victim->first);
   }
   a.id = next_id_++;
-  entries_.emplace(a.id, Entry{ip, now, HandshakeStage::kAccepted, transport});
+  a.progress = std::make_shared<std::atomic<HandshakeStage>>(HandshakeStage::kAccepted);
+  entries_.emplace(a.id, Entry{ip, now, a.progress, transport});
   ++per_ip_[ip];
   return a;
 }
 
 void HandshakeTable::advance(std::uint64_t id, HandshakeStage stage) {
   auto it = entries_.find(id);
-  if (it != entries_.end() && stage > it->second.stage) it->second.stage = stage;
+  if (it != entries_.end()) host::advance(it->second.stage, stage);
 }
 
 void HandshakeTable::remove(std::uint64_t id) {

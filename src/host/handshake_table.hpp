@@ -22,6 +22,8 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -34,11 +36,23 @@ namespace mp::host {
 // Order matters: later stages are more progress.
 enum class HandshakeStage : std::uint8_t { kAccepted, kSecurity, kMuxer };
 
+// A handshake's stage, written by the thread running the handshake and read
+// by the table's owner when it looks for a victim: no message per stage.
+using HandshakeProgress = std::shared_ptr<std::atomic<HandshakeStage>>;
+// Raises `p` to `stage` (never lowers it).
+inline void advance(const HandshakeProgress& p, HandshakeStage stage) {
+  if (!p) return;
+  HandshakeStage cur = p->load(std::memory_order_relaxed);
+  while (stage > cur && !p->compare_exchange_weak(cur, stage, std::memory_order_relaxed)) {
+  }
+}
+
 struct HandshakeAdmission {
   std::uint64_t id = 0;                  // 0 when refused
   std::optional<Scope> refused_by;       // kIp or kNode
   std::optional<std::uint64_t> evicted;  // a handshake to close now
   Transport evicted_transport = Transport::kTcp;  // whose it is
+  HandshakeProgress progress;                     // the admitted one's stage
   bool admitted() const { return id != 0; }
 };
 
@@ -63,7 +77,7 @@ class HandshakeTable {
   struct Entry {
     std::string ip;
     Clock::time_point started;
-    HandshakeStage stage = HandshakeStage::kAccepted;
+    HandshakeProgress stage;
     Transport transport = Transport::kTcp;
   };
   std::size_t max_total_;

@@ -170,19 +170,20 @@ asio::awaitable<void> TcpTransport::upgrade_inbound(asio::ip::tcp::socket socket
   const asio::any_io_executor here = tcp->socket().get_executor();
   handshake_sockets_[admission.id] = tcp;
   if (net::runs_here(here)) {
-    co_await upgrade_and_register(std::move(tcp), ip, admission.id);
+    co_await upgrade_and_register(std::move(tcp), ip, admission);
   } else {
     // The whole upgrade runs on the connection's network thread; it comes
     // back to us only to be admitted and registered (and to leave the
     // handshake table).
-    asio::co_spawn(here, upgrade_and_register(std::move(tcp), ip, admission.id), asio::detached);
+    asio::co_spawn(here, upgrade_and_register(std::move(tcp), ip, admission), asio::detached);
   }
 }
 
 asio::awaitable<void> TcpTransport::upgrade_and_register(std::shared_ptr<net::TcpStream> tcp,
-                                                         std::string ip, std::uint64_t handshake) {
+                                                         std::string ip,
+                                                         HandshakeAdmission handshake) {
   try {
-    co_await upgrade(std::move(tcp), Direction::kInbound, std::nullopt, handshake);
+    co_await upgrade(std::move(tcp), Direction::kInbound, std::nullopt, std::move(handshake));
   } catch (const std::exception& e) {
     spdlog::debug("inbound connection from {} failed: {}", ip, e.what());
   }
@@ -228,7 +229,7 @@ HandshakeFailure classify_handshake_failure(const std::error_code& ec, Handshake
 asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::TcpStream> tcp,
                                                         Direction dir,
                                                         std::optional<PeerId> expected,
-                                                        std::uint64_t handshake) {
+                                                        HandshakeAdmission handshake) {
   auto alive = alive_;
   std::error_code ec;
   const auto remote = tcp->socket().remote_endpoint(ec);
@@ -269,11 +270,10 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
         t->handshake_sockets_.erase(id);
       });
     }
-  } entry{this, alive, handshake};
-  auto advance = [&](HandshakeStage s) {
-    if (handshake == 0) return;
-    on_owner([this, handshake, s] { host_.registry_.handshakes().advance(handshake, s); });
-  };
+  } entry{this, alive, handshake.id};
+  // The stage the table reads when it looks for a victim: an atomic
+  // store, no message to the owner.
+  auto advance = [&](HandshakeStage s) { host::advance(handshake.progress, s); };
 
   // What a failure without a more precise code counts as (an EOF, a
   // malformed length prefix): the stage it happened in.

@@ -64,16 +64,17 @@ class TcpTransport {
   asio::awaitable<void> upgrade_inbound(asio::ip::tcp::socket socket);
   // On the socket's thread: the upgrade, registered at its end.
   asio::awaitable<void> upgrade_and_register(std::shared_ptr<net::TcpStream> tcp, std::string ip,
-                                             std::uint64_t handshake);
+                                             HandshakeAdmission handshake);
   // Runs `f` on the owner's thread: now when we are on it, else posted
   // (dropped if the transport is gone by then).
   void on_owner(std::function<void()> f);
-  // `handshake`: the inbound socket's HandshakeTable id (0 for dials). An
-  // inbound connection is registered with the host before this returns
-  // (an empty SecuredConnection); a dialled one is handed back.
+  // `handshake`: the inbound socket's HandshakeTable entry (none for
+  // dials); its stage is written where the upgrade runs. An inbound
+  // connection is registered with the host before this returns (an empty
+  // SecuredConnection); a dialled one is handed back.
   asio::awaitable<SecuredConnection> upgrade(std::shared_ptr<net::TcpStream> tcp, Direction dir,
                                              std::optional<PeerId> expected,
-                                             std::uint64_t handshake = 0);
+                                             HandshakeAdmission handshake = {});
 
   asio::any_io_executor executor_;
   const HostConfig& config_;

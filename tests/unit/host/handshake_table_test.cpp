@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace mp::host {
 namespace {
 
@@ -38,6 +40,26 @@ TEST(HandshakeTable, FullTableEvictsTheOldestWithLeastProgress) {
   EXPECT_EQ(e.evicted, c.id);
   t.remove(c.id);  // the evicted socket's coroutine reports it later: no-op
   EXPECT_EQ(t.size(), 3u);
+}
+
+// A handshake on a network thread writes its stage through the admission's
+// progress (an atomic), with no message to the table's owner; the table
+// reads it when it picks a victim. Stages never go back.
+TEST(HandshakeTable, ProgressWrittenFromAnotherThreadCountsForEviction) {
+  HandshakeTable t(2, 10, 1000ms);
+  const auto a = t.admit("10.0.0.1", t0);
+  const auto b = t.admit("10.0.0.2", t0 + 1ms);
+  ASSERT_TRUE(a.progress && b.progress);
+  std::thread([p = a.progress] {
+    advance(p, HandshakeStage::kMuxer);
+    advance(p, HandshakeStage::kSecurity);  // ignored: not a step back
+  }).join();
+  EXPECT_EQ(a.progress->load(), HandshakeStage::kMuxer);
+  const auto c = t.admit("10.0.0.3", t0 + 5s);
+  EXPECT_EQ(c.evicted, b.id);  // b is younger, but a got further
+  t.advance(c.id, HandshakeStage::kSecurity);  // the owner's own way, same atomic
+  EXPECT_EQ(c.progress->load(), HandshakeStage::kSecurity);
+  advance(nullptr, HandshakeStage::kMuxer);  // a dial has no entry: nothing happens
 }
 
 TEST(HandshakeTable, YoungHandshakesAreEvictedOnlyForAnIpWithFewer) {
