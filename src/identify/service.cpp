@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 
 #include "identify/identify.hpp"
 #include "net/deadline.hpp"
-#include "net/hop.hpp"
 
 namespace mp::identify {
 
@@ -117,7 +117,9 @@ asio::awaitable<void> Service::ask(std::shared_ptr<host::Connection> conn) {
     auto s = co_await conn->open_stream(std::move(proposals), /*read_only=*/true);
     net::Deadline deadline(conn->executor(), host_.config().stream_negotiation_timeout, s.stream);
     auto info = co_await receive(*s.stream, conn->remote_peer());
-    co_await net::run_on(host_.executor(), [&] {
+    // Kept on the host's thread; nothing comes back (one message, not a
+    // round trip: this coroutine ends here, with the stream on its thread).
+    asio::dispatch(host_.executor(), [this, alive, conn, info = std::move(info)]() mutable {
       if (*alive) keep(*conn, std::move(info));
     });
   } catch (const std::exception& e) {
