@@ -27,14 +27,18 @@ struct MdCtxFree {
 }  // namespace
 
 Sha256Digest sha256(BytesView data) {
-  // One digest context per thread, reused.
+  return sha256({data});
+}
+
+Sha256Digest sha256(std::initializer_list<BytesView> parts) {
+  // One digest context per thread, reused for every hash (Noise's included).
   thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   Sha256Digest out{};
   unsigned int len = 0;
   // These only fail on allocation failure: a startup-class error.
-  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_md(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
+  bool ok = ctx && EVP_DigestInit_ex2(ctx.get(), sha256_md(), nullptr) == 1;
+  for (BytesView p : parts) ok = ok && EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
     throw std::runtime_error("SHA-256 failed (OpenSSL)");
   }
   return out;

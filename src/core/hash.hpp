@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 
 #include "core/bytes.hpp"
 
@@ -12,5 +13,7 @@ namespace mp {
 using Sha256Digest = std::array<std::uint8_t, 32>;
 
 Sha256Digest sha256(BytesView data);
+// The hash of the parts one after the other (Noise's HMAC and mixing).
+Sha256Digest sha256(std::initializer_list<BytesView> parts);
 
 }  // namespace mp

@@ -10,6 +10,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "core/hash.hpp"
+
 namespace mp::noise {
 namespace {
 
@@ -19,39 +21,11 @@ struct PkeyFree {
 struct PkeyCtxFree {
   void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
 };
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-// Fetched once: implicit fetches (EVP_sha256()) cost a lookup per call.
-const EVP_MD* sha256_md() {
-  static EVP_MD* md = [] {
-    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (m == nullptr) throw std::runtime_error("noise: OpenSSL has no SHA256");
-    return m;
-  }();
-  return md;
-}
-
-// One digest context per thread, reused for every hash and HMAC.
-EVP_MD_CTX* thread_md_ctx() {
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!ctx) throw std::bad_alloc();
-  return ctx.get();
-}
-
+// SHA-256 through core's (a digest fetched once, a context per thread).
 Hash32 digest(std::initializer_list<BytesView> parts) {
-  EVP_MD_CTX* ctx = thread_md_ctx();
-  Hash32 out{};
-  unsigned int len = 0;
-  bool ok = EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) == 1;
-  for (BytesView p : parts) {
-    ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
-  }
-  ok = ok && EVP_DigestFinal_ex(ctx, out.data(), &len) == 1;
-  if (!ok || len != out.size()) throw std::runtime_error("noise: SHA256 failed");
-  return out;
+  return mp::sha256(parts);
 }
 
 // One X25519 import context per thread. EVP_PKEY_new_raw_*_key looks the
