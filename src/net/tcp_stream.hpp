@@ -1,7 +1,8 @@
 // TcpStream: ByteStream over an Asio TCP socket. wait_readable waits on
 // the socket's readiness (no buffer held while the connection is idle);
 // on_readable is the same wait with a plain completion handler (no
-// coroutine frame either).
+// coroutine frame either). Reads and writes are tried synchronously first
+// (see kSyncTurns).
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -30,10 +31,19 @@ class TcpStream final : public ByteStream, public WaitReadable {
   std::uint64_t bytes_written() const { return bytes_written_; }
 
  private:
+  // Reads and writes are tried synchronously first (the socket is
+  // non-blocking): bytes already queued, or room in the send buffer, cost one
+  // syscall and no trip through the scheduler. Every kSyncTurns-th operation
+  // still goes through the reactor, so that one busy connection yields.
+  static constexpr std::uint32_t kSyncTurns = 16;
+  // True when this operation may go synchronously (and sets the socket
+  // non-blocking on first use).
+  bool sync_turn();
+
   asio::ip::tcp::socket socket_;
-  bool maybe_more_ = false;     // the last read filled its buffer, or a peek saw bytes
-  std::error_code peek_error_;  // EOF or the error a peek ended with: the next reads' result
-  std::uint8_t probe_ = 0;      // on_readable's peeked byte (left in the socket)
+  bool maybe_more_ = false;  // the last read filled its buffer, or a wait saw the socket readable
+  bool non_blocking_ = false;
+  std::uint32_t sync_turns_ = kSyncTurns;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::atomic<std::uint64_t>* total_in_;  // process-wide counters (may be null)
