@@ -127,8 +127,18 @@ void render_host_metrics(const host::Host& h, std::string& out) {
       "# HELP mepassa_quic_datagrams_handed_over_total UDP datagrams the QUIC listener handed "
       "over to connections living on other network threads (NETWORK_THREADS).\n"
       "# TYPE mepassa_quic_datagrams_handed_over_total counter\n"
-      "mepassa_quic_datagrams_handed_over_total {}\n",
-      quic.handed_over.load(relaxed));
+      "mepassa_quic_datagrams_handed_over_total {}\n"
+      "# HELP mepassa_quic_handed_over_bytes Bytes of UDP datagrams handed over to connections "
+      "on other network threads and not yet read there (at most 4 MiB; beyond it they are "
+      "dropped with reason backlog).\n"
+      "# TYPE mepassa_quic_handed_over_bytes gauge\n"
+      "mepassa_quic_handed_over_bytes {}\n"
+      "# HELP mepassa_quic_handed_over_bytes_peak The most bytes of datagrams there were at "
+      "once handed over and not yet read, since the node started.\n"
+      "# TYPE mepassa_quic_handed_over_bytes_peak gauge\n"
+      "mepassa_quic_handed_over_bytes_peak {}\n",
+      quic.handed_over.load(relaxed), quic.handed_over_bytes.load(relaxed),
+      quic.handed_over_bytes_peak.load(relaxed));
 
   // Two labels (scope, reason): memory refusals are counted by the
   // ResourceBudget, the rest by HostStats.

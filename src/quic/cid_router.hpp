@@ -35,8 +35,8 @@ enum class DropReason : std::size_t {
   kLimit,              // over MAX_CONNECTIONS / MAX_CONNECTIONS_PER_IP
   kToken,              // an Initial whose Retry token is forged, expired or another address's
   kVersionRate,        // another version, answered with Version Negotiation too often already
-  kBacklog,            // for a connection on another network thread that has too many
-                       // bytes handed over and not yet read (kMaxHandedOver)
+  kBacklog,            // for a connection on another network thread that has its share
+                       // of kMaxHandedOver handed over and unread (a new one: all have)
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>

@@ -10,6 +10,7 @@
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -269,7 +270,7 @@ void QuicTransport::on_datagram(const std::shared_ptr<Socket>& sock,
     // so queued before this look ends): look again after it.
     if (!retried && routes_in_flight_->load(std::memory_order_acquire) > 0 &&
         handed_over_->load(std::memory_order_relaxed) + data.size() <= kMaxHandedOver) {
-      handed_over_->fetch_add(data.size(), std::memory_order_relaxed);
+      count_handed_over(nullptr, data.size());
       asio::post(executor_, [this, alive = alive_, w = std::weak_ptr<Socket>(sock), from,
                              copy = Bytes(data.begin(), data.end())] {
         handed_over_->fetch_sub(copy.size(), std::memory_order_relaxed);
@@ -291,9 +292,9 @@ void QuicTransport::hand_over(const Entry& e, const asio::ip::udp::endpoint& fro
                               BytesView data) {
   if (handoff_ && handoff_->conn != e.conn) flush_handoff();
   const std::size_t pending = handoff_ ? handoff_->bytes.size() : 0;
-  if (handed_over_->load(std::memory_order_relaxed) + pending + data.size() > kMaxHandedOver)
+  if (!room_for(*e.backlog, pending + data.size()))
     return datagram_stats_->count(DropReason::kBacklog);
-  if (!handoff_) handoff_.emplace(Handoff{e.conn, {}, {}});
+  if (!handoff_) handoff_.emplace(Handoff{e.conn, e.backlog, {}, {}});
   handoff_->bytes.insert(handoff_->bytes.end(), data.begin(), data.end());
   handoff_->parts.emplace_back(data.size(), from);
 }
@@ -302,7 +303,7 @@ void QuicTransport::flush_handoff() {
   if (!handoff_) return;
   Handoff h = std::move(*handoff_);
   handoff_.reset();
-  handed_over_->fetch_add(h.bytes.size(), std::memory_order_relaxed);
+  count_handed_over(h.backlog.get(), h.bytes.size());
   datagram_stats_->handed_over.fetch_add(h.parts.size(), std::memory_order_relaxed);
   const auto ex = h.conn->executor();
   asio::post(ex, [h = std::move(h), counter = handed_over_] {
@@ -312,7 +313,36 @@ void QuicTransport::flush_handoff() {
       off += n;
     }
     counter->fetch_sub(h.bytes.size(), std::memory_order_relaxed);
+    h.backlog->fetch_sub(h.bytes.size(), std::memory_order_relaxed);
   });
+}
+
+std::size_t QuicTransport::thread_share() const {
+  return kMaxHandedOver / std::max<std::size_t>(1, host_.network_.size());
+}
+
+std::shared_ptr<std::atomic<std::uint64_t>> QuicTransport::backlog_of(
+    const asio::any_io_executor& ex) {
+  const int i = host_.network_thread_of(ex);
+  if (i < 0) return nullptr;
+  const auto at = static_cast<std::size_t>(i);
+  if (thread_backlog_.size() <= at) thread_backlog_.resize(at + 1);
+  if (!thread_backlog_[at]) thread_backlog_[at] = std::make_shared<std::atomic<std::uint64_t>>(0);
+  return thread_backlog_[at];
+}
+
+bool QuicTransport::room_for(const std::atomic<std::uint64_t>& backlog, std::size_t n) const {
+  return handed_over_->load(std::memory_order_relaxed) + n <= kMaxHandedOver &&
+         backlog.load(std::memory_order_relaxed) + n <= thread_share();
+}
+
+void QuicTransport::count_handed_over(std::atomic<std::uint64_t>* backlog, std::size_t n) {
+  if (backlog) backlog->fetch_add(n, std::memory_order_relaxed);
+  // Only this executor adds (the cap was checked here), so the sum is the
+  // most there can be at once until the next addition.
+  const std::uint64_t now = handed_over_->fetch_add(n, std::memory_order_relaxed) + n;
+  auto& peak = datagram_stats_->handed_over_bytes_peak;
+  if (now > peak.load(std::memory_order_relaxed)) peak.store(now, std::memory_order_relaxed);
 }
 
 void QuicTransport::drop_handoff() {
@@ -414,15 +444,23 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   }
   const auto admission = host_.admit_handshake(ip, host::Transport::kQuic);
   if (!admission.admitted()) return datagram_stats_->count(DropReason::kHandshakes);
-  if (handed_over_->load(std::memory_order_relaxed) + data.size() > kMaxHandedOver) {
-    host_.registry_.handshakes().remove(admission.id);
-    return datagram_stats_->count(DropReason::kBacklog);
-  }
-  const std::uint64_t handle = next_handle_++;
   // It lives there for good: made here (its routes must be known before
-  // its first answer leaves), everything else there.
-  const asio::any_io_executor ex = host_.next_connection_executor();
+  // its first answer leaves), everything else there. On the next network
+  // thread with room for its Initial: each is tried once.
+  asio::any_io_executor ex;
+  std::shared_ptr<std::atomic<std::uint64_t>> backlog;
+  for (std::size_t tried = 0;; ++tried) {
+    if (tried == std::max<std::size_t>(1, host_.network_.size())) {
+      host_.registry_.handshakes().remove(admission.id);
+      return datagram_stats_->count(DropReason::kBacklog);
+    }
+    ex = host_.next_connection_executor();
+    if (net::runs_here(ex)) break;  // read here: nothing handed over
+    backlog = backlog_of(ex);
+    if (backlog && room_for(*backlog, data.size())) break;
+  }
   const bool remote = !net::runs_here(ex);
+  const std::uint64_t handle = next_handle_++;
   auto conn = QuicConnection::accept(ex, hd, original_dcid, sock->local, from, *credentials_,
                                      settings_, sender_for(sock), events_for(handle, from),
                                      token_validated);
@@ -435,19 +473,21 @@ void QuicTransport::accept(const std::shared_ptr<Socket>& sock,
   router_.add(conn.value()->original_dcid(), handle);
   router_.add(conn.value()->scid(), handle);
   handshake_handles_[admission.id] = handle;
-  connections_[handle] = Entry{conn.value(), sock, admission.id, true, false, ex, remote};
+  connections_[handle] =
+      Entry{conn.value(), sock, admission.id, true, false, ex, remote, remote ? backlog : nullptr};
   auto c = conn.value();
   if (remote) {
     // The TLS handshake's crypto runs there. An Initial that does not
     // decrypt is forgotten without a word, as below (the message is queued
     // here before its end is).
-    handed_over_->fetch_add(data.size(), std::memory_order_relaxed);
+    count_handed_over(backlog.get(), data.size());
     datagram_stats_->handed_over.fetch_add(1, std::memory_order_relaxed);
     asio::post(ex, [this, alive = alive_, owner = executor_, c, handle, from,
                     copy = Bytes(data.begin(), data.end()), stats = datagram_stats_,
-                    counter = handed_over_] {
+                    counter = handed_over_, backlog] {
       c->on_datagram(from, copy);
       counter->fetch_sub(copy.size(), std::memory_order_relaxed);
+      backlog->fetch_sub(copy.size(), std::memory_order_relaxed);
       if (c->terminated() || !c->handshake_started()) {
         stats->count(DropReason::kNotInitial);
         c->abort("undecryptable initial");
@@ -625,8 +665,9 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
   const auto registered = host_.registry_.add(std::move(secured));
   if (spdlog::should_log(spdlog::level::debug)) {
     if (const int t = host_.network_thread_of(e.ex); t >= 0) {
-      spdlog::debug("quic connection {} with {} lives on network thread {}", registered->id(),
-                    registered->remote_peer().to_base58(), t);
+      spdlog::debug("quic connection {} with {} lives on network thread {} (connection ID {})",
+                    registered->id(), registered->remote_peer().to_base58(), t,
+                    to_hex(as_bytes(conn->scid())));
     }
   }
 }
@@ -695,7 +736,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   if (!created) throw std::runtime_error("dial " + target.to_string() + ": " + created.message());
   auto conn = created.value();
   router_.add(conn->scid(), handle);
-  connections_[handle] = Entry{conn, sock, 0, false, false, executor_, false};
+  connections_[handle] = Entry{conn, sock, 0, false, false, executor_, false, nullptr};
   conn->flush();
   co_await conn->wait_handshake();
   if (!*alive) throw std::system_error(asio::error::operation_aborted);

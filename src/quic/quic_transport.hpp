@@ -25,7 +25,8 @@
 // connection lives on the host's next connection executor (a network
 // thread's in turn with NETWORK_THREADS >= 2, the host's included): its
 // datagrams are handed over there by a post (those of one recvmmsg batch
-// for one connection together; at most kMaxHandedOver bytes in flight),
+// for one connection together; at most kMaxHandedOver bytes in flight,
+// and a network thread's share of them for the connections of one thread),
 // its ngtcp2 and TLS work, timer and streams run there, and its sends go
 // straight to the socket's descriptor (sendto/sendmsg; the kernel
 // serialises them). What it tells the transport (connection IDs, the
@@ -85,6 +86,10 @@ struct DatagramStats {
   std::atomic<std::uint64_t> resets_received{0};
   // Datagrams handed over to connections on other network threads.
   std::atomic<std::uint64_t> handed_over{0};
+  // Bytes of datagrams handed over and not yet read there (at most
+  // QuicTransport::kMaxHandedOver), and the most there ever were at once.
+  std::atomic<std::uint64_t> handed_over_bytes{0};
+  std::atomic<std::uint64_t> handed_over_bytes_peak{0};
   void count(DropReason r) {
     dropped[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -124,8 +129,13 @@ class QuicTransport {
   // transport goes).
   void close();
   // Bytes of datagrams at most in flight to connections on other threads;
-  // beyond it datagrams are dropped (DropReason::kBacklog).
+  // beyond it datagrams are dropped (DropReason::kBacklog). Those of one
+  // network thread's connections have its share, kMaxHandedOver divided
+  // among the network threads: a thread that falls behind (or a flood at
+  // one connection) fills its own share, not the others' room, and a new
+  // connection goes to the next thread with room.
   static constexpr std::size_t kMaxHandedOver = 4 * 1024 * 1024;
+  std::size_t thread_share() const;
 
  private:
   struct Socket;
@@ -181,9 +191,11 @@ class QuicTransport {
     bool registered = false;  // handed to the host
     asio::any_io_executor ex;  // where the connection lives
     bool remote = false;       // `ex` is not the transport's: reached by posts
+    std::shared_ptr<std::atomic<std::uint64_t>> backlog;  // `ex`'s bytes in flight, if remote
   };
   struct Handoff {
     std::shared_ptr<QuicConnection> conn;
+    std::shared_ptr<std::atomic<std::uint64_t>> backlog;  // its thread's
     Bytes bytes;  // the datagrams back to back
     std::vector<std::pair<std::size_t, asio::ip::udp::endpoint>> parts;  // size, sender
   };
@@ -208,9 +220,20 @@ class QuicTransport {
   // Where stateless answers are written (one at a time, on the io_context).
   std::array<std::uint8_t, 1500> answer_{};
   std::optional<Handoff> handoff_;
-  // Bytes posted to connections on other threads and not yet read there.
-  std::shared_ptr<std::atomic<std::size_t>> handed_over_ =
-      std::make_shared<std::atomic<std::size_t>>(0);
+  // Bytes posted to connections on other threads and not yet read there
+  // (added here, taken away there), and the most at once: in the stats.
+  std::shared_ptr<std::atomic<std::uint64_t>> handed_over_{datagram_stats_,
+                                                           &datagram_stats_->handed_over_bytes};
+  // Per network thread (by index): bytes posted to its connections and not
+  // yet read there.
+  std::vector<std::shared_ptr<std::atomic<std::uint64_t>>> thread_backlog_;
+  std::shared_ptr<std::atomic<std::uint64_t>> backlog_of(const asio::any_io_executor& ex);
+  // Whether `n` more bytes for a thread holding `backlog` stay within its
+  // share and kMaxHandedOver.
+  bool room_for(const std::atomic<std::uint64_t>& backlog, std::size_t n) const;
+  // Counts `n` more bytes handed over, to a thread's `backlog` too unless
+  // null (on the transport's executor only).
+  void count_handed_over(std::atomic<std::uint64_t>* backlog, std::size_t n);
   // Connection IDs issued on other threads whose route is still on its way.
   std::shared_ptr<std::atomic<int>> routes_in_flight_ = std::make_shared<std::atomic<int>>(0);
   bool closing_ = false;

@@ -8,33 +8,19 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
-import { quic } from '@chainsafe/libp2p-quic'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString, peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startBootstrap, createJsNode, waitFor, readAll, httpGet } from '../lib/harness.mjs'
+import { waitFor, readAll, httpGet } from '../lib/harness.mjs'
+import { quicNode, quicKadClient, findNodeAnswered, startQuicNode, udpPortOf } from '../lib/quic_client.mjs'
 import { readVarint, protobufFields } from '../lib/protobuf.mjs'
 
 let node
 let quicAddr
 before(async () => {
-  node = await startBootstrap({
-    env: { LISTEN_ADDRS: '/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0/quic-v1' }
-  })
-  const text = node.addrs.find(a => a.includes('/quic-v1/'))
-  assert.ok(text, `a QUIC listen address is logged: ${node.addrs}`)
-  quicAddr = multiaddr(text)
+  ({ node, quicAddr } = await startQuicNode({ LISTEN_ADDRS: '/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/udp/0/quic-v1' }))
 })
 after(async () => { await node?.stop() })
-
-function quicNode (services = {}) {
-  return createJsNode({
-    listen: false,
-    services,
-    config: { transports: [quic()], connectionEncrypters: [], streamMuxers: [] }
-  })
-}
 
 async function dropped () {
   const { text } = await httpGet(node.httpPort, '/metrics')
@@ -86,19 +72,10 @@ test('js-libp2p dials our node over QUIC, identifies and pings it', async () => 
 })
 
 test('a js kad-dht client runs FIND_NODE against our node over QUIC', async () => {
-  const js = await quicNode({ dht: kadDHT({ clientMode: true, peerInfoMapper: passthroughMapper }) })
+  const js = await quicKadClient()
   try {
     await js.dial(quicAddr)
-    await waitFor(() => js.services.dht.routingTable.size > 0, { what: 'our node in the js routing table' })
-    const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-    const events = []
-    try {
-      for await (const e of js.services.dht.findPeer(target, { useCache: false })) events.push(e)
-    } catch {
-      // Not found: expected, the target does not exist. The responses count.
-    }
-    assert.ok(events.some(e => e.name === 'PEER_RESPONSE' && e.from.toString() === node.peerId),
-      `our node answered FIND_NODE: ${events.map(e => e.name)}`)
+    await findNodeAnswered(js, node)
   } finally {
     await js.stop()
   }
@@ -123,7 +100,7 @@ test('junk datagrams and a truncated Initial are dropped and counted while a js 
     await js.services.ping.ping(quicAddr)
     const before = await dropped()
     const resetsBefore = await resets()
-    const port = Number(quicAddr.toString().match(/\/udp\/(\d+)\//)[1])
+    const port = udpPortOf(quicAddr)
     const send = (buf) => new Promise((resolve, reject) =>
       sock.send(buf, port, '127.0.0.1', (err) => err ? reject(err) : resolve()))
     // Short-header packets for no connection of ours, and headerless bytes.

@@ -13,7 +13,6 @@
 // check of ECDSA certificates is covered by tests/unit/tls.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { quic } from '@chainsafe/libp2p-quic'
 import { tcp } from '@libp2p/tcp'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -23,6 +22,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
 import { verifyAddress } from '../lib/autonat.mjs'
+import { quicNode, quicAddrOf } from '../lib/quic_client.mjs'
 
 const QUIC_LISTEN = '/ip4/127.0.0.1/udp/0/quic-v1'
 const DIAL_REQUEST = '/libp2p/autonat/2/dial-request'
@@ -32,25 +32,10 @@ let quicAddr // ours, with /p2p/
 let tcpAddr
 before(async () => {
   node = await startBootstrap({ env: { LISTEN_ADDRS: `/ip4/127.0.0.1/tcp/0,${QUIC_LISTEN}` } })
-  quicAddr = multiaddr(node.addrs.find(a => a.includes('/quic-v1/')))
+  quicAddr = quicAddrOf(node)
   tcpAddr = multiaddr(node.addrs.find(a => a.includes('/tcp/')))
 })
 after(async () => { await node?.stop() })
-
-// A js node whose only transport is QUIC (plus whatever `transports` adds).
-function quicNode ({ listen = [], services = {}, transports = [], privateKey, secure = false } = {}) {
-  return createJsNode({
-    privateKey,
-    listen: false,
-    services,
-    config: {
-      addresses: { listen },
-      transports: [quic(), ...transports],
-      // Relayed connections are upgraded with Noise and Yamux; QUIC needs neither.
-      ...(secure ? {} : { connectionEncrypters: [], streamMuxers: [] })
-    }
-  })
-}
 
 const quicListenAddr = (js) =>
   js.getMultiaddrs().map(a => a.toString()).find(a => a.includes('/quic-v1')).replace(/\/p2p\/.*/, '')
@@ -86,7 +71,7 @@ test('our node dials a js QUIC peer from BOOTSTRAP_PEERS, identifies it and hand
       { what: 'the js peer in our routing table' })
 
     // Another QUIC client asks our node for the js peer: it is named, with its QUIC address.
-    await finder.dial(multiaddr(ours.addrs.find(a => a.includes('/quic-v1/'))))
+    await finder.dial(quicAddrOf(ours))
     await waitFor(() => finder.services.dht.routingTable.size > 0, { what: 'our node in the finder routing table' })
     const events = []
     try {

@@ -8,10 +8,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
-import { quic } from '@chainsafe/libp2p-quic'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { startBootstrap, createJsNode, waitFor, httpGet, tempDir } from '../lib/harness.mjs'
+import { startBootstrap, waitFor, httpGet, tempDir } from '../lib/harness.mjs'
+import { quicNode, quicAddrOf, udpPortOf } from '../lib/quic_client.mjs'
 
 // Far beyond the waits below: only a reset can close the connection in time.
 const IDLE_TIMEOUT_MS = 120000
@@ -30,19 +29,10 @@ test('a js QUIC peer of a node killed and restarted with the same identity is re
   let js
   try {
     first = await startBootstrap({ dataDir: dir, env: { LISTEN_ADDRS: '/ip4/127.0.0.1/udp/0/quic-v1' } })
-    const text = first.addrs.find(a => a.includes('/quic-v1/'))
-    assert.ok(text, `a QUIC listen address is logged: ${first.addrs}`)
-    const quicAddr = multiaddr(text)
-    const port = Number(text.match(/\/udp\/(\d+)\//)[1])
+    const quicAddr = quicAddrOf(first)
+    const port = udpPortOf(quicAddr)
 
-    js = await createJsNode({
-      listen: false,
-      config: {
-        transports: [quic({ maxIdleTimeout: IDLE_TIMEOUT_MS, keepAliveInterval: 60000 })],
-        connectionEncrypters: [],
-        streamMuxers: []
-      }
-    })
+    js = await quicNode({ quicOptions: { maxIdleTimeout: IDLE_TIMEOUT_MS, keepAliveInterval: 60000 } })
     assert.ok(await js.services.ping.ping(quicAddr) >= 0)
     const conns = js.getConnections(peerIdFromString(first.peerId))
     assert.equal(conns.length, 1)

@@ -10,20 +10,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
-import { quic } from '@chainsafe/libp2p-quic'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { startBootstrap, createJsNode, waitFor, httpGet } from '../lib/harness.mjs'
+import { waitFor, httpGet } from '../lib/harness.mjs'
+import { quicNode, startQuicNode } from '../lib/quic_client.mjs'
 
 let node
 let quicAddr
 before(async () => {
-  node = await startBootstrap({
-    env: { LISTEN_ADDRS: '/ip4/127.0.0.1/udp/0/quic-v1', QUIC_RETRY: 'always' }
-  })
-  const text = node.addrs.find(a => a.includes('/quic-v1/'))
-  assert.ok(text, `a QUIC listen address is logged: ${node.addrs}`)
-  quicAddr = multiaddr(text)
+  ({ node, quicAddr } = await startQuicNode({ LISTEN_ADDRS: '/ip4/127.0.0.1/udp/0/quic-v1', QUIC_RETRY: 'always' }))
 })
 after(async () => { await node?.stop() })
 
@@ -35,10 +29,7 @@ async function metric (name, label, value) {
 }
 
 test('with QUIC_RETRY=always a js QUIC peer is retried once, then identifies and pings', async () => {
-  const js = await createJsNode({
-    listen: false,
-    config: { transports: [quic()], connectionEncrypters: [], streamMuxers: [] }
-  })
+  const js = await quicNode()
   try {
     const rtt = await js.services.ping.ping(quicAddr)
     assert.ok(rtt >= 0)
@@ -56,10 +47,7 @@ test('with QUIC_RETRY=always a js QUIC peer is retried once, then identifies and
 })
 
 test('a js QUIC peer dialling again comes back with our NEW_TOKEN token and is not retried', async () => {
-  const js = await createJsNode({
-    listen: false,
-    config: { transports: [quic()], connectionEncrypters: [], streamMuxers: [] }
-  })
+  const js = await quicNode()
   try {
     const retries = await metric('mepassa_quic_stateless_packets_sent_total', 'type', 'retry')
     await js.services.ping.ping(quicAddr)

@@ -17,14 +17,11 @@
 namespace mp::kad {
 namespace {
 
+using test::kBigKey;
+using test::kKeyX;
+using test::kValue;
 using test::public_addr;
 using test::random_peer;
-
-// GCC 12 cannot use string literals inside coroutine lambdas ("array used
-// as initializer"), so the test data lives here.
-const Bytes kKeyX = to_bytes("/app/x");
-const Bytes kValue = to_bytes("value");
-const Bytes kBigKey = to_bytes("/app/big");
 
 struct Harness {
   std::mt19937_64 rng{77};
@@ -110,12 +107,7 @@ TEST(KadServer, AnswersManyRequestsOnOneStreamUntilEof) {
 
 TEST(KadServer, MalformedProtobufEndsTheStream) {
   Harness h;
-  const Bytes garbage = {0xff, 0xff, 0xff, 0xff};
-  auto err = h.run([&](net::ByteStream& s) -> asio::awaitable<void> {
-    net::BufferedReader r(s);
-    co_await net::write_length_prefixed(s, garbage);
-    (void)co_await r.read_length_prefixed(kMaxMessageSize);  // must throw: reset
-  });
+  auto err = h.run(test::send_malformed);  // must throw: reset
   EXPECT_NE(err, nullptr);
   EXPECT_TRUE(h.server_done);
   EXPECT_EQ(h.kad.counters().refused(Refusal::kMalformed), 1u);

@@ -25,12 +25,10 @@
 namespace mp::kad {
 namespace {
 
+using test::kKeyX;
+using test::kValue;
 using test::public_addr;
 using test::random_peer;
-
-// GCC 12 cannot use string literals inside coroutine lambdas.
-const Bytes kKeyX = to_bytes("/app/x");
-const Bytes kValue = to_bytes("value");
 
 using Client = std::function<asio::awaitable<void>(net::ByteStream&)>;
 
@@ -239,12 +237,7 @@ TEST(KadServerThreads, StoreRequestsHopToTheOwner) {
 
 TEST(KadServerThreads, MalformedAndKeylessRequestsAreRefusedAndCounted) {
   Threads h;
-  const Bytes garbage = {0xff, 0xff, 0xff, 0xff};
-  auto err = h.run([&](net::ByteStream& s) -> asio::awaitable<void> {
-    net::BufferedReader r(s);
-    co_await net::write_length_prefixed(s, garbage);
-    (void)co_await r.read_length_prefixed(kMaxMessageSize);  // must throw: reset
-  });
+  auto err = h.run(test::send_malformed);  // must throw: reset
   EXPECT_NE(err, nullptr);
   EXPECT_EQ(h.kad.counters().refused(Refusal::kMalformed), 1u);
 

@@ -1,14 +1,20 @@
-// Helpers shared by the kad unit tests: deterministic peers and addresses.
+// Helpers shared by the kad unit tests: deterministic peers and addresses,
+// and the record keys and value the server tests store.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <asio/awaitable.hpp>
 #include <random>
 #include <string>
 
+#include "core/bytes.hpp"
 #include "core/multiaddr.hpp"
 #include "core/peer_id.hpp"
 #include "kad/config.hpp"
+#include "kad/protocol.hpp"
+#include "net/buffered_reader.hpp"
+#include "net/byte_stream.hpp"
 
 namespace mp::kad::test {
 
@@ -33,6 +39,21 @@ inline Multiaddr addr(const std::string& text) {
 inline Multiaddr public_addr(std::uint32_t group, std::uint32_t host = 1) {
   return addr("/ip4/" + std::to_string(20 + group / 256) + "." + std::to_string(group % 256) + "." +
               std::to_string(host / 256) + "." + std::to_string(host % 256) + "/tcp/4001");
+}
+
+// GCC 12 cannot use string literals inside coroutine lambdas ("array used
+// as initializer"), so the test data lives here.
+inline const Bytes kKeyX = to_bytes("/app/x");
+inline const Bytes kValue = to_bytes("value");
+inline const Bytes kBigKey = to_bytes("/app/big");
+
+// A client that sends a frame that is no protobuf and reads the answer:
+// the server resets the stream, so this throws.
+inline asio::awaitable<void> send_malformed(net::ByteStream& s) {
+  const Bytes garbage = {0xff, 0xff, 0xff, 0xff};
+  net::BufferedReader r(s);
+  co_await net::write_length_prefixed(s, garbage);
+  (void)co_await r.read_length_prefixed(kMaxMessageSize);
 }
 
 inline TimePoint t0() { return TimePoint{} + std::chrono::hours(1000); }

@@ -13,6 +13,7 @@
 #include "host/host.hpp"
 #include "quic/address.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_fixture.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
@@ -100,12 +101,7 @@ TEST(DatagramBatch, FromReportsIpv6Senders) {
   EXPECT_EQ(from, tx.local_endpoint());
 }
 
-host::HostConfig quic_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1")};
-  c.ping_interval = std::chrono::hours(1);
-  return c;
-}
+using test::quic_config;
 
 asio::awaitable<void> wait_for_drops(host::Host& node, std::uint64_t want) {
   const auto& s = node.quic().datagram_stats();
@@ -120,8 +116,7 @@ TEST(DatagramBatch, TheTransportDrainsAQueueLongerThanATurn) {
   asio::io_context io;
   host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
-  const auto ep = *quic_endpoint(b.listen_addrs()[0]);
-  const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
+  const auto to = test::quic_endpoint_of(b);
   asio::ip::udp::socket sock(io, asio::ip::udp::endpoint(asio::ip::udp::v4(), 0));
   constexpr std::size_t kJunk = 100;
   for (std::size_t i = 0; i < kJunk; ++i) sock.send_to(asio::buffer(std::string("\x01")), to);
@@ -156,13 +151,7 @@ asio::awaitable<void> send_bulk(host::Host& a, host::Host& b, std::size_t bytes,
   const Bytes chunk = datagram(16384, 3);
   for (std::size_t sent = 0; sent < bytes; sent += chunk.size()) co_await s.stream->write(chunk);
   co_await s.stream->close_write();
-  Bytes answer;
-  Bytes buf(64);
-  for (;;) {
-    const std::size_t n = co_await s.stream->read_some(buf);
-    if (n == 0) break;
-    answer.insert(answer.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-  }
+  const Bytes answer = co_await test::read_to_end(*s.stream);
   echoed = 0;
   if (answer.size() == 8)
     for (int i = 7; i >= 0; --i) echoed = echoed << 8 | answer[static_cast<std::size_t>(i)];
@@ -175,19 +164,16 @@ asio::awaitable<void> send_bulk(host::Host& a, host::Host& b, std::size_t bytes,
 // turned off, the same transfer makes no segmented send.
 TEST(QuicSegmentation, BulkDataLeavesInSegmentedSendsAndArrivesWhole) {
   for (const bool gso : {true, false}) {
-    asio::io_context io;
     auto config = quic_config();
     config.quic_gso = gso;
-    host::Host a(io.get_executor(), config, Ed25519KeyPair::generate());
-    host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-    b.set_handler(std::string(kSink), [](host::StreamContext ctx) { return sink(std::move(ctx)); });
-    ASSERT_TRUE(a.listen().ok());
-    ASSERT_TRUE(b.listen().ok());
+    test::HostPair p(config);
+    p.b.set_handler(std::string(kSink), [](host::StreamContext ctx) { return sink(std::move(ctx)); });
+    ASSERT_TRUE(p.listen());
     constexpr std::size_t kBytes = 1024 * 1024;
     std::uint64_t received = 0;
-    test::run_in(io, send_bulk(a, b, kBytes, received), 20s);
+    test::run_in(p.io, send_bulk(p.a, p.b, kBytes, received), 20s);
     EXPECT_EQ(received, kBytes) << "gso " << gso;
-    const auto& stats = a.quic().datagram_stats();
+    const auto& stats = p.a.quic().datagram_stats();
     if (gso) {
       EXPECT_GT(stats.segmented_sends.load(), 0u);
       // Runs of more than one packet each, none longer than a batch.

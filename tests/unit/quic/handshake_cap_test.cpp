@@ -14,6 +14,7 @@
 #include "quic/address.hpp"
 #include "quic/quic_connection.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_fixture.hpp"
 #include "tls/certificate.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
@@ -40,13 +41,7 @@ host::HostConfig server_config() {
 }
 
 // A QUIC client whose datagrams leave from `ip`.
-host::HostConfig client_config(const std::string& ip) {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/" + ip + "/udp/0/quic-v1")};
-  c.ping_interval = std::chrono::hours(1);
-  c.handshake_timeout = 15s;
-  return c;
-}
+host::HostConfig client_config(const std::string& ip) { return test::quic_config(15s, ip); }
 
 Multiaddr address_of(const host::Host& h, bool quic) {
   for (const auto& a : h.listen_addrs())
@@ -173,28 +168,7 @@ TEST(HandshakeCap, QuicNewcomerEvictsAStalledTcpHandshakeAtTheNodeCap) {
   test::run_in(io, quic_evicts_a_stalled_tcp_handshake(a, b), 30s);
 }
 
-
-// Valid client Initials, each of a new connection (its own connection IDs),
-// as our QUIC client writes them; sent raw, nothing answers the server.
-std::vector<Bytes> client_initials(asio::io_context& io, const asio::ip::udp::endpoint& from,
-                                   const asio::ip::udp::endpoint& to, std::size_t n) {
-  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
-  auto creds = tls::Credentials::create(cert.value());
-  std::vector<Bytes> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    Bytes first;
-    auto c = QuicConnection::connect(
-        io.get_executor(), from, to, creds.value(), ConnectionSettings{}, std::nullopt,
-        [&first](const asio::ip::udp::endpoint&, BytesView d) {
-          if (first.empty()) first.assign(d.begin(), d.end());
-        },
-        ConnectionEvents{});
-    c.value()->flush();
-    out.push_back(std::move(first));
-    c.value()->abort("test");
-  }
-  return out;
-}
+using test::client_initials;
 
 asio::awaitable<void> flood_then_honest(host::Host& a, host::Host& b, asio::ip::udp::socket& sock,
                                         const std::vector<Bytes>& initials,
@@ -223,9 +197,8 @@ TEST(HandshakeCap, InitialFloodFromOneIpIsDroppedWhileAnHonestClientConnects) {
   host::Host b(io.get_executor(), server_config(), Ed25519KeyPair::generate());
   ASSERT_TRUE(a.listen().ok());
   ASSERT_TRUE(b.listen().ok());
-  const auto ep = *quic_endpoint(address_of(b, true).without_peer_id());
   asio::ip::udp::socket sock(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
+  const auto to = test::quic_endpoint_of(b);
   const auto initials = client_initials(io, sock.local_endpoint(), to, 40);
   ASSERT_EQ(initials.size(), 40u);
   for (const auto& d : initials) ASSERT_GE(d.size(), 1200u);  // padded client Initials

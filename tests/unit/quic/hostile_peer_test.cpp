@@ -23,6 +23,7 @@
 #include "quic/quic_stream.hpp"
 #include "quic/quic_transport.hpp"
 #include "quic_client.hpp"
+#include "quic_fixture.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 #include "tls/certificate.hpp"
@@ -34,20 +35,9 @@ using namespace std::chrono_literals;
 using asio::ip::udp;
 using test::eventually;
 
-host::HostConfig quic_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1")};
-  c.ping_interval = std::chrono::hours(1);
-  c.handshake_timeout = 3s;
-  return c;
-}
-
-udp::endpoint endpoint_of(const host::Host& h) {
-  const auto ep = *quic_endpoint(h.listen_addrs().at(0));
-  return {asio::ip::make_address(ep.first), ep.second};
-}
-
 using test::LossyRelay;
+using test::quic_config;
+using test::quic_endpoint_of;
 
 constexpr std::string_view kBig = "/test/big-answer/1.0.0";
 constexpr std::size_t kAnswer = 4 * 1024 * 1024;
@@ -100,17 +90,14 @@ asio::awaitable<void> silent_client(host::Host& a, host::Host& b, LossyRelay& re
 }
 
 TEST(QuicHostilePeer, UnacknowledgedAnswerStaysWithinItsShareAndIsReleasedAtTheEnd) {
-  asio::io_context io;
-  host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
   auto server = quic_config();
   server.idle_timeout = 1500ms;  // ends the silent connection soon
-  host::Host b(io.get_executor(), server, Ed25519KeyPair::generate());
+  test::HostPair p(quic_config(), server);
   Answer ans;
-  b.set_handler(std::string(kBig), [&](host::StreamContext ctx) { return big_answer(std::move(ctx), ans, b.budget()); });
-  ASSERT_TRUE(a.listen().ok());
-  ASSERT_TRUE(b.listen().ok());
-  LossyRelay relay(io.get_executor(), endpoint_of(b));
-  test::run_in(io, silent_client(a, b, relay, ans), 40s);
+  p.b.set_handler(std::string(kBig), [&](host::StreamContext ctx) { return big_answer(std::move(ctx), ans, p.b.budget()); });
+  ASSERT_TRUE(p.listen());
+  LossyRelay relay(p.io.get_executor(), quic_endpoint_of(p.b));
+  test::run_in(p.io, silent_client(p.a, p.b, relay, ans), 40s);
   EXPECT_GT(relay.lost, 0u);
   EXPECT_FALSE(ans.completed);
   EXPECT_LT(ans.written, kAnswer);
@@ -119,7 +106,7 @@ TEST(QuicHostilePeer, UnacknowledgedAnswerStaysWithinItsShareAndIsReleasedAtTheE
   // the connection's share.
   EXPECT_GE(ans.max_held, QuicStream::kMaxUnacked);
   EXPECT_LE(ans.max_held, QuicStream::kMaxUnacked + kChunk);
-  EXPECT_LE(ans.max_held, b.budget().limits().per_connection);
+  EXPECT_LE(ans.max_held, p.b.budget().limits().per_connection);
 }
 
 // A QUIC client of our own stack with a certificate of the test's choosing,
@@ -162,7 +149,7 @@ asio::awaitable<void> bad_certificates(host::Host& good, host::Host& b) {
   for (const tls::CertificateSpec* spec : specs) {
     auto cert = tls::make_certificate(*spec);
     EXPECT_TRUE(cert) << cert.message();
-    auto client = co_await handshake_with(cert.value(), endpoint_of(b), b.local_peer());
+    auto client = co_await handshake_with(cert.value(), quic_endpoint_of(b), b.local_peer());
     ++expected_failures;
     EXPECT_TRUE(co_await eventually([&] { return tls_failures(b) == expected_failures; }))
         << "tls failures: " << tls_failures(b);
@@ -180,12 +167,9 @@ asio::awaitable<void> bad_certificates(host::Host& good, host::Host& b) {
 }
 
 TEST(QuicHostilePeer, CertificateWithoutExtensionOrWithBadSignatureIsRefusedAsTls) {
-  asio::io_context io;
-  host::Host good(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-  host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-  ASSERT_TRUE(good.listen().ok());
-  ASSERT_TRUE(b.listen().ok());
-  test::run_in(io, bad_certificates(good, b), 40s);
+  test::HostPair p;
+  ASSERT_TRUE(p.listen());
+  test::run_in(p.io, bad_certificates(p.a, p.b), 40s);
 }
 
 }  // namespace

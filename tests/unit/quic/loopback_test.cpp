@@ -14,6 +14,7 @@
 #include "ping/service.hpp"
 #include "quic/address.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_fixture.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
 
@@ -22,25 +23,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-host::HostConfig quic_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1")};
-  c.ping_interval = std::chrono::hours(1);
-  c.handshake_timeout = 3s;
-  return c;
-}
+using test::quic_config;
 
 constexpr std::string_view kEcho = "/test/echo/1.0.0";
-
-asio::awaitable<void> echo(host::StreamContext ctx) {
-  Bytes buf(4096);
-  for (;;) {
-    const std::size_t n = co_await ctx.stream->read_some(buf);
-    if (n == 0) break;
-    co_await ctx.stream->write(BytesView(buf.data(), n));
-  }
-  co_await ctx.stream->close_write();
-}
 
 using test::eventually;
 
@@ -57,16 +42,7 @@ asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b, const identif
     std::vector<std::string> echo_protos{std::string(kEcho)};
     auto s = co_await conn->open_stream(std::move(echo_protos));
     EXPECT_EQ(s.protocol, kEcho);
-    co_await s.stream->write(sent);
-    co_await s.stream->close_write();
-    Bytes got;
-    Bytes buf(8192);
-    for (;;) {
-      const std::size_t n = co_await s.stream->read_some(buf);
-      if (n == 0) break;
-      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-    EXPECT_EQ(got, sent);
+    EXPECT_EQ(co_await test::echo_on(*s.stream, sent), sent);
     // Ping on a second stream, the host's own protocol.
     std::vector<std::string> ping_protos{std::string(ping::kProtocol)};
     auto p = co_await conn->open_stream(std::move(ping_protos));
@@ -91,21 +67,18 @@ asio::awaitable<void> dial_echo_ping(host::Host& a, host::Host& b, const identif
 }
 
 TEST(QuicLoopback, DialOpensStreamsEchoesAndBothSidesKnowThePeer) {
-  asio::io_context io;
-  host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-  host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-  identify::Service ia(a), ib(b);
-  ping::Service pb(b);
-  b.set_handler(std::string(kEcho), [](host::StreamContext ctx) { return echo(std::move(ctx)); });
-  ASSERT_TRUE(a.listen().ok());
-  ASSERT_TRUE(b.listen().ok());
-  ASSERT_EQ(b.listen_addrs().size(), 1u);
-  ASSERT_TRUE(is_quic(b.listen_addrs()[0]));
-  test::run_in(io, dial_echo_ping(a, b, ia, ib), 20s);
+  test::HostPair p;
+  identify::Service ia(p.a), ib(p.b);
+  ping::Service pb(p.b);
+  p.b.set_handler(std::string(kEcho), test::serve_echo);
+  ASSERT_TRUE(p.listen());
+  ASSERT_EQ(p.b.listen_addrs().size(), 1u);
+  ASSERT_TRUE(is_quic(p.b.listen_addrs()[0]));
+  test::run_in(p.io, dial_echo_ping(p.a, p.b, ia, ib), 20s);
   // One thread (no network executors): every datagram is read where it
   // arrives, none handed over.
-  EXPECT_GT(b.stats().bytes_in.load(), 0u);
-  EXPECT_EQ(b.quic().datagram_stats().handed_over.load(), 0u);
+  EXPECT_GT(p.b.stats().bytes_in.load(), 0u);
+  EXPECT_EQ(p.b.quic().datagram_stats().handed_over.load(), 0u);
 }
 
 asio::awaitable<void> dial_wrong_peer(host::Host& a, host::Host& b, bool& failed) {
@@ -120,16 +93,13 @@ asio::awaitable<void> dial_wrong_peer(host::Host& a, host::Host& b, bool& failed
 }
 
 TEST(QuicLoopback, WrongExpectedPeerFailsTheDial) {
-  asio::io_context io;
-  host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-  host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
-  ASSERT_TRUE(a.listen().ok());
-  ASSERT_TRUE(b.listen().ok());
+  test::HostPair p;
+  ASSERT_TRUE(p.listen());
   bool failed = false;
-  test::run_in(io, dial_wrong_peer(a, b, failed), 20s);
+  test::run_in(p.io, dial_wrong_peer(p.a, p.b, failed), 20s);
   EXPECT_TRUE(failed);
-  EXPECT_EQ(a.stats().get(host::HandshakeFailure::kPeerIdMismatch), 1u);
-  EXPECT_EQ(a.connections().size(), 0u);
+  EXPECT_EQ(p.a.stats().get(host::HandshakeFailure::kPeerIdMismatch), 1u);
+  EXPECT_EQ(p.a.connections().size(), 0u);
 }
 
 asio::awaitable<void> send_junk(host::Host& b, asio::ip::udp::socket& sock,
@@ -156,10 +126,8 @@ TEST(QuicLoopback, JunkDatagramsAreDroppedAndCountedByReason) {
   asio::io_context io;
   host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
   ASSERT_TRUE(b.listen().ok());
-  const auto ep = *quic_endpoint(b.listen_addrs()[0]);
   asio::ip::udp::socket sock(io, asio::ip::udp::endpoint(asio::ip::udp::v4(), 0));
-  const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
-  test::run_in(io, send_junk(b, sock, to), 20s);
+  test::run_in(io, send_junk(b, sock, test::quic_endpoint_of(b)), 20s);
   const auto& stats = b.quic().datagram_stats();
   EXPECT_EQ(stats.get(DropReason::kMalformed), 1u);
   EXPECT_EQ(stats.get(DropReason::kUnknownConnection), 0u);

@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -27,6 +28,8 @@
 #include "quic/address.hpp"
 #include "quic/cid_router.hpp"
 #include "quic/quic_transport.hpp"
+#include "quic_client.hpp"
+#include "quic_fixture.hpp"
 #include "tls/certificate.hpp"
 #include "support/poll.hpp"
 #include "support/run_coro.hpp"
@@ -36,13 +39,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-host::HostConfig quic_config() {
-  host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1")};
-  c.ping_interval = std::chrono::hours(1);
-  c.handshake_timeout = 5s;
-  return c;
-}
+using test::client_initials;
+using test::echo;
+
+host::HostConfig quic_config() { return test::quic_config(5s); }
 
 // Echoes what it reads and records, per connection, the thread it ran on
 // and whether that is the connection's executor's.
@@ -63,31 +63,10 @@ struct EchoProbe {
       std::lock_guard lock(self->m);
       self->thread_of[ctx.connection->id()] = std::this_thread::get_id();
     }
-    Bytes buf(4096);
-    for (;;) {
-      const std::size_t n = co_await ctx.stream->read_some(buf);
-      if (n == 0) break;
-      co_await ctx.stream->write(BytesView(buf.data(), n));
-    }
-    co_await ctx.stream->close_write();
+    co_await test::echo_back(*ctx.stream);
     self->served.fetch_add(1);
   }
 };
-
-asio::awaitable<Bytes> echo(host::Connection& conn, std::string protocol, Bytes msg) {
-  std::vector<std::string> protos{std::move(protocol)};
-  auto s = co_await conn.open_stream(std::move(protos));
-  co_await s.stream->write(msg);
-  co_await s.stream->close_write();
-  Bytes out;
-  Bytes buf(8192);
-  for (;;) {
-    const std::size_t n = co_await s.stream->read_some(buf);
-    if (n == 0) break;
-    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-  }
-  co_return out;
-}
 
 std::thread::id thread_of(const asio::any_io_executor& ex) {
   std::promise<std::thread::id> p;
@@ -193,27 +172,6 @@ TEST(QuicNetworkThreads, InboundConnectionsLiveOnTheirThreadsAndEndWithTheTransp
   }
 }
 
-// Valid client Initials of new connections, as our QUIC client writes them.
-std::vector<Bytes> client_initials(asio::io_context& io, const asio::ip::udp::endpoint& from,
-                                   const asio::ip::udp::endpoint& to, std::size_t n) {
-  auto cert = tls::make_certificate(Ed25519KeyPair::generate());
-  auto creds = tls::Credentials::create(cert.value());
-  std::vector<Bytes> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    Bytes first;
-    auto c = QuicConnection::connect(
-        io.get_executor(), from, to, creds.value(), ConnectionSettings{}, std::nullopt,
-        [&first](const asio::ip::udp::endpoint&, BytesView d) {
-          if (first.empty()) first.assign(d.begin(), d.end());
-        },
-        ConnectionEvents{});
-    c.value()->flush();
-    out.push_back(std::move(first));
-    c.value()->abort("test");
-  }
-  return out;
-}
-
 TEST(QuicNetworkThreads, AStalledHandshakeOnAnotherThreadIsEvictedForANewcomer) {
   net::ContextPool pool(2);
   asio::io_context io;
@@ -227,14 +185,12 @@ TEST(QuicNetworkThreads, AStalledHandshakeOnAnotherThreadIsEvictedForANewcomer) 
     server.max_handshakes = kCap;
     server.max_handshakes_per_ip = kCap;
     server.quic_retry = host::QuicRetry::kNever;  // every Initial starts a handshake
-    auto client = quic_config();
-    client.listen_addrs = {*Multiaddr::parse("/ip4/127.0.0.2/udp/0/quic-v1")};
+    const auto client = test::quic_config(5s, "127.0.0.2");
     host::Host a(io.get_executor(), client, Ed25519KeyPair::generate());
     host::Host b(io.get_executor(), server, Ed25519KeyPair::generate(), network);
     ASSERT_TRUE(a.listen().ok());
     ASSERT_TRUE(b.listen().ok());
-    const auto ep = *quic_endpoint(b.listen_addrs().at(0));
-    const asio::ip::udp::endpoint to(asio::ip::make_address(ep.first), ep.second);
+    const auto to = test::quic_endpoint_of(b);
     asio::ip::udp::socket raw(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const auto initials = client_initials(io, raw.local_endpoint(), to, kCap);
 
@@ -278,6 +234,134 @@ TEST(QuicNetworkThreads, AStalledHandshakeOnAnotherThreadIsEvictedForANewcomer) 
     EXPECT_EQ(b.quic().datagram_stats().get(DropReason::kHandshakes), 0u);
     EXPECT_GT(b.quic().datagram_stats().handed_over.load(), 0u);
     dialled.reset();
+    pool.stop();
+  }
+}
+
+// The attack on the hand-over path: a connection's thread falls behind (here
+// a task holds it until the test lets go) while a raw socket floods the
+// node with 1200-byte short header datagrams carrying that connection's ID.
+// The bytes in flight stay within the thread's share of kMaxHandedOver, the
+// rest is dropped and counted as backlog; meanwhile a second client connects
+// and is served (its connections go to the thread with room), and once the
+// thread drains, the flooded connection itself still echoes.
+TEST(QuicNetworkThreads, AFloodForAStalledThreadStaysWithinItsShareWhileOthersAreServed) {
+  net::ContextPool pool(2);
+  asio::io_context io;
+  // Only the pool's executors: the first connection lives on network[0].
+  const auto network = pool.executors();
+  // The stalled thread waits for this; set at the latest when the test ends.
+  std::promise<void> release;
+  std::atomic<bool> released{false};
+  auto let_go = [&] {
+    if (!released.exchange(true)) release.set_value();
+  };
+  struct LetGo {
+    std::function<void()> f;
+    ~LetGo() { f(); }
+  } guard{let_go};
+  constexpr std::string_view kEcho = "/test/echo/1.0.0";
+  constexpr std::size_t kDatagram = 1200;
+  constexpr std::size_t kDrops = 2000;  // sent until so many were dropped: over 4 MiB in all
+  constexpr std::size_t kMaxFlood = 20000;  // datagrams, 24 MB: far more than needed
+  {
+    host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
+    host::Host c(io.get_executor(), test::quic_config(5s, "127.0.0.2"), Ed25519KeyPair::generate());
+    host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate(), network);
+    b.set_handler(std::string(kEcho), test::serve_echo);
+    ASSERT_TRUE(a.listen().ok());
+    ASSERT_TRUE(c.listen().ok());
+    ASSERT_TRUE(b.listen().ok());
+    test::LossyRelay relay(io.get_executor(), test::quic_endpoint_of(b));
+    asio::ip::udp::socket raw(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto& stats = b.quic().datagram_stats();
+    const std::size_t share = b.quic().thread_share();
+    std::size_t sent = 0;
+    std::uint64_t most_seen = 0;
+    std::uint64_t handed_before = 0;
+    std::uint64_t handed_during = 0;
+    std::vector<std::shared_ptr<host::Connection>> on_b;
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      auto ex = co_await asio::this_coro::executor;
+      asio::co_spawn(ex, relay.client_to_server(), asio::detached);
+      asio::co_spawn(ex, relay.server_to_client(), asio::detached);
+      // The honest connection, through the relay (which shows its ID).
+      auto honest = co_await a.dial(relay.address(b.local_peer()));
+      const Bytes hello(100, 0x11);
+      EXPECT_EQ(co_await echo(*honest, std::string(kEcho), hello), hello);
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().size() == 1; }));
+      EXPECT_EQ(b.connections().at(0)->executor(), network[0]);
+      const std::string cid = relay.server_cid;
+      EXPECT_EQ(cid.size(), kCidLength);
+      // Its thread stops draining.
+      std::atomic<bool> stalled{false};
+      asio::post(network[0], [&stalled, wait = release.get_future()] {
+        stalled = true;
+        wait.wait();
+      });
+      co_await test::until([&] { return stalled.load(); });
+      // The flood: short header datagrams for that ID, junk after it, from
+      // another address. Sent 32 at a time, each time until the receive
+      // loop (on this io_context) has taken them, so the kernel's buffer
+      // never overflows; until the share is full and drops are counted.
+      Bytes d(kDatagram);
+      for (std::size_t i = 0; i < d.size(); ++i) d[i] = static_cast<std::uint8_t>(i * 31 + 7);
+      d[0] = 0x40 | (d[0] & 0x3f);  // short header, fixed bit
+      std::copy(cid.begin(), cid.end(), d.begin() + 1);
+      const auto to = test::quic_endpoint_of(b);
+      handed_before = stats.handed_over.load();
+      const auto taken = [&] {
+        return stats.handed_over.load() - handed_before + stats.get(DropReason::kBacklog);
+      };
+      while (stats.get(DropReason::kBacklog) < kDrops && sent < kMaxFlood) {
+        for (int i = 0; i < 32; ++i) raw.send_to(asio::buffer(d), to);
+        sent += 32;
+        co_await test::eventually([&] { return taken() >= sent; }, 2s);
+        most_seen = std::max(most_seen, stats.handed_over_bytes.load());
+      }
+      handed_during = stats.handed_over.load() - handed_before;
+      // A second client connects while the thread is still held: twice, so
+      // that the turn comes to the full thread once; both land on the other
+      // and are served.
+      for (int i = 0; i < 2; ++i) {
+        auto second = co_await c.dial(test::quic_address_of(b), std::nullopt, /*force_new=*/true);
+        const Bytes msg(1000, static_cast<std::uint8_t>(i));
+        EXPECT_EQ(co_await echo(*second, std::string(kEcho), msg), msg);
+      }
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().size() == 3; }));
+      on_b = b.connections();
+      // The thread drains: the flood's datagrams are read (and discarded by
+      // the connection: they do not decrypt), and the connection serves.
+      let_go();
+      Bytes msg(64 * 1024);
+      for (std::size_t k = 0; k < msg.size(); ++k) msg[k] = static_cast<std::uint8_t>(k * 7);
+      EXPECT_EQ(co_await echo(*honest, std::string(kEcho), msg), msg);
+      EXPECT_TRUE(co_await test::eventually([&] { return stats.handed_over_bytes.load() == 0; }));
+      b.shutdown();
+      a.shutdown();
+      c.shutdown();
+      relay.close();
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().empty(); }));
+    }(), 120s);
+    const std::uint64_t dropped = stats.get(DropReason::kBacklog);
+    std::cout << "[ flood    ] " << sent << " datagrams of " << kDatagram << " bytes sent, "
+              << handed_during << " handed over, " << dropped << " dropped (backlog); at most "
+              << stats.handed_over_bytes_peak.load() << " bytes in flight (thread share " << share
+              << ", node cap " << QuicTransport::kMaxHandedOver << ")\n";
+    // The bound held, and the share was filled before the drops began.
+    EXPECT_GE(dropped, kDrops);
+    EXPECT_GT(sent * kDatagram, QuicTransport::kMaxHandedOver);
+    EXPECT_LE(stats.handed_over_bytes_peak.load(), QuicTransport::kMaxHandedOver);
+    EXPECT_LE(most_seen, share);
+    EXPECT_GT(most_seen + kDatagram, share);
+    EXPECT_GE(handed_during, share / kDatagram);
+    EXPECT_EQ(share, QuicTransport::kMaxHandedOver / network.size());
+    // The second client's connections both live on the other thread.
+    ASSERT_EQ(on_b.size(), 3u);
+    std::size_t on_other = 0;
+    for (const auto& conn : on_b) on_other += conn->executor() == network[1] ? 1 : 0;
+    EXPECT_EQ(on_other, 2u);
+    on_b.clear();
     pool.stop();
   }
 }

@@ -5,7 +5,8 @@
 // the connection; while `deaf` is set, received datagrams are lost (the
 // client never hears them) until one it sent to itself comes back, which
 // clears it: all datagrams before it are then gone. `heard` counts the
-// datagrams delivered to the connection. And a lossy UDP relay.
+// datagrams delivered to the connection. And a lossy UDP relay, which
+// also tells the connection ID the client's short header packets carry.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,6 +24,7 @@
 #include "core/keys.hpp"
 #include "core/multiaddr.hpp"
 #include "quic/address.hpp"
+#include "quic/cid_router.hpp"
 #include "quic/quic_connection.hpp"
 #include "tls/certificate.hpp"
 
@@ -138,6 +140,8 @@ struct LossyRelay {
   asio::ip::udp::endpoint client;
   bool lose_to_client = false;
   std::size_t lost = 0;
+  std::string server_cid;  // the Destination Connection ID of the client's last short header
+
 
   Multiaddr address(const PeerId& server_peer) const {
     return quic::quic_multiaddr(front.local_endpoint()).with_peer_id(server_peer);
@@ -149,7 +153,10 @@ struct LossyRelay {
       const auto n = co_await front.async_receive_from(
           asio::buffer(buf), client, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !front.is_open()) co_return;
-      if (!ec) back.send_to(asio::buffer(buf.data(), n), server, 0, ec);
+      if (ec) continue;
+      const auto header = quic::parse_header(BytesView(buf.data(), n));
+      if (header && !header->long_header) server_cid = header->dcid;
+      back.send_to(asio::buffer(buf.data(), n), server, 0, ec);
     }
   }
   asio::awaitable<void> server_to_client() {
