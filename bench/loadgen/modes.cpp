@@ -6,6 +6,7 @@
 #include <atomic>
 #include <latch>
 #include <random>
+#include <sys/resource.h>
 
 #include "kad/protocol.hpp"
 #include "kad/rpc.hpp"
@@ -24,6 +25,13 @@ asio::ip::address source_for(const Options& opt, std::size_t i) {
   }
   const auto n = static_cast<unsigned>(i % static_cast<std::size_t>(opt.sources));
   return asio::ip::make_address_v4(0x7f000101u + n);  // 127.0.1.1 + n
+}
+
+double own_cpu_seconds() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 std::optional<double> cpu_of(const Options& opt) {
@@ -356,6 +364,7 @@ PhaseReport run_setups(const Options& opt) {
   std::latch done(static_cast<std::ptrdiff_t>(ids.size()));
   Pool pool(opt.threads);
   const auto cpu0 = cpu_of(opt);
+  const double own0 = own_cpu_seconds();
   const auto t0 = Clock::now();
   phase.end = after(t0, opt.duration);
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -368,6 +377,7 @@ PhaseReport run_setups(const Options& opt) {
   r.mode = "setups";
   r.seconds = seconds_between(t0, Clock::now());
   r.server_cpu_seconds = cpu_delta(cpu0, cpu_of(opt));
+  r.client_cpu_seconds = own_cpu_seconds() - own0;
   r.stats = pool.merged();
   return r;
 }
@@ -400,6 +410,7 @@ PhaseReport run_findnode(const Options& opt, bool reuse) {
   auto setup_errors = pool.merged();
 
   const auto cpu0 = cpu_of(opt);
+  const double own0 = own_cpu_seconds();
   const auto t0 = Clock::now();
   phase.end = after(t0, opt.duration);
   pool.open_gates(kGo);  // asio::post orders `phase.end` before the workers read it
@@ -408,6 +419,7 @@ PhaseReport run_findnode(const Options& opt, bool reuse) {
   r.mode = reuse ? "findnode-reuse" : "findnode-new";
   r.seconds = seconds_between(t0, Clock::now());
   r.server_cpu_seconds = cpu_delta(cpu0, cpu_of(opt));
+  r.client_cpu_seconds = own_cpu_seconds() - own0;
   pool.open_gates(kRelease);
   seeded.done.wait();
   r.stats = pool.merged();

@@ -87,6 +87,7 @@ void PhaseReport::print() const {
     json << ",\"server_cpu_s\":" << *server_cpu_seconds << ",\"server_cpu_us_per_op\":"
          << (ops > 0 ? *server_cpu_seconds * 1e6 / ops : 0.0);
   }
+  if (client_cpu_seconds) json << ",\"client_cpu_s\":" << *client_cpu_seconds;
   for (const auto& [k, v] : extra) json << ",\"" << k << "\":" << v;
   json << "}";
 
@@ -96,6 +97,9 @@ void PhaseReport::print() const {
   if (server_cpu_seconds && ops > 0) {
     std::printf("  server CPU %.2f s = %.1f us/op", *server_cpu_seconds,
                 *server_cpu_seconds * 1e6 / ops);
+  }
+  if (client_cpu_seconds && seconds > 0) {
+    std::printf("  client CPU %.0f%% of one core", *client_cpu_seconds * 100 / seconds);
   }
   std::printf("\n");
   if (!stats.first_error.empty()) std::printf("  first error: %s\n", stats.first_error.c_str());

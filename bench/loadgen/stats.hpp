@@ -48,6 +48,9 @@ struct PhaseReport {
   double seconds = 0;
   ThreadStats stats;
   std::optional<double> server_cpu_seconds;
+  // This generator's own CPU over the timed part (all its threads): when it
+  // is near the cores it runs on, latencies include its own queueing.
+  std::optional<double> client_cpu_seconds;
   // Extra "name": number pairs (idle mode's RSS figures, /health status).
   std::vector<std::pair<std::string, double>> extra;
 

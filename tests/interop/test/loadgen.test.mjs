@@ -117,6 +117,8 @@ async function setupsLoad (transport) {
     assert.equal(result.identify_served, 24)
     assert.equal(result.errors, 0)
     assert.ok(result.server_cpu_s > 0, 'the node spent CPU on 24 handshakes')
+    // Its own CPU is reported too: 24 client handshakes cost it some.
+    assert.ok(result.client_cpu_s > 0, `client_cpu_s ${result.client_cpu_s}`)
     await waitFor(async () => await metric(node, opened(transport)) >= 24,
       { timeout: 5000, what: `24 inbound ${transport} connections counted` })
   } finally {
