@@ -52,7 +52,8 @@ double process_cpu_us() {
 
 host::HostConfig config(bool quic) {
   host::HostConfig c;
-  c.listen_addrs = {*Multiaddr::parse(quic ? "/ip4/127.0.0.1/udp/0/quic-v1" : "/ip4/127.0.0.1/tcp/0")};
+  c.listen_addrs = {
+      *Multiaddr::parse(quic ? "/ip4/127.0.0.1/udp/0/quic-v1" : "/ip4/127.0.0.1/tcp/0")};
   c.ping_interval = std::chrono::hours(1);
   c.limits.max_connections = 100000;
   c.limits.max_connections_per_ip = 100000;
@@ -88,12 +89,17 @@ int main(int argc, char** argv) {
   bool quic = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) threads = std::strtoul(argv[++i], nullptr, 10);
-    else if (a == "--dials" && i + 1 < argc) dials = std::atoi(argv[++i]);
-    else if (a == "--in-flight" && i + 1 < argc) in_flight = std::atoi(argv[++i]);
-    else if (a == "--quic") quic = true;
+    if (a == "--threads" && i + 1 < argc)
+      threads = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--dials" && i + 1 < argc)
+      dials = std::atoi(argv[++i]);
+    else if (a == "--in-flight" && i + 1 < argc)
+      in_flight = std::atoi(argv[++i]);
+    else if (a == "--quic")
+      quic = true;
     else {
-      std::fprintf(stderr, "usage: bench_dial [--threads N] [--dials M] [--in-flight K] [--quic]\n");
+      std::fprintf(stderr,
+                   "usage: bench_dial [--threads N] [--dials M] [--in-flight K] [--quic]\n");
       return 2;
     }
   }
@@ -124,17 +130,22 @@ int main(int argc, char** argv) {
     const double main0 = thread_cpu_us();
     const double proc0 = process_cpu_us();
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < in_flight; ++i) asio::co_spawn(io, dialer(client, target, run), asio::detached);
+    for (int i = 0; i < in_flight; ++i)
+      asio::co_spawn(io, dialer(client, target, run), asio::detached);
     // Runs until every dialer is done, then lets the closes finish.
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      while (run.done + run.failed < dials || !client.connections().empty()) {
-        asio::steady_timer t(io, std::chrono::milliseconds(2));
-        co_await t.async_wait(asio::use_awaitable);
-      }
-      io.stop();
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          while (run.done + run.failed < dials || !client.connections().empty()) {
+            asio::steady_timer t(io, std::chrono::milliseconds(2));
+            co_await t.async_wait(asio::use_awaitable);
+          }
+          io.stop();
+        },
+        asio::detached);
     io.run();
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double main_cpu = thread_cpu_us() - main0;
     client.shutdown();
     if (pool) pool->stop();
@@ -144,9 +155,10 @@ int main(int argc, char** argv) {
     const double n = run.done > 0 ? run.done : 1;
     std::printf("%s dials, NETWORK_THREADS=%zu, %d in flight: %d done, %d failed, %.0f dials/s\n",
                 quic ? "QUIC" : "TCP", threads, in_flight, run.done, run.failed, run.done / wall);
-    std::printf("CPU per dial (us): dialer main thread %.1f, its other network threads %.1f, "
-                "listener %.1f\n",
-                main_cpu / n, others / n, server_cpu / n);
+    std::printf(
+        "CPU per dial (us): dialer main thread %.1f, its other network threads %.1f, "
+        "listener %.1f\n",
+        main_cpu / n, others / n, server_cpu / n);
   }
   return 0;
 }

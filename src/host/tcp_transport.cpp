@@ -225,11 +225,9 @@ HandshakeFailure classify_handshake_failure(const std::error_code& ec, Handshake
 
 }  // namespace
 
-
-asio::awaitable<std::shared_ptr<Connection>> TcpTransport::upgrade(std::shared_ptr<net::TcpStream> tcp,
-                                                        Direction dir,
-                                                        std::optional<PeerId> expected,
-                                                        HandshakeAdmission handshake) {
+asio::awaitable<std::shared_ptr<Connection>> TcpTransport::upgrade(
+    std::shared_ptr<net::TcpStream> tcp, Direction dir, std::optional<PeerId> expected,
+    HandshakeAdmission handshake) {
   auto alive = alive_;
   std::error_code ec;
   const auto remote = tcp->socket().remote_endpoint(ec);
@@ -416,10 +414,9 @@ asio::awaitable<std::shared_ptr<Connection>> TcpTransport::upgrade(std::shared_p
   }
 }
 
-
 asio::awaitable<std::shared_ptr<Connection>> TcpTransport::dial(Multiaddr target,
-                                                               std::optional<PeerId> expected,
-                                                               asio::any_io_executor here) {
+                                                                std::optional<PeerId> expected,
+                                                                asio::any_io_executor here) {
   std::vector<asio::ip::tcp::endpoint> endpoints;
   if (auto ep = target.tcp_endpoint()) {
     endpoints.emplace_back(asio::ip::make_address(ep->first), ep->second);
@@ -457,6 +454,5 @@ asio::awaitable<std::shared_ptr<Connection>> TcpTransport::dial(Multiaddr target
   }
   co_return co_await upgrade(std::move(tcp), Direction::kOutbound, expected);
 }
-
 
 }  // namespace mp::host

@@ -78,9 +78,10 @@ class TcpTransport {
   // dials); its stage is written where the upgrade runs. Runs on the
   // socket's thread; the connection is admitted and registered with the host
   // in one step on the owner's thread, and handed back.
-  asio::awaitable<std::shared_ptr<Connection>> upgrade(std::shared_ptr<net::TcpStream> tcp, Direction dir,
-                                             std::optional<PeerId> expected,
-                                             HandshakeAdmission handshake = {});
+  asio::awaitable<std::shared_ptr<Connection>> upgrade(std::shared_ptr<net::TcpStream> tcp,
+                                                       Direction dir,
+                                                       std::optional<PeerId> expected,
+                                                       HandshakeAdmission handshake = {});
 
   asio::any_io_executor executor_;
   const HostConfig& config_;

@@ -731,7 +731,8 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   auto& stats = host_.stats();
   if (!outcome.established) {
     std::string reason = "closed during the handshake";
-    const auto failure = outcome.terminated ? classify(outcome.reason) : host::HandshakeFailure::kTls;
+    const auto failure =
+        outcome.terminated ? classify(outcome.reason) : host::HandshakeFailure::kTls;
     stats.count(failure, host::Transport::kQuic);
     if (failure == host::HandshakeFailure::kPeerIdMismatch) reason = "peer id mismatch";
     else if (failure == host::HandshakeFailure::kTimeout) reason = "handshake timed out";

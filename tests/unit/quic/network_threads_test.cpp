@@ -364,7 +364,8 @@ TEST(QuicNetworkThreads, DialledConnectionsLiveOnTheirThreadsAndServeBothWays) {
     EXPECT_EQ(a_on_connection.off_its_thread.load(), 0);
     EXPECT_EQ(a_on_connection.foreign.load(), 0);
     std::set<std::size_t> threads_used;
-    for (const auto& [id, t] : a_on_connection.thread_of) threads_used.insert(index_of_thread.at(t));
+    for (const auto& [id, t] : a_on_connection.thread_of)
+      threads_used.insert(index_of_thread.at(t));
     EXPECT_EQ(threads_used.size(), 3u);
     EXPECT_EQ(b_echo.served.load(), kConnections);
     EXPECT_TRUE(mismatch);
