@@ -125,9 +125,9 @@ inline constexpr Option kOptions[] = {
      "are in progress), always or never"},
     // wiring: NETWORK_THREADS (issue 13); 0 stands for "the number of cores" (load_config).
     {"NETWORK_THREADS", "", "--network-threads", "N", OptionKind::kCount, 0, 1, "", "the number of cores",
-     "network threads, 1-64: with N > 1, inbound TCP and QUIC connections are spread over N threads "
-     "(each connection, its handshake and its stream answers on one), the shared state on the main "
-     "thread; 1: everything on one thread"},
+     "network threads, 1-64: with N > 1, TCP and QUIC connections (inbound and dialled) are "
+     "spread over N threads (each connection, its handshake and its stream answers on one), the "
+     "shared state on the main thread; 1: everything on one thread"},
     {"PING_INTERVAL_SECS", "", "--ping-interval-secs", "SECS", OptionKind::kSeconds, 15, 1, "", "",
      "how often each connected peer is pinged (rust-libp2p's default)"},
     {"IDLE_TIMEOUT_SECS", "", "--idle-timeout-secs", "SECS", OptionKind::kSeconds, 60, 1, "", "",

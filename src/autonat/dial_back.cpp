@@ -38,11 +38,13 @@ bool listens_on_quic(const host::Host& host) {
   return false;
 }
 
-DialBacks::DialBacks(asio::any_io_executor executor, const host::HostConfig& main, DialBackLimits limits)
+DialBacks::DialBacks(asio::any_io_executor executor, const host::HostConfig& main,
+                     DialBackLimits limits, std::vector<asio::any_io_executor> network)
     : executor_(std::move(executor)),
       limits_(limits),
       limiter_(limits.rate),
-      dialer_(std::make_unique<host::Host>(executor_, dialer_config(main), Ed25519KeyPair::generate())),
+      dialer_(std::make_unique<host::Host>(executor_, dialer_config(main),
+                                           Ed25519KeyPair::generate(), std::move(network))),
       dialer_identify_(std::make_unique<identify::Service>(*dialer_)) {}
 
 DialBacks::~DialBacks() = default;

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "autonat/rate_limiter.hpp"
 #include "host/host.hpp"
@@ -45,8 +46,11 @@ class DialBacks {
   // the caller shares with it (it may outlive the caller after a timeout).
   using Attempt = std::function<asio::awaitable<void>(host::Host& dialer)>;
 
-  // `main`: our host's configuration, from which the dialer's is derived.
-  DialBacks(asio::any_io_executor executor, const host::HostConfig& main, DialBackLimits limits);
+  // `main`: our host's configuration, from which the dialer's is derived;
+  // `network`: our host's connection executors, on which the dial-back
+  // connections live in turn (none: on `executor`).
+  DialBacks(asio::any_io_executor executor, const host::HostConfig& main, DialBackLimits limits,
+            std::vector<asio::any_io_executor> network = {});
   ~DialBacks();
   DialBacks(const DialBacks&) = delete;
   DialBacks& operator=(const DialBacks&) = delete;

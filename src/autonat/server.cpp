@@ -56,7 +56,7 @@ AutonatServer::AutonatServer(asio::any_io_executor executor, host::Host& host, A
     : executor_(std::move(executor)),
       host_(host),
       config_(config),
-      dial_backs_(executor_, host.config(), config.dial_backs),
+      dial_backs_(executor_, host.config(), config.dial_backs, host.network_executors()),
       v2_(executor_, host, dial_backs_, config.allow_private) {}
 
 AutonatServer::~AutonatServer() = default;

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <spdlog/spdlog.h>
 #include <stdexcept>
 
 #include "host/tcp_transport.hpp"
+#include "net/hop.hpp"
 #include "quic/address.hpp"
 #include "quic/quic_transport.hpp"
 
@@ -114,14 +116,32 @@ asio::awaitable<std::shared_ptr<Connection>> Host::dial(Multiaddr addr,
   if (expected && !force_new) {
     if (auto existing = connection_to(*expected)) co_return existing;
   }
-  SecuredConnection secured;
-  if (quic::is_quic(addr)) {  // GCC 12: no co_await inside ?:
-    secured = co_await quic_->dial(addr.without_peer_id(), expected);
-  } else {
-    secured = co_await transport_->dial(addr.without_peer_id(), expected);
+  auto alive = alive_;
+  if (quic::is_quic(addr)) {
+    // The QUIC connection lives on the next connection executor too (the
+    // transport makes it here and waits for its handshake done there).
+    SecuredConnection secured = co_await quic_->dial(addr.without_peer_id(), expected);
+    if (!*alive) throw std::system_error(asio::error::operation_aborted);
+    const asio::any_io_executor where = secured.executor;
+    auto conn = registry_.add(std::move(secured));
+    if (spdlog::should_log(spdlog::level::debug) && where) {
+      if (const int t = network_thread_of(where); t >= 0) {
+        spdlog::debug("dialled quic connection {} with {} lives on network thread {}", conn->id(),
+                      conn->remote_peer().to_base58(), t);
+      }
+    }
+    co_return conn;
   }
-  if (!*alive_) throw std::system_error(asio::error::operation_aborted);
-  co_return registry_.add(std::move(secured));
+  // The connection lives on the next connection executor from its socket
+  // on: connect, upgrade and registration (one hop back to us) run there,
+  // and we wait here for the registered connection (inline when it is ours).
+  const asio::any_io_executor here = next_connection_executor();
+  auto make = [this, target = addr.without_peer_id(), expected, here] {
+    return transport_->dial(target, expected, here);
+  };
+  auto conn = co_await net::complete_on(here, make);
+  if (!*alive) throw std::system_error(asio::error::operation_aborted);
+  co_return conn;
 }
 
 asio::awaitable<NegotiatedStream> Host::new_stream(const PeerId& peer,

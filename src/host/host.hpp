@@ -116,6 +116,9 @@ class Host {
   std::vector<std::shared_ptr<Connection>> connections() const { return registry_.connections(); }
   std::size_t connected_peer_count() const { return registry_.connected_peer_count(); }
 
+  // The executors connections live on in turn (empty: all on executor()).
+  const std::vector<asio::any_io_executor>& network_executors() const { return network_; }
+
   // Graceful stop: stop accepting, GoAway every connection, close them.
   void shutdown();
 

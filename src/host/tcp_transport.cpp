@@ -225,11 +225,9 @@ HandshakeFailure classify_handshake_failure(const std::error_code& ec, Handshake
 
 }  // namespace
 
-
-asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::TcpStream> tcp,
-                                                        Direction dir,
-                                                        std::optional<PeerId> expected,
-                                                        HandshakeAdmission handshake) {
+asio::awaitable<std::shared_ptr<Connection>> TcpTransport::upgrade(
+    std::shared_ptr<net::TcpStream> tcp, Direction dir, std::optional<PeerId> expected,
+    HandshakeAdmission handshake) {
   auto alive = alive_;
   std::error_code ec;
   const auto remote = tcp->socket().remote_endpoint(ec);
@@ -329,9 +327,9 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
     if (deadline.fired()) throw std::system_error(asio::error::timed_out);
     if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
 
-    // The connection limits, on the owner's thread (an inbound connection
-    // is also registered there, in the same step: nothing is admitted
-    // between the check and the count).
+    // The connection limits, on the owner's thread; the connection is
+    // registered there in the same step (nothing is admitted between the
+    // check and the count).
     auto admit = [this, dir, ip, remote_peer] {
       if (dir == Direction::kInbound) {
         if (auto refusal = host_.registry_.limits().admit_socket(ip)) {
@@ -347,7 +345,6 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
                                  "per-peer connection limit reached for " + remote_peer.to_base58());
       }
     };
-    if (dir == Direction::kOutbound) admit();  // dials run on the owner's thread
     yamux::Config ycfg;
     ycfg.max_streams = config_.limits.max_streams_per_connection;
     // Connections of a bootstrap node carry small messages; a 4 KiB read
@@ -367,29 +364,29 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
                                                   dir == Direction::kOutbound, ycfg,
                                                   std::move(account), std::move(mux.answer));
     out.executor = here;
-    if (dir == Direction::kInbound) {
-      // Admitted and registered in one step on the owner's thread; a
-      // refusal comes back here as the exception it is.
-      co_await net::run_on(executor_, [&] {
-        if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
-        admit();
-        // Leaves the handshake table in the same step (no message later).
-        if (entry.id != 0) {
-          host_.registry_.handshakes().remove(entry.id);
-          handshake_sockets_.erase(entry.id);
-          entry.id = 0;
+    // Admitted and registered in one step on the owner's thread (inline
+    // when we are on it); a refusal comes back here as the exception it is,
+    // and what was built is released here, on the socket's thread.
+    std::shared_ptr<Connection> registered;
+    co_await net::run_on(executor_, [&] {
+      if (!*alive || closing_) throw std::system_error(asio::error::operation_aborted);
+      admit();
+      // Leaves the handshake table in the same step (no message later).
+      if (entry.id != 0) {
+        host_.registry_.handshakes().remove(entry.id);
+        handshake_sockets_.erase(entry.id);
+        entry.id = 0;
+      }
+      registered = host_.registry_.add(std::move(out));
+      if (spdlog::should_log(spdlog::level::debug)) {
+        if (const int t = host_.network_thread_of(here); t >= 0) {
+          spdlog::debug("{}connection {} with {} lives on network thread {}",
+                        dir == Direction::kOutbound ? "dialled " : "", registered->id(),
+                        remote_peer.to_base58(), t);
         }
-        const auto conn = host_.registry_.add(std::move(out));
-        if (spdlog::should_log(spdlog::level::debug)) {
-          if (const int t = host_.network_thread_of(here); t >= 0) {
-            spdlog::debug("connection {} with {} lives on network thread {}", conn->id(),
-                          remote_peer.to_base58(), t);
-          }
-        }
-      });
-      co_return SecuredConnection{};
-    }
-    co_return out;
+      }
+    });
+    co_return registered;
   } catch (const std::system_error& e) {
     release_socket();
     if (*alive) {
@@ -417,9 +414,9 @@ asio::awaitable<SecuredConnection> TcpTransport::upgrade(std::shared_ptr<net::Tc
   }
 }
 
-
-asio::awaitable<SecuredConnection> TcpTransport::dial(Multiaddr target,
-                                                     std::optional<PeerId> expected) {
+asio::awaitable<std::shared_ptr<Connection>> TcpTransport::dial(Multiaddr target,
+                                                                std::optional<PeerId> expected,
+                                                                asio::any_io_executor here) {
   std::vector<asio::ip::tcp::endpoint> endpoints;
   if (auto ep = target.tcp_endpoint()) {
     endpoints.emplace_back(asio::ip::make_address(ep->first), ep->second);
@@ -433,7 +430,7 @@ asio::awaitable<SecuredConnection> TcpTransport::dial(Multiaddr target,
     }
     const std::string host(as_string(comps[0].value));
     const std::string port = *target.value_of(Proto::kTcp);
-    asio::ip::tcp::resolver resolver(executor_);
+    asio::ip::tcp::resolver resolver(here);
     auto results = co_await resolver.async_resolve(host, port, asio::use_awaitable);
     for (const auto& r : results) {
       const bool v4 = r.endpoint().address().is_v4();
@@ -444,10 +441,11 @@ asio::awaitable<SecuredConnection> TcpTransport::dial(Multiaddr target,
     if (endpoints.empty())
       throw std::runtime_error("dial: " + host + " resolved to no usable address");
   }
-  auto tcp = std::make_shared<net::TcpStream>(asio::ip::tcp::socket(executor_), &stats_.bytes_in,
+  // The socket is made on the io_context the connection will live on.
+  auto tcp = std::make_shared<net::TcpStream>(asio::ip::tcp::socket(here), &stats_.bytes_in,
                                               &stats_.bytes_out);
   {
-    net::Deadline deadline(executor_, config_.dial_timeout, tcp);  // reset closes the socket
+    net::Deadline deadline(here, config_.dial_timeout, tcp);  // reset closes the socket
     std::error_code ec;
     co_await asio::async_connect(tcp->socket(), endpoints,
                                  asio::redirect_error(asio::use_awaitable, ec));
@@ -456,6 +454,5 @@ asio::awaitable<SecuredConnection> TcpTransport::dial(Multiaddr target,
   }
   co_return co_await upgrade(std::move(tcp), Direction::kOutbound, expected);
 }
-
 
 }  // namespace mp::host

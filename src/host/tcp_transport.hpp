@@ -33,6 +33,7 @@ class TcpStream;
 
 namespace mp::host {
 
+class Connection;
 class Host;
 struct HostConfig;
 
@@ -51,9 +52,14 @@ class TcpTransport {
   // See Host::listen.
   Status listen(bool ipv6_optional);
   const std::vector<Multiaddr>& listen_addrs() const { return listen_addrs_; }
-  // Dials /ip4|ip6|dns|dns4|dns6/.../tcp/N (no /p2p/) and upgrades; when
-  // `expected` is set the Noise handshake must prove that peer. Throws.
-  asio::awaitable<SecuredConnection> dial(Multiaddr target, std::optional<PeerId> expected);
+  // Dials /ip4|ip6|dns|dns4|dns6/.../tcp/N (no /p2p/) from `here` (the
+  // executor the connection will live on; run this coroutine there), upgrades
+  // and registers the connection with the host (one hop to the owner's thread
+  // when `here` is another's); when `expected` is set the Noise handshake
+  // must prove that peer. Throws.
+  asio::awaitable<std::shared_ptr<Connection>> dial(Multiaddr target,
+                                                    std::optional<PeerId> expected,
+                                                    asio::any_io_executor here);
   // Closes the socket of an inbound handshake the host's HandshakeTable evicted.
   void evict_handshake(std::uint64_t id);
   // Stops accepting; handshakes in progress fail.
@@ -69,12 +75,13 @@ class TcpTransport {
   // (dropped if the transport is gone by then).
   void on_owner(std::function<void()> f);
   // `handshake`: the inbound socket's HandshakeTable entry (none for
-  // dials); its stage is written where the upgrade runs. An inbound
-  // connection is registered with the host before this returns (an empty
-  // SecuredConnection); a dialled one is handed back.
-  asio::awaitable<SecuredConnection> upgrade(std::shared_ptr<net::TcpStream> tcp, Direction dir,
-                                             std::optional<PeerId> expected,
-                                             HandshakeAdmission handshake = {});
+  // dials); its stage is written where the upgrade runs. Runs on the
+  // socket's thread; the connection is admitted and registered with the host
+  // in one step on the owner's thread, and handed back.
+  asio::awaitable<std::shared_ptr<Connection>> upgrade(std::shared_ptr<net::TcpStream> tcp,
+                                                       Direction dir,
+                                                       std::optional<PeerId> expected,
+                                                       HandshakeAdmission handshake = {});
 
   asio::any_io_executor executor_;
   const HostConfig& config_;

@@ -22,8 +22,18 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -73,6 +83,66 @@ asio::awaitable<std::invoke_result_t<F&>> run_on(const asio::any_io_executor& ex
     auto step = [g = std::forward<F>(f)]() mutable -> asio::awaitable<R> { co_return g(); };
     co_return co_await asio::co_spawn(ex, std::move(step), asio::use_awaitable);
   }
+}
+
+// Runs the coroutine `make()` returns on `ex` to its end and hands its
+// result (or exception) back to the caller, which resumes on its own
+// executor; inline when the caller already runs on `ex`'s thread.
+//
+// Unlike run_on, the coroutine on `ex` does not own the caller: it is
+// spawned detached and posts its outcome back, while the caller waits on a
+// timer of its own executor. A long operation on another thread (a dial)
+// then never holds the caller's frame in that thread's queue: when the
+// network threads are stopped and their contexts go last (shutdown), no
+// frame of the caller's io_context is destroyed after it. The outcome is
+// dropped if the caller is gone by then (its io_context destroyed with it
+// waiting); if the caller's wait is cancelled, it throws operation_aborted
+// and the outcome, when it comes, is released on the caller's thread.
+// `make` is taken by reference and moved to `ex` (see run_on).
+template <class F>
+auto complete_on(const asio::any_io_executor& ex, F&& make)
+    -> asio::awaitable<typename std::invoke_result_t<F&>::value_type> {
+  using T = typename std::invoke_result_t<F&>::value_type;
+  static_assert(!std::is_void_v<T>, "complete_on: the coroutine returns a value");
+  if (runs_here(ex)) co_return co_await make();
+  struct State {
+    std::optional<T> value;
+    std::exception_ptr error;
+    bool done = false;
+    asio::steady_timer* waiter = nullptr;  // the caller's, while it waits
+  };
+  const asio::any_io_executor home = co_await asio::this_coro::executor;
+  auto state = std::make_shared<State>();
+  asio::steady_timer timer(home, asio::steady_timer::time_point::max());
+  state->waiter = &timer;
+  struct Leave {
+    State* s;
+    ~Leave() { s->waiter = nullptr; }
+  } leave{state.get()};
+  auto task = [state, home, g = std::forward<F>(make)]() mutable -> asio::awaitable<void> {
+    std::optional<T> value;
+    std::exception_ptr error;
+    try {
+      value.emplace(co_await g());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    asio::post(home, [state, value = std::move(value), error]() mutable {
+      if (!state->waiter) return;  // the caller stopped waiting: released here
+      state->value = std::move(value);
+      state->error = error;
+      state->done = true;
+      if (state->waiter) state->waiter->cancel();
+    });
+  };
+  asio::co_spawn(ex, std::move(task), asio::detached);
+  std::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!state->done) throw std::system_error(asio::error::operation_aborted);
+  if (state->error) std::rethrow_exception(state->error);
+  T out = std::move(*state->value);
+  state->value.reset();  // nothing of it is released where the task ends
+  co_return out;
 }
 
 }  // namespace mp::net

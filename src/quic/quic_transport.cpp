@@ -357,8 +357,13 @@ bool QuicTransport::take_reset(BytesView data) {
   datagram_stats_->resets_received.fetch_add(1, std::memory_order_relaxed);
   auto conn = it->second.conn;  // ends inside
   spdlog::debug("quic: stateless reset of our connection to {}", endpoint_ip(conn->remote()));
-  // RFC 9000 10.3.1: the connection is over, and nothing more is sent on it.
-  conn->abort("stateless reset");
+  // RFC 9000 10.3.1: the connection is over, and nothing more is sent on it
+  // (on its own thread, where it lives).
+  if (it->second.remote) {
+    asio::post(it->second.ex, [conn] { conn->abort("stateless reset"); });
+  } else {
+    conn->abort("stateless reset");
+  }
   return true;
 }
 
@@ -702,6 +707,24 @@ void QuicTransport::on_terminated(std::uint64_t handle, const std::string& reaso
   }
 }
 
+namespace {
+
+// What the transport's thread learns of a dial's handshake.
+struct DialOutcome {
+  bool established = false;
+  bool terminated = false;
+  std::string reason;
+};
+
+// On the dialled connection's thread: its first flight, then its handshake.
+asio::awaitable<DialOutcome> dial_handshake(std::shared_ptr<QuicConnection> conn) {
+  conn->flush();
+  co_await conn->wait_handshake();
+  co_return DialOutcome{conn->established(), conn->terminated(), conn->close_reason()};
+}
+
+}  // namespace
+
 asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
                                                             std::optional<PeerId> expected) {
   auto alive = alive_;
@@ -730,35 +753,52 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   ConnectionSettings settings = settings_;
   if (auto token = new_tokens_.take(quic_multiaddr(remote).to_string()))
     settings.initial_token = std::move(*token);
-  auto created = QuicConnection::connect(executor_, sock->local, remote, *credentials_, settings,
+  // It lives on the next connection executor for good, as an inbound one:
+  // made here (its route is known before its first datagram leaves), its
+  // first flight, its handshake's crypto and the rest of its life there. We
+  // wait here for the handshake's outcome (inline when it lives here).
+  const asio::any_io_executor ex = host_.next_connection_executor();
+  const bool elsewhere = !net::runs_here(ex);
+  auto created = QuicConnection::connect(ex, sock->local, remote, *credentials_, settings,
                                          expected, sender_for(sock), events_for(handle, remote));
   if (created && config_.quic_gso) (*created)->set_send_segments(segments_sender_for(sock));
   if (!created) throw std::runtime_error("dial " + target.to_string() + ": " + created.message());
   auto conn = created.value();
   router_.add(conn->scid(), handle);
-  connections_[handle] = Entry{conn, sock, 0, false, false, executor_, false, nullptr};
-  conn->flush();
-  co_await conn->wait_handshake();
+  // Its datagrams are handed over like an inbound connection's, under its
+  // thread's share of kMaxHandedOver.
+  connections_[handle] =
+      Entry{conn, sock, 0, false, false, ex, elsewhere, elsewhere ? backlog_of(ex) : nullptr};
+  auto handshake = [conn] { return dial_handshake(conn); };
+  const DialOutcome outcome = co_await net::complete_on(ex, handshake);
   if (!*alive) throw std::system_error(asio::error::operation_aborted);
   auto& stats = host_.stats();
-  if (!conn->established()) {
+  if (!outcome.established) {
     std::string reason = "closed during the handshake";
-    const auto failure = conn->terminated() ? classify(conn->close_reason()) : host::HandshakeFailure::kTls;
+    const auto failure =
+        outcome.terminated ? classify(outcome.reason) : host::HandshakeFailure::kTls;
     stats.count(failure, host::Transport::kQuic);
     if (failure == host::HandshakeFailure::kPeerIdMismatch) reason = "peer id mismatch";
     else if (failure == host::HandshakeFailure::kTimeout) reason = "handshake timed out";
-    else reason = conn->close_reason();
+    else reason = outcome.reason;
     throw std::runtime_error("dial " + target.to_string() + ": " + reason);
   }
-  if (!host_.registry_.limits().admit_peer(conn->peer()->peer)) {
+  // Its verified peer was set there before the outcome was posted here.
+  const PeerId peer = conn->peer()->peer;
+  if (!host_.registry_.limits().admit_peer(peer)) {
     stats.count(host::LimitRefusal::kMaxPerPeer, host::Transport::kQuic);
     stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
-    conn->close();
-    throw std::runtime_error("per-peer connection limit reached for " +
-                             conn->peer()->peer.to_base58());
+    if (elsewhere) {
+      asio::post(ex, [conn] { conn->close(); });
+    } else {
+      conn->close();
+    }
+    throw std::runtime_error("per-peer connection limit reached for " + peer.to_base58());
   }
   if (auto it = connections_.find(handle); it != connections_.end()) it->second.registered = true;
-  co_return secure(conn, host::Direction::kOutbound, sock->local);
+  auto secured = secure(conn, host::Direction::kOutbound, sock->local);
+  if (elsewhere) secured.executor = ex;  // its streams and handlers run there
+  co_return secured;
 }
 
 }  // namespace mp::quic

@@ -106,3 +106,25 @@ test('AutoNAT: a peer gets at most 3 dial-backs a minute', async () => {
     await js.stop()
   }
 })
+
+// Our dials live on the network threads as inbound connections do: two
+// dial-backs in a row go to two threads in turn (the node's debug log says
+// where each dialled connection lives), and each still proves the address.
+test('AutoNAT: dial-backs live on the network threads in turn', async () => {
+  const threaded = await startBootstrap({ env: { NETWORK_THREADS: '2' } })
+  const js = await createJsNode()
+  try {
+    const listen = js.getMultiaddrs().map(a => a.toString()).find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))
+    for (let i = 0; i < 2; i++) {
+      const res = await ask(js, threaded, dialMessage(js.peerId, [listen]))
+      assert.equal(res.status, OK, res.text)
+    }
+    const re = new RegExp(`dialled connection \\d+ with ${js.peerId} lives on network thread (\\d+)`, 'g')
+    await waitFor(() => [...threaded.logs().matchAll(re)].length >= 2, { what: 'two dialled connections in the log' })
+    const threads = new Set([...threaded.logs().matchAll(re)].map(m => Number(m[1])))
+    assert.deepEqual([...threads].sort(), [0, 1], `dial-backs on network threads ${[...threads]}`)
+  } finally {
+    await js.stop()
+    await threaded.stop()
+  }
+})

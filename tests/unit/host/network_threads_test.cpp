@@ -5,7 +5,9 @@
 // host's own streams and closes hop to the connection's thread.
 #include <gtest/gtest.h>
 
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
@@ -151,6 +153,135 @@ TEST(NetworkThreads, ConnectionsLiveOnTheNetworkThreadsInTurnAndTheirStreamsWork
     EXPECT_EQ(b.budget().node_held_atomic(), 0u);
     on_b.clear();
     pool.stop();  // before the hosts go: nothing runs on their connections' threads
+  }
+}
+
+// Our own dials (NETWORK_THREADS >= 2): each dialled connection is made,
+// upgraded and lives on the next network thread; the caller gets it, or the
+// dial's error, back on the host's thread.
+TEST(NetworkThreads, DialledConnectionsLiveOnTheNetworkThreadsAndFailOnTheHostsThread) {
+  net::ContextPool pool(2);
+  asio::io_context io;
+  const auto network = pool.executors();
+  std::set<std::thread::id> network_threads;
+  for (const auto& ex : network) {
+    std::promise<std::thread::id> p;
+    asio::post(ex, [&] { p.set_value(std::this_thread::get_id()); });
+    network_threads.insert(p.get_future().get());
+  }
+  const auto main_thread = std::this_thread::get_id();
+  {
+    Host a(io.get_executor(), test::loopback_config(), Ed25519KeyPair::generate(), network);
+    Host b(io.get_executor(), test::loopback_config(), Ed25519KeyPair::generate());
+    identify::Service identify_a(a), identify_b(b);
+    ping::Service ping_a(a), ping_b(b);
+    EchoProbe b_echo, a_on_host, a_on_connection;
+    b.set_handler("/test/echo-host/1", b_echo.handler());
+    a.set_handler("/test/echo-host/1", a_on_host.handler());
+    a.set_handler("/test/echo-conn/1", a_on_connection.handler(), HandlerThread::kConnection);
+    ASSERT_TRUE(a.listen().ok());
+    ASSERT_TRUE(b.listen().ok());
+    const auto b_addr = b.listen_addrs().at(0);
+
+    // A port nobody listens on: bound, then closed.
+    std::uint16_t closed_port = 0;
+    {
+      asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+      closed_port = probe.local_endpoint().port();
+    }
+
+    std::vector<std::shared_ptr<Connection>> dialled;
+    std::vector<std::thread::id> resumed_on;
+    bool refused = false, mismatch = false;
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 4; ++i) {
+        auto conn = co_await a.dial(b_addr.with_peer_id(b.local_peer()), std::nullopt,
+                                    /*force_new=*/true);
+        resumed_on.push_back(std::this_thread::get_id());
+        EXPECT_EQ(conn->remote_peer(), b.local_peer());
+        // From the host's thread: the stream hops to the connection's thread.
+        EXPECT_EQ(co_await echo(*conn, "/test/echo-host/1", "a->b " + std::to_string(i)),
+                  "a->b " + std::to_string(i));
+        dialled.push_back(std::move(conn));
+      }
+      // Without force_new the dial reuses a connection.
+      auto again = co_await a.dial(b_addr.with_peer_id(b.local_peer()));
+      EXPECT_NE(std::find(dialled.begin(), dialled.end(), again), dialled.end());
+      co_await until([&] { return b.connections().size() == 4; });
+      // The other way: b opens streams on its ends; a serves them on the
+      // connection's thread or, for a host handler, on this one.
+      for (auto& c : b.connections()) {
+        EXPECT_EQ(co_await echo(*c, "/test/echo-conn/1", "b->a conn"), "b->a conn");
+        EXPECT_EQ(co_await echo(*c, "/test/echo-host/1", "b->a host"), "b->a host");
+      }
+      // A dial to a closed port fails, and its error is thrown here.
+      try {
+        (void)co_await a.dial(*Multiaddr::parse("/ip4/127.0.0.1/tcp/" +
+                                                std::to_string(closed_port)));
+      } catch (const std::system_error& e) {
+        refused = e.code() == asio::error::connection_refused;
+        EXPECT_EQ(std::this_thread::get_id(), main_thread);
+      }
+      // A peer that is not the one expected fails the handshake.
+      try {
+        (void)co_await a.dial(b_addr, PeerId::from_public_key(
+                                          Ed25519KeyPair::generate().public_key()),
+                              /*force_new=*/true);
+      } catch (const std::exception&) {
+        mismatch = true;
+        EXPECT_EQ(std::this_thread::get_id(), main_thread);
+      }
+      for (auto& c : dialled) c->close("test");
+      co_await until([&] { return a.connections().empty() && b.connections().empty(); });
+    }());
+
+    ASSERT_EQ(dialled.size(), 4u);
+    std::size_t on_first = 0, on_second = 0;
+    for (const auto& c : dialled) {
+      on_first += c->executor() == network[0] ? 1 : 0;
+      on_second += c->executor() == network[1] ? 1 : 0;
+      EXPECT_EQ(c->direction(), Direction::kOutbound);
+    }
+    EXPECT_EQ(on_first, 2u);
+    EXPECT_EQ(on_second, 2u);
+    for (const auto& t : resumed_on) EXPECT_EQ(t, main_thread);
+    EXPECT_TRUE(refused);
+    EXPECT_TRUE(mismatch);
+    EXPECT_EQ(b_echo.served.load(), 4);
+    EXPECT_EQ(a_on_connection.served.load(), 4);
+    EXPECT_EQ(a_on_connection.threads, network_threads);
+    EXPECT_EQ(a_on_host.served.load(), 4);
+    EXPECT_EQ(a_on_host.threads, std::set<std::thread::id>{main_thread});
+    EXPECT_TRUE(a_on_host.saw_foreign_stream);
+    EXPECT_EQ(a.stats().connections_current.load(), 0u);
+    EXPECT_EQ(a.budget().node_held_atomic(), 0u);
+    dialled.clear();
+    pool.stop();
+  }
+}
+
+// The node's shutdown with a dial in flight on a network thread: the host
+// shuts down, the pool stops with the dial waiting for an answer that never
+// comes, then the hosts, the host's io_context and the pool go, in the
+// node's order. Nothing of one context may outlive it (ASan checks).
+TEST(NetworkThreads, ClosingWithADialInFlightOnANetworkThreadEndsCleanly) {
+  net::ContextPool pool(1);
+  asio::io_context io;
+  // Accepts and says nothing: the dial waits in multistream-select.
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::optional<asio::ip::tcp::socket> held;
+  silent.async_accept([&](std::error_code ec, asio::ip::tcp::socket s) {
+    if (!ec) held.emplace(std::move(s));
+  });
+  {
+    Host a(io.get_executor(), test::loopback_config(), Ed25519KeyPair::generate(),
+           pool.executors());
+    const auto target = Multiaddr::ip_tcp("127.0.0.1", silent.local_endpoint().port());
+    asio::co_spawn(io, a.dial(target), asio::detached);
+    test::run_in(io, until([&] { return held.has_value(); }));
+    ASSERT_TRUE(held.has_value());
+    a.shutdown();
+    pool.stop();
   }
 }
 

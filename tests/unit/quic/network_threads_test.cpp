@@ -5,11 +5,13 @@
 // connections on every thread.
 #include <gtest/gtest.h>
 
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <array>
 #include <atomic>
 #include <future>
 #include <iostream>
@@ -362,6 +364,130 @@ TEST(QuicNetworkThreads, AFloodForAStalledThreadStaysWithinItsShareWhileOthersAr
     for (const auto& conn : on_b) on_other += conn->executor() == network[1] ? 1 : 0;
     EXPECT_EQ(on_other, 2u);
     on_b.clear();
+    pool.stop();
+  }
+}
+
+// Our own QUIC dials: each dialled connection is made on the host's thread
+// (its route first) and lives on the next connection executor in turn; the
+// server's datagrams for it are handed over there; the caller gets it, or
+// the dial's error, on the host's thread.
+TEST(QuicNetworkThreads, DialledConnectionsLiveOnTheirThreadsAndServeBothWays) {
+  net::ContextPool pool(2);
+  asio::io_context io;
+  std::vector<asio::any_io_executor> network{io.get_executor()};
+  for (const auto& ex : pool.executors()) network.push_back(ex);
+  const std::thread::id main_thread = std::this_thread::get_id();
+  std::map<std::thread::id, std::size_t> index_of_thread{{main_thread, 0}};
+  for (std::size_t i = 1; i < network.size(); ++i) index_of_thread[thread_of(network[i])] = i;
+  {
+    host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate(), network);
+    host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
+    identify::Service identify_a(a), identify_b(b);
+    ping::Service ping_a(a), ping_b(b);
+    EchoProbe b_echo, a_on_connection;
+    b.set_handler("/test/echo-host/1", b_echo.handler());
+    a.set_handler("/test/echo-conn/1", a_on_connection.handler(), host::HandlerThread::kConnection);
+    ASSERT_TRUE(a.listen().ok());
+    ASSERT_TRUE(b.listen().ok());
+
+    constexpr int kConnections = 6;
+    std::vector<std::shared_ptr<host::Connection>> on_a;
+    bool mismatch = false;
+    std::size_t served_back = 0;
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      const auto target = b.listen_addrs().at(0).with_peer_id(b.local_peer());
+      for (int i = 0; i < kConnections; ++i) {
+        auto c = co_await a.dial(target, std::nullopt, /*force_new=*/true);
+        EXPECT_EQ(std::this_thread::get_id(), main_thread);
+        EXPECT_EQ(c->remote_peer(), b.local_peer());
+        // 100 KiB from the host's thread: credit and acknowledgements cross
+        // threads too.
+        Bytes msg(100 * 1024);
+        for (std::size_t k = 0; k < msg.size(); ++k) msg[k] = static_cast<std::uint8_t>(k * 3 + i);
+        EXPECT_EQ(co_await echo(*c, "/test/echo-host/1", msg), msg);
+        on_a.push_back(std::move(c));
+      }
+      EXPECT_TRUE(co_await test::eventually(
+          [&] { return b.connections().size() == static_cast<std::size_t>(kConnections); }));
+      // The other way: b's streams are served on a's connections' threads.
+      for (auto& c : b.connections()) {
+        Bytes small(200, 0x5a);
+        if (co_await echo(*c, "/test/echo-conn/1", small) == small) ++served_back;
+      }
+      // A server that is not the one expected fails the TLS handshake,
+      // and its error is thrown here.
+      try {
+        (void)co_await a.dial(b.listen_addrs().at(0),
+                              PeerId::from_public_key(Ed25519KeyPair::generate().public_key()),
+                              /*force_new=*/true);
+      } catch (const std::exception& e) {
+        mismatch = std::string(e.what()).find("peer id mismatch") != std::string::npos;
+        EXPECT_EQ(std::this_thread::get_id(), main_thread);
+      }
+      for (auto& c : on_a) c->close("test");
+      EXPECT_TRUE(co_await test::eventually([&] { return a.connections().empty(); }));
+      EXPECT_TRUE(co_await test::eventually([&] { return b.connections().empty(); }));
+      a.shutdown();
+      b.shutdown();
+    }(), 60s);
+
+    // Spread over the three executors in turn, two each.
+    ASSERT_EQ(on_a.size(), static_cast<std::size_t>(kConnections));
+    std::map<std::size_t, int> per_thread;
+    for (const auto& c : on_a) {
+      std::size_t i = 0;
+      while (i < network.size() && c->executor() != network[i]) ++i;
+      ASSERT_LT(i, network.size());
+      ++per_thread[i];
+      EXPECT_EQ(c->direction(), host::Direction::kOutbound);
+    }
+    EXPECT_EQ(per_thread, (std::map<std::size_t, int>{{0, 2}, {1, 2}, {2, 2}}));
+    EXPECT_EQ(served_back, static_cast<std::size_t>(kConnections));
+    EXPECT_EQ(a_on_connection.served.load(), kConnections);
+    EXPECT_EQ(a_on_connection.off_its_thread.load(), 0);
+    EXPECT_EQ(a_on_connection.foreign.load(), 0);
+    std::set<std::size_t> threads_used;
+    for (const auto& [id, t] : a_on_connection.thread_of)
+      threads_used.insert(index_of_thread.at(t));
+    EXPECT_EQ(threads_used.size(), 3u);
+    EXPECT_EQ(b_echo.served.load(), kConnections);
+    EXPECT_TRUE(mismatch);
+    // The server's datagrams came in on a's socket and were handed over.
+    EXPECT_GT(a.quic().datagram_stats().handed_over.load(), 0u);
+    EXPECT_EQ(a.quic().datagram_stats().get(DropReason::kBacklog), 0u);
+    EXPECT_EQ(a.stats().connections_current.load(), 0u);
+    on_a.clear();
+    pool.stop();
+  }
+}
+
+// A QUIC dial on a network thread to a server that never answers, with
+// the node's shutdown order: the host shuts down, the pool stops with the
+// dial in flight, then the host, its io_context and the pool go (ASan
+// checks nothing of one outlives it).
+TEST(QuicNetworkThreads, ClosingWithADialInFlightOnANetworkThreadEndsCleanly) {
+  net::ContextPool pool(1);
+  asio::io_context io;
+  asio::ip::udp::socket silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::array<std::uint8_t, 2048> buf{};
+  asio::ip::udp::endpoint from;
+  bool heard = false;
+  silent.async_receive_from(asio::buffer(buf), from,
+                            [&](std::error_code ec, std::size_t) { heard = !ec; });
+  {
+    host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate(), pool.executors());
+    ASSERT_TRUE(a.listen().ok());
+    const auto target = *Multiaddr::parse("/ip4/127.0.0.1/udp/" +
+                                          std::to_string(silent.local_endpoint().port()) +
+                                          "/quic-v1");
+    asio::co_spawn(io, a.dial(target), asio::detached);
+    test::run_in(io, [&]() -> asio::awaitable<void> {
+      co_await test::until([&] { return heard; });
+    }());
+    // The first flight left from the network thread.
+    ASSERT_TRUE(heard);
+    a.shutdown();
     pool.stop();
   }
 }
