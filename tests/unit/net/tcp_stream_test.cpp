@@ -191,7 +191,8 @@ TEST(TcpStream, LargeTransfersArriveWholeAndInOrderBothWays) {
         std::vector<std::uint8_t> buf(65536);
         for (;;) {
           if (in.size() % 3 == 0) co_await local.wait_readable();
-          const std::size_t n = co_await local.read_some(std::span(buf.data(), 1 + in.size() % buf.size()));
+          const std::size_t n =
+              co_await local.read_some(std::span(buf.data(), 1 + in.size() % buf.size()));
           if (n == 0) break;
           in.insert(in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
         }

@@ -70,6 +70,20 @@ struct EchoProbe {
   }
 };
 
+// How many of `conns` live on each of `network`, by index (network.size():
+// on none of them).
+std::map<std::size_t, int> count_per_thread(
+    const std::vector<std::shared_ptr<host::Connection>>& conns,
+    const std::vector<asio::any_io_executor>& network) {
+  std::map<std::size_t, int> per_thread;
+  for (const auto& c : conns) {
+    std::size_t i = 0;
+    while (i < network.size() && c->executor() != network[i]) ++i;
+    ++per_thread[i];
+  }
+  return per_thread;
+}
+
 std::thread::id thread_of(const asio::any_io_executor& ex) {
   std::promise<std::thread::id> p;
   asio::post(ex, [&] { p.set_value(std::this_thread::get_id()); });
@@ -135,14 +149,8 @@ TEST(QuicNetworkThreads, InboundConnectionsLiveOnTheirThreadsAndEndWithTheTransp
 
     // Spread over the three executors in turn, two each.
     ASSERT_EQ(on_b.size(), static_cast<std::size_t>(kConnections));
-    std::map<std::size_t, int> per_thread;
-    for (const auto& c : on_b) {
-      std::size_t i = 0;
-      while (i < network.size() && c->executor() != network[i]) ++i;
-      ASSERT_LT(i, network.size());
-      ++per_thread[i];
-    }
-    EXPECT_EQ(per_thread, (std::map<std::size_t, int>{{0, 2}, {1, 2}, {2, 2}}));
+    EXPECT_EQ(count_per_thread(on_b, network),
+              (std::map<std::size_t, int>{{0, 2}, {1, 2}, {2, 2}}));
     // Each connection-thread handler ran on its connection's executor, with
     // the stream itself; together on all three threads.
     EXPECT_EQ(on_connection.served.load(), kConnections);
@@ -434,15 +442,9 @@ TEST(QuicNetworkThreads, DialledConnectionsLiveOnTheirThreadsAndServeBothWays) {
 
     // Spread over the three executors in turn, two each.
     ASSERT_EQ(on_a.size(), static_cast<std::size_t>(kConnections));
-    std::map<std::size_t, int> per_thread;
-    for (const auto& c : on_a) {
-      std::size_t i = 0;
-      while (i < network.size() && c->executor() != network[i]) ++i;
-      ASSERT_LT(i, network.size());
-      ++per_thread[i];
-      EXPECT_EQ(c->direction(), host::Direction::kOutbound);
-    }
-    EXPECT_EQ(per_thread, (std::map<std::size_t, int>{{0, 2}, {1, 2}, {2, 2}}));
+    EXPECT_EQ(count_per_thread(on_a, network),
+              (std::map<std::size_t, int>{{0, 2}, {1, 2}, {2, 2}}));
+    for (const auto& c : on_a) EXPECT_EQ(c->direction(), host::Direction::kOutbound);
     EXPECT_EQ(served_back, static_cast<std::size_t>(kConnections));
     EXPECT_EQ(a_on_connection.served.load(), kConnections);
     EXPECT_EQ(a_on_connection.off_its_thread.load(), 0);
