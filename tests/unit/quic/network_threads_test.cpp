@@ -90,16 +90,25 @@ std::thread::id thread_of(const asio::any_io_executor& ex) {
   return p.get_future().get();
 }
 
+// As the node: the host's own executor is network thread 0, then the pool's;
+// and the index of each one's thread.
+struct NodeThreads {
+  NodeThreads(asio::io_context& io, net::ContextPool& pool) : executors{io.get_executor()} {
+    for (const auto& ex : pool.executors()) executors.push_back(ex);
+    index_of_thread[std::this_thread::get_id()] = 0;
+    for (std::size_t i = 1; i < executors.size(); ++i) index_of_thread[thread_of(executors[i])] = i;
+  }
+  std::vector<asio::any_io_executor> executors;
+  std::map<std::thread::id, std::size_t> index_of_thread;
+};
+
 TEST(QuicNetworkThreads, InboundConnectionsLiveOnTheirThreadsAndEndWithTheTransport) {
   // The pool outlives `io`, and is stopped before the hosts go.
   net::ContextPool pool(2);
   asio::io_context io;
-  // As the node: the host's own executor is network thread 0.
-  std::vector<asio::any_io_executor> network{io.get_executor()};
-  for (const auto& ex : pool.executors()) network.push_back(ex);
-  const std::thread::id main_thread = std::this_thread::get_id();
-  std::map<std::thread::id, std::size_t> index_of_thread{{main_thread, 0}};
-  for (std::size_t i = 1; i < network.size(); ++i) index_of_thread[thread_of(network[i])] = i;
+  const NodeThreads node_threads(io, pool);
+  const auto& network = node_threads.executors;
+  const auto& index_of_thread = node_threads.index_of_thread;
   {
     host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
     host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate(), network);
@@ -383,11 +392,10 @@ TEST(QuicNetworkThreads, AFloodForAStalledThreadStaysWithinItsShareWhileOthersAr
 TEST(QuicNetworkThreads, DialledConnectionsLiveOnTheirThreadsAndServeBothWays) {
   net::ContextPool pool(2);
   asio::io_context io;
-  std::vector<asio::any_io_executor> network{io.get_executor()};
-  for (const auto& ex : pool.executors()) network.push_back(ex);
+  const NodeThreads node_threads(io, pool);
+  const auto& network = node_threads.executors;
+  const auto& index_of_thread = node_threads.index_of_thread;
   const std::thread::id main_thread = std::this_thread::get_id();
-  std::map<std::thread::id, std::size_t> index_of_thread{{main_thread, 0}};
-  for (std::size_t i = 1; i < network.size(); ++i) index_of_thread[thread_of(network[i])] = i;
   {
     host::Host a(io.get_executor(), quic_config(), Ed25519KeyPair::generate(), network);
     host::Host b(io.get_executor(), quic_config(), Ed25519KeyPair::generate());
