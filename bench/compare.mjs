@@ -219,7 +219,7 @@ function loadgen (server, mode, extra = []) {
   })
 }
 
-// Figures: [label, unit, pick(result) -> number, better: 'higher'|'lower'].
+// Figures: [label, unit, pick(result) -> number, better: 'higher'|'lower'|'none' (no ratio)].
 function findNodeFigures (how) {
   return [
     [`server CPU per FIND_NODE, ${how}`, 'us', r => r.server_cpu_us_per_op, 'lower'],
@@ -230,7 +230,13 @@ function findNodeFigures (how) {
     [`closer peers per answer, ${how}`, '', r => r.closer_peers_per_answer, 'higher'],
     // The same load paced at half of the peak just measured (not with --skip-half).
     ...['p50', 'p99', 'p99.9'].map(p =>
-      [`latency ${p} paced at half that rate, ${how}`, 'us', r => r.half?.[`${p.replace('.', '')}_us`], 'lower'])
+      [`latency ${p} paced at half that rate, ${how}`, 'us', r => r.half?.[`${p.replace('.', '')}_us`], 'lower']),
+    [`server CPU per FIND_NODE paced at half that rate, ${how}`, 'us', r => r.half?.server_cpu_us_per_op, 'lower'],
+    // The generator's own share of its core while pacing: near 100, the
+    // paced latencies above are mostly its own queueing (no ratio: the
+    // generator is the same for both servers).
+    [`load generator busy paced at half that rate, ${how}`, '% of a core',
+      r => r.half?.client_cpu_s != null && r.half.seconds > 0 ? 100 * r.half.client_cpu_s / r.half.seconds : undefined, 'none']
   ]
 }
 
@@ -326,7 +332,7 @@ async function main () {
       const o = results.ours[mode] ? pick(results.ours[mode], 1) : undefined
       const j = results.js[mode] ? pick(results.js[mode], 1) : undefined
       const o2 = results.ours2[mode] ? pick(results.ours2[mode], 2) : undefined
-      const ratioOf = (a, b) => a != null && b != null && a > 0 && b > 0 ? (better === 'higher' ? a / b : b / a) : undefined
+      const ratioOf = (a, b) => better !== 'none' && a != null && b != null && a > 0 && b > 0 ? (better === 'higher' ? a / b : b / a) : undefined
       rows.push({ figure: unit ? `${label} (${unit})` : label, ours: o, ours2: o2, js: j, ratio: ratioOf(o, j), scaling: ratioOf(o2, o) })
     }
     if (mode === 'setups') {
