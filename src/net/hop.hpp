@@ -106,9 +106,8 @@ auto complete_on(const asio::any_io_executor& ex, F&& make)
   static_assert(!std::is_void_v<T>, "complete_on: the coroutine returns a value");
   if (runs_here(ex)) co_return co_await make();
   struct State {
-    std::optional<T> value;
-    std::exception_ptr error;
-    bool done = false;
+    std::optional<T> value;    // the outcome, once it came:
+    std::exception_ptr error;  // one or the other
     asio::steady_timer* waiter = nullptr;  // the caller's, while it waits
   };
   const asio::any_io_executor home = co_await asio::this_coro::executor;
@@ -131,14 +130,13 @@ auto complete_on(const asio::any_io_executor& ex, F&& make)
       if (!state->waiter) return;  // the caller stopped waiting: released here
       state->value = std::move(value);
       state->error = error;
-      state->done = true;
-      if (state->waiter) state->waiter->cancel();
+      state->waiter->cancel();
     });
   };
   asio::co_spawn(ex, std::move(task), asio::detached);
   std::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (!state->done) throw std::system_error(asio::error::operation_aborted);
+  if (!state->value && !state->error) throw std::system_error(asio::error::operation_aborted);
   if (state->error) std::rethrow_exception(state->error);
   T out = std::move(*state->value);
   state->value.reset();  // nothing of it is released where the task ends

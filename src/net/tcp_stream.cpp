@@ -35,16 +35,13 @@ asio::awaitable<std::size_t> TcpStream::read_some(std::span<std::uint8_t> buf) {
   const auto b = asio::buffer(buf.data(), buf.size());
   std::error_code ec;
   std::size_t n = 0;
-  if (sync_turn()) {
-    // Bytes already queued are read here, without a trip through the
-    // scheduler (and the epoll_wait it runs between handlers).
-    n = socket_.read_some(b, ec);
-  } else {
-    // Every kSyncTurns-th read goes through the reactor: a peer that keeps
-    // the socket full does not keep this thread to itself.
-    ec = asio::error::would_block;
-  }
-  if (would_block(ec)) {
+  // Bytes already queued are read here, without a trip through the
+  // scheduler (and the epoll_wait it runs between handlers); every
+  // kSyncTurns-th read goes through the reactor, so that a peer that keeps
+  // the socket full does not keep this thread to itself.
+  const bool sync = sync_turn();
+  if (sync) n = socket_.read_some(b, ec);
+  if (!sync || would_block(ec)) {
     ec.clear();
     n = co_await socket_.async_read_some(b, asio::redirect_error(asio::use_awaitable, ec));
   }

@@ -6,6 +6,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
@@ -114,12 +115,8 @@ void QuicTransport::close() {
   auto conns = connections_;
   bool elsewhere = false;
   for (auto& [h, e] : conns) {
-    if (e.remote) {
-      elsewhere = true;
-      asio::post(e.ex, [c = e.conn] { c->close(); });
-    } else {
-      e.conn->close();
-    }
+    elsewhere = elsewhere || e.remote;
+    asio::dispatch(e.ex, [c = e.conn] { c->close(); });  // where it lives
   }
   for (auto& s : sockets_) {
     std::error_code ec;
@@ -359,11 +356,7 @@ bool QuicTransport::take_reset(BytesView data) {
   spdlog::debug("quic: stateless reset of our connection to {}", endpoint_ip(conn->remote()));
   // RFC 9000 10.3.1: the connection is over, and nothing more is sent on it
   // (on its own thread, where it lives).
-  if (it->second.remote) {
-    asio::post(it->second.ex, [conn] { conn->abort("stateless reset"); });
-  } else {
-    conn->abort("stateless reset");
-  }
+  asio::dispatch(it->second.ex, [conn] { conn->abort("stateless reset"); });
   return true;
 }
 
@@ -656,11 +649,7 @@ void QuicTransport::on_inbound_established(std::uint64_t handle) {
     stats.count(*refusal, host::Transport::kQuic);
     stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
     e.registered = true;  // counted here, not again when it ends
-    if (e.remote) {
-      asio::post(e.ex, [c = e.conn] { c->close(); });
-    } else {
-      e.conn->close();
-    }
+    asio::dispatch(e.ex, [c = e.conn] { c->close(); });  // where it lives
     return;
   }
   e.registered = true;
@@ -788,11 +777,7 @@ asio::awaitable<host::SecuredConnection> QuicTransport::dial(Multiaddr target,
   if (!host_.registry_.limits().admit_peer(peer)) {
     stats.count(host::LimitRefusal::kMaxPerPeer, host::Transport::kQuic);
     stats.count(host::HandshakeFailure::kLimit, host::Transport::kQuic);
-    if (elsewhere) {
-      asio::post(ex, [conn] { conn->close(); });
-    } else {
-      conn->close();
-    }
+    asio::dispatch(ex, [conn] { conn->close(); });  // where it lives
     throw std::runtime_error("per-peer connection limit reached for " + peer.to_base58());
   }
   if (auto it = connections_.find(handle); it != connections_.end()) it->second.registered = true;
